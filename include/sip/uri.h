@@ -1,0 +1,77 @@
+/* uri.h — SIP/SIPS URIs (RFC 3261 §19.1), tel URIs (RFC 3966) and other
+ * schemes kept as absolute URIs. Zero-copy: every field slices the input. */
+#ifndef SIP_URI_H
+#define SIP_URI_H
+
+#include <sip/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum sip_uri_scheme {
+	SIP_URI_SIP = 1,
+	SIP_URI_SIPS,
+	SIP_URI_TEL,
+	SIP_URI_OTHER, /* absoluteURI: only scheme and opaque part are set */
+};
+
+enum sip_host_type {
+	SIP_HOST_NONE = 0,
+	SIP_HOST_NAME,
+	SIP_HOST_IPV4,
+	SIP_HOST_IPV6, /* host slice excludes the brackets */
+};
+
+/* One ;name[=value] item of a parameter list. */
+struct sip_param {
+	struct sip_str name;
+	struct sip_str value; /* empty when has_value is false */
+	bool has_value;
+};
+
+struct sip_uri {
+	enum sip_uri_scheme scheme;
+	struct sip_str raw;       /* the whole URI text */
+	struct sip_str scheme_str;
+	struct sip_str opaque;    /* everything after "scheme:" (all schemes) */
+	struct sip_str user;      /* escaped, as on the wire; empty when absent */
+	struct sip_str password;
+	bool has_user, has_password;
+	struct sip_str host;      /* tel: the number (global or local) */
+	enum sip_host_type host_type;
+	uint16_t port;            /* 0 when absent */
+	bool has_port;
+	struct sip_str params;    /* raw uri-parameters, without the leading ';' */
+	struct sip_str headers;   /* raw headers, without the leading '?' */
+	/* Well-known uri-parameters, pre-extracted (empty when absent). */
+	struct sip_str transport, user_param, method, maddr, ttl;
+	bool lr;
+};
+
+/* Parses one URI occupying exactly [p, p+len). Returns 0, or SIP_EPARSE with
+ * *err_off (if non-NULL) set to the offset of the first bad byte. */
+SIP_API int sip_uri_parse(struct sip_uri *out, const char *p, size_t len, size_t *err_off);
+
+/* RFC 3261 §19.1.4 comparison. Returns true when a and b are equivalent. */
+SIP_API bool sip_uri_equal(const struct sip_uri *a, const struct sip_uri *b);
+
+/* Iterates a ';'-separated parameter list (uri-parameters or header params,
+ * with or without a leading ';'). *cursor starts at the list and advances;
+ * returns 1 with *out filled, 0 at the end, SIP_EPARSE on a malformed item. */
+SIP_API int sip_param_next(struct sip_str *cursor, struct sip_param *out);
+
+/* Finds a parameter by name (case-insensitive). Returns 1 found, 0 not found. */
+SIP_API int sip_param_find(struct sip_str params, struct sip_str name, struct sip_param *out);
+
+/* Decodes %HH escapes of src into dst (capacity dstcap). Returns the decoded
+ * length, or SIP_EPARSE on a bad escape, SIP_ETOOBIG when dst is too small. */
+SIP_API int sip_unescape(struct sip_str src, char *dst, size_t dstcap);
+
+/* The default port of a scheme/transport: 5061 for sips or tls, else 5060. */
+SIP_API uint16_t sip_uri_default_port(const struct sip_uri *u);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
