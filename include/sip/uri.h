@@ -9,6 +9,13 @@
 extern "C" {
 #endif
 
+/* Named caps (exceeding one is SIP_ETOOBIG). */
+#define SIP_URI_MAX_LEN 8192     /* bytes of one URI */
+#define SIP_URI_MAX_PARAMS 64    /* uri-parameters of one URI */
+#define SIP_URI_MAX_HEADERS 32   /* ?headers of one URI */
+#define SIP_URI_MAX_HOST 255     /* bytes of a hostname (DNS limit) */
+#define SIP_URI_MAX_LABEL 63     /* bytes of one hostname label (DNS limit) */
+
 enum sip_uri_scheme {
 	SIP_URI_SIP = 1,
 	SIP_URI_SIPS,
@@ -49,8 +56,13 @@ struct sip_uri {
 	bool lr;
 };
 
-/* Parses one URI occupying exactly [p, p+len). Returns 0, or SIP_EPARSE with
- * *err_off (if non-NULL) set to the offset of the first bad byte. */
+/* Parses one URI occupying exactly [p, p+len). Returns 0, or SIP_EPARSE
+ * (SIP_ETOOBIG past a SIP_URI_MAX_* cap, SIP_EINVAL for a NULL argument) with
+ * *err_off (if non-NULL) set to the offset of the first bad byte.
+ * sip/sips: user/password/host/port/params/headers are set, escapes left in
+ * place; the well-known params are found even when their names are escaped.
+ * tel: host is the number (host_type SIP_HOST_NONE), params the parameters.
+ * Other schemes: only scheme_str and opaque (always non-empty). */
 SIP_API int sip_uri_parse(struct sip_uri *out, const char *p, size_t len, size_t *err_off);
 
 /* RFC 3261 §19.1.4 comparison. Returns true when a and b are equivalent. */
@@ -70,6 +82,17 @@ SIP_API int sip_unescape(struct sip_str src, char *dst, size_t dstcap);
 
 /* The default port of a scheme/transport: 5061 for sips or tls, else 5060. */
 SIP_API uint16_t sip_uri_default_port(const struct sip_uri *u);
+
+/* Parses the host (hostname, IPv4 address, or [IPv6] reference) at the start
+ * of s, e.g. a Via sent-by or a received/maddr value; stops at the first byte
+ * that cannot continue it (':' before a port, ';', LWS ...). Returns the bytes
+ * consumed (> 0, brackets included) with *host (no brackets) and *type set,
+ * or SIP_EPARSE with *err_off (may be NULL) at the first bad byte. */
+SIP_API int sip_host_parse(struct sip_str s, struct sip_str *host, enum sip_host_type *type, size_t *err_off);
+
+/* Host equality: hostnames ignoring case; IPv6 addresses by value
+ * ([::1] equals [0:0:0:0:0:0:0:1]); different host types never equal. */
+SIP_API bool sip_host_equal(struct sip_str a, enum sip_host_type ta, struct sip_str b, enum sip_host_type tb);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,268 @@
+/* uri.c — URI parsing (RFC 3261 §19.1.1 and §25 for sip/sips; RFC 3986
+ * scheme syntax for the rest). Zero-copy: every field slices the input. */
+#include <string.h>
+
+#include "uri_int.h"
+
+static int fail(size_t *err_off, size_t at, int err)
+{
+	if (err_off)
+		*err_off = at;
+	return err;
+}
+
+/* uri-parameters: *( ";" pname [ "=" pvalue ] ), pname/pvalue 1*paramchar. */
+static int scan_params(const char *p, size_t len, size_t *pi, size_t *bad)
+{
+	size_t i = *pi;
+	unsigned n = 0;
+	while (i < len && p[i] == ';') {
+		if (++n > SIP_URI_MAX_PARAMS) {
+			*bad = i;
+			return SIP_ETOOBIG;
+		}
+		size_t k = sip__scan_esc(p, len, i + 1, SIP_C_PARAM);
+		if (k == i + 1) {
+			*bad = k;
+			return SIP_EPARSE;
+		}
+		if (k < len && p[k] == '=') {
+			size_t v = sip__scan_esc(p, len, k + 1, SIP_C_PARAM);
+			if (v == k + 1) {
+				*bad = v;
+				return SIP_EPARSE;
+			}
+			k = v;
+		}
+		i = k;
+	}
+	*pi = i;
+	return 0;
+}
+
+/* headers: "?" hname "=" hvalue *( "&" hname "=" hvalue ); hvalue may be empty. */
+static int scan_headers(const char *p, size_t len, size_t *pi, size_t *bad)
+{
+	size_t i = *pi;
+	unsigned n = 0;
+	do {
+		if (++n > SIP_URI_MAX_HEADERS) {
+			*bad = i;
+			return SIP_ETOOBIG;
+		}
+		size_t k = sip__scan_esc(p, len, i + 1, SIP_C_HDRCH);
+		if (k == i + 1 || k >= len || p[k] != '=') {
+			*bad = k;
+			return SIP_EPARSE;
+		}
+		i = sip__scan_esc(p, len, k + 1, SIP_C_HDRCH);
+	} while (i < len && p[i] == '&');
+	*pi = i;
+	return 0;
+}
+
+static bool name_is(struct sip_str name, const char *lit)
+{
+	return sip__esc_eq(name, sip_str_c(lit), true);
+}
+
+/* Pre-extracts the well-known uri-parameters (first occurrence wins). */
+static int pick_params(struct sip_uri *u, size_t base, size_t *bad)
+{
+	struct sip_str cur = u->params;
+	struct sip_param prm;
+	int r;
+	while ((r = sip_param_next(&cur, &prm)) == 1) {
+		struct sip_str *slot = NULL;
+		if (name_is(prm.name, "lr")) {
+			u->lr = true;
+			continue;
+		} else if (name_is(prm.name, "transport")) {
+			slot = &u->transport;
+		} else if (name_is(prm.name, "user")) {
+			slot = &u->user_param;
+		} else if (name_is(prm.name, "method")) {
+			slot = &u->method;
+		} else if (name_is(prm.name, "maddr")) {
+			slot = &u->maddr;
+		} else if (name_is(prm.name, "ttl")) {
+			slot = &u->ttl;
+		} else {
+			continue;
+		}
+		/* These five carry meaning in §19.1.4 comparisons: a value is required. */
+		if (!prm.has_value) {
+			*bad = base + (size_t)(prm.name.p + prm.name.len - u->params.p);
+			return SIP_EPARSE;
+		}
+		size_t voff = base + (size_t)(prm.value.p - u->params.p);
+		if (slot == &u->ttl) {
+			uint32_t t;
+			if (prm.value.len > 3 || sip_str_to_u32(prm.value, &t) < 0 || t > 255) {
+				*bad = voff;
+				return SIP_EPARSE;
+			}
+		} else if (slot == &u->maddr) {
+			struct sip_str h;
+			enum sip_host_type ht;
+			size_t hb = 0;
+			int hr = sip__host_scan(prm.value.p, prm.value.len, &h, &ht, &hb);
+			if (hr < 0 || (size_t)hr != prm.value.len) {
+				*bad = voff + (hr < 0 ? hb : (size_t)hr);
+				return SIP_EPARSE;
+			}
+		}
+		if (slot->p == NULL)
+			*slot = prm.value;
+	}
+	if (r < 0) {
+		*bad = base + (size_t)(cur.p - u->params.p);
+		return SIP_EPARSE;
+	}
+	return 0;
+}
+
+/* sip/sips: [ userinfo "@" ] hostport uri-parameters [ headers ], from p[i]. */
+static int parse_sip(struct sip_uri *u, const char *p, size_t len, size_t i, size_t *bad)
+{
+	int r;
+	if (memchr(p + i, '@', len - i)) {
+		size_t k = sip__scan_esc(p, len, i, SIP_C_USER);
+		if (k == i) {
+			*bad = i; /* user = 1*( ... ) */
+			return SIP_EPARSE;
+		}
+		u->user = (struct sip_str){p + i, k - i};
+		u->has_user = true;
+		if (k < len && p[k] == ':') {
+			size_t w = sip__scan_esc(p, len, k + 1, SIP_C_PASSWD);
+			u->password = (struct sip_str){p + k + 1, w - k - 1};
+			u->has_password = true;
+			k = w;
+		}
+		if (k >= len || p[k] != '@') {
+			*bad = k;
+			return SIP_EPARSE;
+		}
+		i = k + 1;
+	}
+
+	size_t hb = 0;
+	r = sip__host_scan(p + i, len - i, &u->host, &u->host_type, &hb);
+	if (r < 0) {
+		*bad = i + hb;
+		return r;
+	}
+	i += (size_t)r;
+
+	if (i < len && p[i] == ':') {
+		size_t ds = ++i;
+		uint32_t port = 0;
+		while (i < len && p[i] >= '0' && p[i] <= '9') {
+			port = port * 10 + (uint32_t)(p[i] - '0');
+			if (port > 65535) {
+				*bad = ds;
+				return SIP_EPARSE;
+			}
+			i++;
+		}
+		if (i == ds) {
+			*bad = i;
+			return SIP_EPARSE;
+		}
+		u->port = (uint16_t)port;
+		u->has_port = true;
+	}
+
+	if (i < len && p[i] == ';') {
+		size_t ps = i + 1;
+		if ((r = scan_params(p, len, &i, bad)) < 0)
+			return r;
+		u->params = (struct sip_str){p + ps, i - ps};
+		if ((r = pick_params(u, ps, bad)) < 0)
+			return r;
+	}
+	if (i < len && p[i] == '?') {
+		size_t hs = i + 1;
+		if ((r = scan_headers(p, len, &i, bad)) < 0)
+			return r;
+		u->headers = (struct sip_str){p + hs, i - hs};
+	}
+	if (i != len) {
+		*bad = i;
+		return SIP_EPARSE;
+	}
+	return 0;
+}
+
+/* absoluteURI = scheme ":" ( hier-part / opaque-part ): a non-empty run of
+ * uric or escapes ('[' and ']' admitted for RFC 3986 IP literals). */
+static int parse_other(const char *p, size_t len, size_t i, size_t *bad)
+{
+	size_t s = i;
+	while (i < len) {
+		if (SIP_IS(p[i], SIP_C_URIC) || p[i] == '[' || p[i] == ']')
+			i++;
+		else if (sip__esc_ok(p, len, i))
+			i += 3;
+		else
+			break;
+	}
+	if (i == s || i != len) {
+		*bad = i;
+		return SIP_EPARSE;
+	}
+	return 0;
+}
+
+int sip_uri_parse(struct sip_uri *out, const char *p, size_t len, size_t *err_off)
+{
+	if (!out || (!p && len))
+		return fail(err_off, 0, SIP_EINVAL);
+	memset(out, 0, sizeof(*out));
+	if (len > SIP_URI_MAX_LEN)
+		return fail(err_off, SIP_URI_MAX_LEN, SIP_ETOOBIG);
+
+	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+	size_t i = 0;
+	if (len == 0 || !SIP_IS(p[0], SIP_C_ALPHA))
+		return fail(err_off, 0, SIP_EPARSE);
+	while (i < len && (SIP_IS(p[i], SIP_C_ALPHA | SIP_C_DIGIT) || p[i] == '+' || p[i] == '-' || p[i] == '.'))
+		i++;
+	if (i == len || p[i] != ':')
+		return fail(err_off, i, SIP_EPARSE);
+
+	struct sip_uri u;
+	memset(&u, 0, sizeof(u));
+	u.raw = (struct sip_str){p, len};
+	u.scheme_str = (struct sip_str){p, i};
+	u.opaque = (struct sip_str){p + i + 1, len - i - 1};
+	i++;
+
+	size_t bad = 0;
+	int r;
+	if (sip_str_caseeq(u.scheme_str, SIP_STR("sip"))) {
+		u.scheme = SIP_URI_SIP;
+		r = parse_sip(&u, p, len, i, &bad);
+	} else if (sip_str_caseeq(u.scheme_str, SIP_STR("sips"))) {
+		u.scheme = SIP_URI_SIPS;
+		r = parse_sip(&u, p, len, i, &bad);
+	} else if (sip_str_caseeq(u.scheme_str, SIP_STR("tel"))) {
+		u.scheme = SIP_URI_TEL;
+		r = sip__tel_parse(&u, p, len, i, &bad);
+	} else {
+		u.scheme = SIP_URI_OTHER;
+		r = parse_other(p, len, i, &bad);
+	}
+	if (r < 0)
+		return fail(err_off, bad, r);
+	*out = u;
+	return 0;
+}
+
+uint16_t sip_uri_default_port(const struct sip_uri *u)
+{
+	if (u && (u->scheme == SIP_URI_SIPS || sip_str_caseeq(u->transport, SIP_STR("tls"))))
+		return 5061;
+	return 5060;
+}
