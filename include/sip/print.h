@@ -14,7 +14,8 @@ extern "C" {
 struct sip_builder {
 	char *buf;
 	size_t cap, len;
-	int err;           /* 0 or SIP_ETOOBIG */
+	int err;           /* 0, SIP_ETOOBIG, or SIP_EINVAL (a bad argument: a header name that is
+			    * not a token, a value with a line break that is not folding, ...) */
 };
 
 SIP_API void sip_build_init(struct sip_builder *b, char *buf, size_t cap);
@@ -69,9 +70,13 @@ struct sip_edit {
 };
 
 SIP_API void sip_edit_init(struct sip_edit *e, const struct sip_msg *m);
-/* Adds a Via line on top of all headers (value is the via-parm text). */
+/* Adds a Via line right before the first Via line (on top of all headers
+ * when there is none), per §16.6 step 8; a later push goes above an earlier
+ * one. value is the via-parm text. */
 SIP_API void sip_edit_push_via(struct sip_edit *e, struct sip_str value);
-/* Removes the first Via value (a response going upstream). */
+/* Removes the first Via value (a response going upstream): a line with
+ * several values is rewritten with the remaining ones (their bytes kept),
+ * else removed. Popping what is not there sets e->err = SIP_ENOTFOUND. */
 SIP_API void sip_edit_pop_via(struct sip_edit *e);
 /* Removes the first Route value (its line, or just that value of a list line). */
 SIP_API void sip_edit_pop_route(struct sip_edit *e);
@@ -85,7 +90,8 @@ SIP_API void sip_edit_replace_value(struct sip_edit *e, uint16_t idx, struct sip
 /* Replaces the body; Content-Length is rewritten to match. */
 SIP_API void sip_edit_set_body(struct sip_edit *e, struct sip_str body);
 /* Writes the edited message. Content-Length is added or corrected when the
- * body changed or it was missing. Returns the length or a negative error. */
+ * body changed or it was missing. Returns the length, e->err, SIP_ETOOBIG
+ * when cap is too small, or SIP_EINVAL (bad index, bad name/value). */
 SIP_API int sip_edit_print(const struct sip_edit *e, char *out, size_t cap);
 
 #ifdef __cplusplus
