@@ -188,7 +188,7 @@ struct sip_msg {
 enum sip_parse_flags {
 	SIP_PARSE_DATAGRAM = 0,  /* no Content-Length: body is the rest; extra bytes ignored */
 	SIP_PARSE_STREAM = 1,    /* Content-Length required; returns bytes consumed */
-	SIP_PARSE_LIBERAL = 2,   /* accept RFC 4475 "may-accept" forms we can repair */
+	SIP_PARSE_VALIDATE = 2,  /* also run sip_msg_validate() (every known header) */
 };
 
 /* Parses one message from [buf, buf+len). Returns the bytes the message
@@ -211,6 +211,10 @@ SIP_API bool sip_hdr_is_list(enum sip_hdr_id id);
 SIP_API enum sip_method sip_method_lookup(struct sip_str token);
 /* Canonical method name ("INVITE"); NULL for SIP_METHOD_UNKNOWN. */
 SIP_API const char *sip_method_name(enum sip_method m);
+
+/* Full syntax check of every known header value with its typed sub-parser
+ * (sip_msg_parse checks only the eager ones). 0 or SIP_EPARSE with *err. */
+SIP_API int sip_msg_validate(const struct sip_msg *m, struct sip_parse_err *err);
 
 /* Finds a header by name (for extension headers); returns its index or -1. */
 SIP_API int sip_msg_find(const struct sip_msg *m, struct sip_str name);
@@ -252,6 +256,8 @@ SIP_API int sip_unquote(struct sip_str quoted, char *dst, size_t cap);
  * several messages per read; re-scans stay linear. */
 struct sip_framer {
 	size_t scanned;                 /* bytes already searched for the blank line */
+	size_t hdr_len;                 /* start line + headers + blank line, once found (else 0) */
+	size_t body_len;                /* Content-Length, once hdr_len is known */
 	size_t max_header_bytes;        /* 0: SIP_MAX_HEADER_BYTES */
 	size_t max_body_bytes;          /* 0: SIP_MAX_BODY_BYTES */
 };
