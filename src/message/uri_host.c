@@ -62,7 +62,7 @@ int sip__ipv6_to_bin(const char *p, size_t len, uint8_t out[16], size_t *bad)
 {
 	uint16_t g[8];
 	int n = 0, dc = -1; /* groups so far; group index where "::" stands */
-	size_t i = 0;
+	size_t i = 0, dc_off = 0;
 
 	if (len >= 1 && p[0] == ':') {
 		if (len < 2 || p[1] != ':') {
@@ -119,14 +119,19 @@ int sip__ipv6_to_bin(const char *p, size_t len, uint8_t out[16], size_t *bad)
 				return SIP_EPARSE;
 			}
 			dc = n;
+			dc_off = i - 1;
 			i++;
 		} else if (i == len) {
 			*bad = i; /* a single trailing ':' */
 			return SIP_EPARSE;
 		}
 	}
-	if ((dc < 0 && n != 8) || (dc >= 0 && n > 7)) {
+	if (dc < 0 && n != 8) {
 		*bad = len;
+		return SIP_EPARSE;
+	}
+	if (dc >= 0 && n > 7) {
+		*bad = dc_off; /* "::" must stand for at least one group */
 		return SIP_EPARSE;
 	}
 	uint16_t full[8] = {0};

@@ -299,7 +299,7 @@ static void test_invalid(void **state)
 		{"sip:[1:2:3:4:5:6:7:1.2.3.4]", 19, SIP_EPARSE}, /* IPv4 tail needs two groups */
 		{"sip:[::1.2.3.4:5]", 7, SIP_EPARSE},
 		{"sip:[fe80::1%25eth0]", 12, SIP_EPARSE},    /* zone ids are not SIP syntax */
-		{"sip:alice@1.2.3.999", 15, SIP_EPARSE},     /* neither IPv4 nor hostname */
+		{"sip:alice@1.2.3.999", 16, SIP_EPARSE},     /* neither IPv4 nor hostname */
 		{"sip:alice@-bad.com", 10, SIP_EPARSE},
 		{"sip:alice@bad-.com", 10, SIP_EPARSE},
 		{"sip:alice@a..com", 12, SIP_EPARSE},
