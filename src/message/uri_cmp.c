@@ -24,8 +24,9 @@ static bool opt_eq(struct sip_str a, struct sip_str b)
 static bool other_params_agree(struct sip_str a, struct sip_str b)
 {
 	struct sip_param x, y;
-	while (sip_param_next(&a, &x) == 1) {
-		if (is_strict_param(x.name))
+	struct sip_str cur = a;
+	while (sip_param_next(&cur, &x) == 1) {
+		if (is_strict_param(x.name) || !sip__param_is_first(a, x))
 			continue;
 		if (sip_param_find(b, x.name, &y) != 1)
 			continue;

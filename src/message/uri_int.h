@@ -34,6 +34,10 @@ size_t sip__scan_esc(const char *p, size_t len, size_t i, uint16_t cls);
  * escapes. icase folds ASCII case after decoding. */
 bool sip__esc_eq(struct sip_str a, struct sip_str b, bool icase);
 
+/* Whether x (an item of list) is the first item of list bearing its name:
+ * comparisons look at the first of repeated parameters only. */
+bool sip__param_is_first(struct sip_str list, struct sip_param x);
+
 /* tel: URIs (RFC 3966), in uri_tel.c. */
 int sip__tel_parse(struct sip_uri *u, const char *p, size_t len, size_t off, size_t *bad);
 bool sip__tel_equal(const struct sip_uri *a, const struct sip_uri *b);

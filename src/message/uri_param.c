@@ -145,6 +145,12 @@ int sip_param_find(struct sip_str params, struct sip_str name, struct sip_param 
 	return 0;
 }
 
+bool sip__param_is_first(struct sip_str list, struct sip_param x)
+{
+	struct sip_param f;
+	return sip_param_find(list, x.name, &f) == 1 && f.name.p == x.name.p;
+}
+
 int sip_unescape(struct sip_str src, char *dst, size_t dstcap)
 {
 	if ((!src.p && src.len) || (!dst && dstcap))

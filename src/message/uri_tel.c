@@ -144,7 +144,10 @@ static bool tel_value_eq(struct sip_param x, struct sip_param y)
 static bool tel_params_in(struct sip_str a, struct sip_str b)
 {
 	struct sip_param x, y;
-	while (sip_param_next(&a, &x) == 1) {
+	struct sip_str cur = a;
+	while (sip_param_next(&cur, &x) == 1) {
+		if (!sip__param_is_first(a, x))
+			continue;
 		if (sip_param_find(b, x.name, &y) != 1 || !tel_value_eq(x, y))
 			return false;
 	}

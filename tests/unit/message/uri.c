@@ -431,6 +431,11 @@ static const struct eq_vec eqv[] = {
 	{"sip:a@h;%74ransport=tcp", "sip:a@h;transport=TCP", true},
 	{"sip:a@h;x=%41", "sip:a@h;X=a", true},
 	{"sip:a@h?x=1", "sip:a@h?x=1&y=2", false},
+	/* repeated params: the first occurrence is the one compared */
+	{"sip:user;pas=u%40xaer;pas=u%40xam.ele.com", "sip:user;pas=u%40xaer;pas=u%40xam.ele.com", true},
+	{"sip:h;x=1;x=2", "sip:h;x=1", true},
+	{"sip:h;x=1;x=2", "sip:h;x=2", false},
+	{"tel:+1;a=1;a=2", "tel:+1;a=1", true},
 	{"sip:a@h?Subject=Hi", "sip:a@h?subject=Hi", true},
 	{"sip:a@h?subject=Hi", "sip:a@h?subject=hi", false},
 	{"sip:a@[2001:db8::10]", "sip:a@[2001:DB8:0:0:0:0:0:10]", true},
