@@ -1,0 +1,291 @@
+/* table.c — the transaction table: matching keys (§17.1.3, §17.2.3 and the
+ * RFC 2543 fallback), a seeded hash, and a chained hash table that doubles
+ * as it fills. */
+#include <string.h>
+#include "transaction/txn_int.h"
+
+#define TABLE_INITIAL_BUCKETS 1024u
+/* Beyond this the table stops growing; chains just get longer. */
+#define TABLE_MAX_BUCKETS (1u << 26)
+
+/* A seeded FNV-1a over bytes with a final avalanche (murmur3 fmix64). Keys
+ * are chosen by peers, so the seed (config hash_seed) should be random. */
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t h_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * FNV_PRIME;
+	return h;
+}
+
+static uint64_t h_lower(uint64_t h, struct sip_str s)
+{
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		h = (h ^ c) * FNV_PRIME;
+	}
+	return h;
+}
+
+/* Hashes a slice with its length so ("ab","c") and ("a","bc") differ. */
+static uint64_t h_str(uint64_t h, struct sip_str s)
+{
+	uint32_t n = (uint32_t)s.len;
+	h = h_bytes(h, &n, sizeof(n));
+	return h_bytes(h, s.p, s.len);
+}
+
+static uint64_t h_final(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t h_start(const struct sip_txn_layer *l, char domain)
+{
+	return h_bytes(0xcbf29ce484222325ull ^ l->cfg.hash_seed, &domain, 1);
+}
+
+int sip__table_init(struct sip_txn_layer *l)
+{
+	l->buckets = sip_calloc(TABLE_INITIAL_BUCKETS, sizeof(*l->buckets));
+	if (!l->buckets)
+		return SIP_ENOMEM;
+	l->nbuckets = TABLE_INITIAL_BUCKETS;
+	return 0;
+}
+
+void sip__table_free(struct sip_txn_layer *l)
+{
+	sip_free(l->buckets);
+	l->buckets = NULL;
+	l->nbuckets = 0;
+}
+
+static bool has_cookie(struct sip_str branch)
+{
+	return branch.len >= SIP__MAGIC_COOKIE_LEN && memcmp(branch.p, SIP__MAGIC_COOKIE, SIP__MAGIC_COOKIE_LEN) == 0;
+}
+
+static uint64_t h_method(uint64_t h, const struct sip__key *k)
+{
+	h = h_bytes(h, &k->method, 1);
+	if (k->method == SIP_METHOD_UNKNOWN)
+		h = h_str(h, k->mname);
+	return h;
+}
+
+uint32_t sip__tag_hash(const struct sip_txn_layer *l, const struct sip_nameaddr *to)
+{
+	if (!to->has_tag)
+		return 0;
+	/* 0 is "no tag"; a real tag hashing to 0 is folded onto 1. */
+	uint32_t v = (uint32_t)h_final(h_str(h_start(l, 't'), to->tag));
+	return v ? v : 1;
+}
+
+static int set_method(struct sip__key *k, const struct sip_msg *m, enum sip_method override, bool from_cseq)
+{
+	if (override) {
+		k->method = (uint8_t)override;
+		k->mname = SIP_STR_NULL;
+		return 0;
+	}
+	k->method = (uint8_t)(from_cseq ? m->cseq.method_id : m->method_id);
+	k->mname = k->method == SIP_METHOD_UNKNOWN ? (from_cseq ? m->cseq.method : m->method) : SIP_STR_NULL;
+	if (k->method == SIP_METHOD_UNKNOWN && (k->mname.len == 0 || k->mname.len > SIP_TXN_MAX_METHOD))
+		return SIP_EINVAL;
+	return 0;
+}
+
+static bool present(const struct sip_msg *m, enum sip_hdr_id id) { return m->first[id] != SIP_HDR_NONE; }
+
+int sip__key_request(const struct sip_txn_layer *l, const struct sip_msg *m, enum sip_method method_override,
+		     struct sip__key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->server = true;
+	if (!present(m, SIP_HDR_VIA) || !present(m, SIP_HDR_CSEQ) || !present(m, SIP_HDR_CALL_ID) ||
+	    !present(m, SIP_HDR_FROM) || !present(m, SIP_HDR_TO))
+		return SIP_EINVAL;
+	int rc = set_method(k, m, method_override, false);
+	if (rc)
+		return rc;
+	if (m->via.has_branch && has_cookie(m->via.branch)) {
+		/* §17.2.3: branch + sent-by + method. */
+		if (m->via.branch.len > SIP_TXN_MAX_BRANCH || m->via.host.len > SIP_TXN_MAX_HOST)
+			return SIP_ETOOBIG;
+		k->branch = m->via.branch;
+		k->host = m->via.host;
+		k->port = m->via.port;
+		k->has_port = m->via.has_port;
+		uint64_t h = h_start(l, 'S');
+		h = h_method(h, k);
+		h = h_str(h, k->branch);
+		h = h_lower(h, k->host);
+		h = h_bytes(h, &k->port, sizeof(k->port));
+		k->hash = h_final(h);
+		return 0;
+	}
+	/* RFC 2543 fallback (§17.2.3): Request-URI, From tag, Call-ID, CSeq
+	 * number and top Via identify the transaction; the To tag is compared
+	 * separately (the ACK's is the one of our response). Fields are compared
+	 * as bytes, through a 64-bit hash (collisions ~2^-64 per pair). */
+	k->rfc2543 = true;
+	uint64_t f = h_start(l, '2');
+	f = h_str(f, m->ruri_str);
+	f = h_str(f, m->from.has_tag ? m->from.tag : SIP_STR_NULL);
+	f = h_str(f, m->call_id);
+	f = h_bytes(f, &m->cseq.num, sizeof(m->cseq.num));
+	f = h_str(f, m->via.raw);
+	k->h2543 = h_final(f);
+	k->totag = sip__tag_hash(l, &m->to);
+	uint64_t h = h_start(l, 'R');
+	h = h_method(h, k);
+	h = h_bytes(h, &k->h2543, sizeof(k->h2543));
+	k->hash = h_final(h);
+	return 0;
+}
+
+int sip__key_client(const struct sip_txn_layer *l, const struct sip_msg *m, struct sip__key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (!present(m, SIP_HDR_VIA) || !present(m, SIP_HDR_CSEQ))
+		return SIP_EINVAL;
+	/* §17.1.3: we only ever create RFC 3261 branches, so anything else is not ours. */
+	if (!m->via.has_branch || !has_cookie(m->via.branch))
+		return SIP_ENOTFOUND;
+	if (m->via.branch.len > SIP_TXN_MAX_BRANCH)
+		return SIP_ETOOBIG;
+	int rc = set_method(k, m, 0, true);
+	if (rc)
+		return rc;
+	k->branch = m->via.branch;
+	uint64_t h = h_start(l, 'C');
+	h = h_method(h, k);
+	h = h_str(h, k->branch);
+	k->hash = h_final(h);
+	return 0;
+}
+
+static struct sip_str t_branch(const struct sip_txn *t) { return (struct sip_str){t->key, t->branch_len}; }
+static struct sip_str t_host(const struct sip_txn *t) { return (struct sip_str){t->key + t->branch_len, t->host_len}; }
+static struct sip_str t_mname(const struct sip_txn *t)
+{
+	return (struct sip_str){t->key + t->branch_len + t->host_len, t->mname_len};
+}
+
+static bool key_matches(const struct sip_txn *t, const struct sip__key *k)
+{
+	if (t->hash != k->hash || t->method != k->method || !!(t->flags & SIP__F_SERVER) != k->server ||
+	    !!(t->flags & SIP__F_2543) != k->rfc2543)
+		return false;
+	if (k->method == SIP_METHOD_UNKNOWN && !sip_str_eq(t_mname(t), k->mname))
+		return false;
+	if (k->rfc2543)
+		return t->h2543 == k->h2543 && (k->ack ? t->totag_resp : t->totag_req) == k->totag;
+	if (!sip_str_eq(t_branch(t), k->branch))
+		return false;
+	if (!k->server)
+		return true;
+	return t->port == k->port && t->has_port == k->has_port && sip_str_caseeq(t_host(t), k->host);
+}
+
+struct sip_txn *sip__table_find(const struct sip_txn_layer *l, const struct sip__key *k)
+{
+	for (struct sip_txn *t = l->buckets[k->hash & (l->nbuckets - 1)]; t; t = t->hnext)
+		if (key_matches(t, k))
+			return t;
+	return NULL;
+}
+
+static void grow(struct sip_txn_layer *l)
+{
+	if (l->nbuckets >= TABLE_MAX_BUCKETS)
+		return;
+	size_t n = l->nbuckets * 2;
+	struct sip_txn **b = sip_calloc(n, sizeof(*b));
+	if (!b)
+		return; /* a fuller table is slower, not wrong */
+	for (size_t i = 0; i < l->nbuckets; i++) {
+		struct sip_txn *t = l->buckets[i];
+		while (t) {
+			struct sip_txn *next = t->hnext;
+			size_t j = t->hash & (n - 1);
+			t->hnext = b[j];
+			b[j] = t;
+			t = next;
+		}
+	}
+	sip_free(l->buckets);
+	l->buckets = b;
+	l->nbuckets = n;
+}
+
+int sip__txn_alloc(struct sip_txn_layer *l, const struct sip__key *k, enum sip_txn_kind kind,
+		   const struct sip_txn_dest *dest, struct sip_txn **out)
+{
+	if (l->count >= l->cfg.max_txns)
+		return SIP_ETOOBIG;
+	/* Room for both timers of every transaction: arming never fails later. */
+	int rc = sip__theap_reserve(&l->heap, 2 * (l->count + 1));
+	if (rc)
+		return rc;
+	size_t hostlen = k->server ? k->host.len : 0;
+	size_t keylen = k->branch.len + hostlen + k->mname.len;
+	size_t size = sizeof(struct sip_txn) + keylen;
+	struct sip_txn *t = sip_malloc(size);
+	if (!t)
+		return SIP_ENOMEM;
+	memset(t, 0, sizeof(*t));
+	t->layer = l;
+	t->hash = k->hash;
+	t->h2543 = k->h2543;
+	t->totag_req = k->totag;
+	t->kind = (uint8_t)kind;
+	t->method = k->method;
+	t->flags = (uint8_t)((k->server ? SIP__F_SERVER : 0) | (k->rfc2543 ? SIP__F_2543 : 0));
+	t->branch_len = (uint8_t)k->branch.len;
+	t->host_len = (uint8_t)hostlen;
+	t->mname_len = (uint8_t)k->mname.len;
+	t->port = k->port;
+	t->has_port = k->has_port;
+	t->tm[0].slot = SIP__TM_RETX;
+	t->tm[1].slot = SIP__TM_LIFE;
+	if (dest)
+		t->dest = *dest;
+	if (k->branch.len)
+		memcpy(t->key, k->branch.p, k->branch.len);
+	if (hostlen)
+		memcpy(t->key + k->branch.len, k->host.p, hostlen);
+	if (k->mname.len)
+		memcpy(t->key + k->branch.len + hostlen, k->mname.p, k->mname.len);
+	if (l->count >= l->nbuckets)
+		grow(l);
+	size_t b = t->hash & (l->nbuckets - 1);
+	t->hnext = l->buckets[b];
+	l->buckets[b] = t;
+	l->count++;
+	l->txn_bytes += size;
+	*out = t;
+	return 0;
+}
+
+void sip__table_unlink(struct sip_txn *t)
+{
+	struct sip_txn_layer *l = t->layer;
+	struct sip_txn **pp = &l->buckets[t->hash & (l->nbuckets - 1)];
+	while (*pp && *pp != t)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = t->hnext;
+	l->count--;
+}
