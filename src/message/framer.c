@@ -57,7 +57,10 @@ static int find_content_length(const char *p, size_t n, uint32_t *cl, size_t *ba
 		if (is_cl) {
 			uint32_t v;
 			size_t eoff = 0;
-			if (sip_u32_parse(&v, (struct sip_str){p + vstart, end - vstart}, &eoff) < 0) {
+			size_t vend = end; /* drop the line's own CRLF */
+			while (vend > vstart && (p[vend - 1] == '\n' || p[vend - 1] == '\r'))
+				vend--;
+			if (sip_u32_parse(&v, (struct sip_str){p + vstart, vend - vstart}, &eoff) < 0) {
 				*bad = vstart + eoff;
 				return SIP_EPARSE;
 			}
