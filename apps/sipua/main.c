@@ -1,13 +1,37 @@
-/* sipua — command-line user agent. Arguments and wiring only. */
+/* sipua — command-line user agent. Arguments and wiring only: each command
+ * is one row of the table below and lives in its own file. */
 #include <stdio.h>
 #include <string.h>
 
+#include "sipua.h"
+
+static const struct sipua_cmd cmds[] = {
+	{"parse", "FILE|-", "parse one raw SIP message; print it as JSON (exit 0) or the error (exit 1)",
+	 sipua_cmd_parse},
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: sipua COMMAND [ARGS]\n       sipua --help\n\ncommands:\n", out);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(out, "  %s %s\n      %s\n", cmds[i].name, cmds[i].args, cmds[i].help);
+	fputs("\nSee sipua(1).\n", out);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		puts("usage: sipua parse FILE|-");
-		return argc < 2 ? 2 : 0;
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
+		usage(stdout);
+		return 0;
 	}
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].run(argc - 1, argv + 1);
 	fprintf(stderr, "sipua: unknown command '%s'\n", argv[1]);
+	usage(stderr);
 	return 2;
 }

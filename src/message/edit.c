@@ -67,12 +67,12 @@ static bool is_lws(char c)
 
 /* What follows the first element of a comma-separated value: the remaining
  * elements as their original bytes (leading separators and LWS skipped), or
- * an empty slice. Commas inside quoted strings and <...> do not separate
- * (a display name or a URI may hold one). */
+ * an empty slice. Commas inside quoted strings, <...> and (comments) do not
+ * separate (a display name or a URI may hold one), as in sip_hdr_iter. */
 static struct sip_str after_first_value(struct sip_str v)
 {
 	bool quoted = false;
-	size_t angle = 0, i;
+	size_t angle = 0, paren = 0, i;
 
 	for (i = 0; i < v.len; i++) {
 		char c = v.p[i];
@@ -87,7 +87,11 @@ static struct sip_str after_first_value(struct sip_str v)
 			angle++;
 		} else if (c == '>' && angle) {
 			angle--;
-		} else if (c == ',' && !angle) {
+		} else if (c == '(') {
+			paren++;
+		} else if (c == ')' && paren) {
+			paren--;
+		} else if (c == ',' && !angle && !paren) {
 			break;
 		}
 	}

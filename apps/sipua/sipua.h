@@ -1,0 +1,17 @@
+/* sipua.h — private to apps/sipua: the command table's entries. Each command
+ * gets argv starting at its own name and returns the process exit status
+ * (0 success, 1 failure of the operation, 2 usage or I/O error). */
+#ifndef SIPUA_H
+#define SIPUA_H
+
+struct sipua_cmd {
+	const char *name;
+	const char *args;  /* synopsis after the name, for usage */
+	const char *help;  /* one line */
+	int (*run)(int argc, char **argv);
+};
+
+/* sipua parse FILE|- : one raw SIP message in, JSON out (apps/sipua/parse.c). */
+int sipua_cmd_parse(int argc, char **argv);
+
+#endif
