@@ -20,6 +20,19 @@ static int fail(struct sip_parse_err *err, size_t off, const char *reason, int s
 	return code;
 }
 
+/* Whether any of the 8 bytes at p is outside printable ASCII (< 0x20 or >= 0x7f).
+ * SWAR (one 64-bit test per 8 bytes) keeps the common all-printable case cheap;
+ * a hit may be a false positive, and the caller then checks byte by byte. */
+static inline bool word_has_special(const unsigned char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t lt20 = (w - ones * 0x20) & ~w & highs;
+	uint64_t ge7f = ((w + ones) | w) & highs;
+	return (lt20 | ge7f) != 0;
+}
+
 /* Length of the valid UTF-8 sequence starting at p (first byte >= 0x80), or 0. */
 static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 {
@@ -389,6 +402,8 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 		 * no bare CR, no control character outside a quoted-pair, valid UTF-8. */
 		size_t vend;
 		for (;;) {
+			while (pos + 8 <= len && !word_has_special(b + pos))
+				pos += 8;
 			if (pos >= len)
 				goto incomplete;
 			unsigned char c = b[pos];
