@@ -1,0 +1,178 @@
+/* tls.c — TLS over the TCP connections with OpenSSL 3 memory BIOs: libuv
+ * moves ciphertext, OpenSSL never touches the socket. Outbound connections
+ * check the peer certificate against the target host (RFC 5922). */
+#include "tp_int.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <arpa/inet.h>
+#include <string.h>
+
+int sip__tls_init(struct sip_transport *t)
+{
+	const struct sip_transport_config *cfg = &t->cfg;
+	if (!!cfg->tls_cert_file != !!cfg->tls_key_file)
+		return SIP_ECONFIG;
+	if (cfg->tls_cert_file) {
+		t->srv_ctx = SSL_CTX_new(TLS_server_method());
+		if (!t->srv_ctx)
+			goto fail;
+		SSL_CTX_set_min_proto_version(t->srv_ctx, TLS1_2_VERSION);
+		if (SSL_CTX_use_certificate_chain_file(t->srv_ctx, cfg->tls_cert_file) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(t->srv_ctx, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(t->srv_ctx) != 1)
+			goto fail;
+	}
+	t->cli_ctx = SSL_CTX_new(TLS_client_method());
+	if (!t->cli_ctx)
+		goto fail;
+	SSL_CTX_set_min_proto_version(t->cli_ctx, TLS1_2_VERSION);
+	if (cfg->tls_ca_file) {
+		if (SSL_CTX_load_verify_locations(t->cli_ctx, cfg->tls_ca_file, NULL) != 1)
+			goto fail;
+	} else {
+		SSL_CTX_set_default_verify_paths(t->cli_ctx);
+	}
+	SSL_CTX_set_verify(t->cli_ctx, cfg->tls_insecure_no_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+	return 0;
+fail:
+	ERR_clear_error();
+	return SIP_ECONFIG;
+}
+
+void sip__tls_free(struct sip_transport *t)
+{
+	SSL_CTX_free(t->srv_ctx);
+	SSL_CTX_free(t->cli_ctx);
+	t->srv_ctx = t->cli_ctx = NULL;
+}
+
+/* Moves OpenSSL's ciphertext output to the socket. */
+static int flush(struct sip__conn *c, void *ctx)
+{
+	char tmp[SIP__READ_CHUNK];
+	while (BIO_ctrl_pending(c->wbio) > 0) {
+		int n = BIO_read(c->wbio, tmp, sizeof(tmp));
+		if (n <= 0)
+			break;
+		int rc = sip__stream_wire(c, tmp, (size_t)n, ctx);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void handshake(struct sip__conn *c)
+{
+	int r = SSL_do_handshake(c->ssl);
+	if (flush(c, NULL)) {
+		sip__conn_fail(c, SIP_TP_ERR_CONNECT, SIP_EIO, 0, "TLS write failed");
+		return;
+	}
+	if (r == 1) {
+		sip__conn_ready(c);
+		return;
+	}
+	int e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return;
+	long vr = SSL_get_verify_result(c->ssl);
+	ERR_clear_error();
+	if (vr != X509_V_OK)
+		sip__conn_fail(c, SIP_TP_ERR_CONNECT, SIP_EAUTH, 0, X509_verify_cert_error_string(vr));
+	else
+		sip__conn_fail(c, SIP_TP_ERR_CONNECT, SIP_EIO, 0, "TLS handshake failed");
+}
+
+int sip__tls_start(struct sip__conn *c, bool server)
+{
+	struct sip_transport *t = c->t;
+	c->ssl = SSL_new(server ? t->srv_ctx : t->cli_ctx);
+	if (!c->ssl)
+		goto fail;
+	c->rbio = BIO_new(BIO_s_mem());
+	c->wbio = BIO_new(BIO_s_mem());
+	if (!c->rbio || !c->wbio) {
+		BIO_free(c->rbio);
+		BIO_free(c->wbio);
+		goto fail;
+	}
+	BIO_set_mem_eof_return(c->rbio, -1); /* empty means "wait for more", not EOF */
+	SSL_set_bio(c->ssl, c->rbio, c->wbio);
+	if (server) {
+		SSL_set_accept_state(c->ssl);
+		return 0; /* the ClientHello drives the rest */
+	}
+	SSL_set_connect_state(c->ssl);
+	unsigned char ip[16];
+	bool is_ip = inet_pton(AF_INET, c->tls_host, ip) == 1 || inet_pton(AF_INET6, c->tls_host, ip) == 1;
+	if (!is_ip)
+		SSL_set_tlsext_host_name(c->ssl, c->tls_host); /* SNI takes names only */
+	if (!t->cfg.tls_insecure_no_verify) {
+		/* RFC 5922 §7.1: match subjectAltName DNS (or IP) against the target, no partial wildcards. */
+		X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+		X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, c->tls_host) : SSL_set1_host(c->ssl, c->tls_host);
+		if (ok != 1)
+			goto fail;
+	}
+	handshake(c);
+	return 0;
+fail:
+	ERR_clear_error();
+	return SIP_EIO;
+}
+
+void sip__tls_on_cipher(struct sip__conn *c, const char *buf, size_t len)
+{
+	if (BIO_write(c->rbio, buf, (int)len) != (int)len) {
+		sip__conn_fail(c, SIP_TP_ERR_CLOSED, SIP_ENOMEM, 0, "TLS buffer");
+		return;
+	}
+	if (!c->ready) {
+		handshake(c);
+		if (!c->ready || c->closing)
+			return;
+	}
+	bool peer_closed = false;
+	for (;;) {
+		int room = sip__conn_room(c, SIP__READ_CHUNK);
+		if (room <= 0)
+			break;
+		int n = SSL_read(c->ssl, c->rbuf + c->rlen, room);
+		if (n > 0) {
+			c->rlen += (size_t)n;
+			continue;
+		}
+		int e = SSL_get_error(c->ssl, n);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			break;
+		ERR_clear_error();
+		peer_closed = true;
+		break;
+	}
+	flush(c, NULL); /* post-handshake messages (tickets, key updates) */
+	sip__stream_on_plain(c);
+	if (peer_closed && !c->closing)
+		sip__conn_fail(c, SIP_TP_ERR_CLOSED, SIP_EIO, 0, "TLS connection closed by peer");
+}
+
+int sip__tls_write(struct sip__conn *c, const char *buf, size_t len, void *ctx)
+{
+	if (len > INT32_MAX)
+		return SIP_ETOOBIG;
+	int r = SSL_write(c->ssl, buf, (int)len);
+	if (r <= 0) {
+		ERR_clear_error();
+		return SIP_EIO;
+	}
+	return flush(c, ctx);
+}
+
+void sip__tls_shutdown(struct sip__conn *c)
+{
+	if (c->ready && !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
+		SSL_shutdown(c->ssl); /* queue close_notify; we do not wait for the peer's */
+	ERR_clear_error();
+	flush(c, NULL);
+}
