@@ -353,7 +353,7 @@ int sip_date_parse(struct sip_date *d, struct sip_str value, size_t *err_off)
 	p += 3;
 	if (p == e || *p++ != ' ' || (year = fixed_digits(&p, e, 4)) < 0)
 		return sip__fail(err_off, s, p, SIP_EPARSE);
-	const char *dp = p - 10; /* the day digits, blamed for a day the month lacks */
+	const char *dp = p - 11; /* the day digits, blamed for a day the month lacks */
 	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 	if (day > mdays[mon] || (mon == 1 && day == 29 && !leap))
 		return sip__fail(err_off, s, dp, SIP_EPARSE);
