@@ -194,6 +194,12 @@ static int b64url_decode_nonce(struct sip_str in, uint8_t out[RAW_LEN])
 		tmp[i] = '=';
 	if (EVP_DecodeBlock(dec, (const unsigned char *)tmp, (int)sizeof tmp) < RAW_LEN)
 		return SIP_EPARSE;
+	/* The last character carries 4 unused bits: accept only the canonical
+	 * spelling, so one nonce has exactly one text. */
+	char again[SIP_AUTH_NONCE_LEN + 1];
+	b64url_encode(dec, RAW_LEN, again);
+	if (memcmp(again, in.p, SIP_AUTH_NONCE_LEN) != 0)
+		return SIP_EPARSE;
 	memcpy(out, dec, RAW_LEN);
 	return 0;
 }
