@@ -107,6 +107,12 @@ int sip__rsm_result(const struct sip__rsm *m, struct sip_resolve_result **out);
  * (the count kept is returned). n is at most SIP_RESOLVE_MAX_RECORDS. */
 size_t sip__srv_order(const struct sip__srv *rec, size_t n, sip_resolve_rand_fn rnd, void *ud, uint8_t *idx);
 
+/* Feeds one c-ares answer (status, DNS message) for query qid into the core
+ * (resolver_ares.c). Any status other than success, NODATA and NXDOMAIN
+ * counts as a failure of that query. */
+void sip__rsm_feed_ares(struct sip__rsm *m, int qid, enum sip__rtype type, int status, const unsigned char *abuf,
+			int alen);
+
 /* The result container (resolver_result.c). */
 struct sip_resolve_result {
 	size_t n, cursor;
