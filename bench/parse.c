@@ -262,6 +262,12 @@ static int run_corpus(const struct bench_stack *st, const bool *use, struct benc
 	return 0;
 }
 
+#if defined(__clang__)
+#define BENCH_NOINLINE __attribute__((noinline))
+#else
+#define BENCH_NOINLINE __attribute__((noinline, noclone)) /* gcc would clone it as timed_round.constprop.0 */
+#endif
+
 struct bench_result {
 	long iterations;        /* corpus passes per round */
 	double best_ns;         /* fastest round, ns per message */
@@ -301,7 +307,7 @@ static int warm_up(const struct bench_stack *st, const bool *use, double seconds
 /* One timed round: the corpus r->iterations times, allocations counted.
  * Never inlined, so that callgrind --toggle-collect=timed_round can count
  * the instructions of the timed work alone (see README.md). */
-__attribute__((noinline, noclone)) static void timed_round(const struct bench_stack *st, const bool *use, size_t nuse,
+BENCH_NOINLINE static void timed_round(const struct bench_stack *st, const bool *use, size_t nuse,
 			struct bench_result *r)
 {
 	struct bench_out o = {0};
