@@ -229,12 +229,51 @@ static void test_small_buffers(void **state)
 	free(buf);
 }
 
+/* inv2543.dat (RFC 2543 style, §3.4.1) has no Content-Length: the body is
+ * the rest of the datagram. Printed, it gains a correct Content-Length after
+ * its last header and is otherwise byte-identical. */
+static void test_missing_content_length(void **state)
+{
+	(void)state;
+	char *buf = malloc(MAX_FILE), *out = malloc(MAX_FILE + 64), *want = malloc(MAX_FILE + 64);
+	struct sip_msg *m = malloc(sizeof(*m));
+	struct sip_edit *e = malloc(sizeof(*e));
+	size_t n = read_file("inv2543.dat", buf, MAX_FILE);
+	struct sip_parse_err err = {0};
+
+	assert_true(sip_msg_parse(m, buf, n, SIP_PARSE_DATAGRAM, &err) > 0);
+	assert_false(m->has_content_length);
+	assert_int_equal(m->body.len, 105);
+	size_t hdr_end = m->hdrs[m->nhdrs - 1].line_off + m->hdrs[m->nhdrs - 1].line_len;
+	const char *cl = "Content-Length: 105\r\n";
+	memcpy(want, buf, hdr_end);
+	memcpy(want + hdr_end, cl, strlen(cl));
+	memcpy(want + hdr_end + strlen(cl), buf + hdr_end, m->len - hdr_end);
+	sip_edit_init(e, m);
+	int w = sip_edit_print(e, out, MAX_FILE + 64);
+	assert_int_equal(w, (int)(m->len + strlen(cl)));
+	assert_memory_equal(out, want, (size_t)w);
+
+	/* The printed message now frames on a stream too. */
+	struct sip_msg *r = malloc(sizeof(*r));
+	assert_int_equal(sip_msg_parse(r, out, (size_t)w, SIP_PARSE_STREAM, &err), w);
+	assert_true(r->has_content_length);
+	assert_int_equal(r->content_length, 105);
+	free(r);
+	free(e);
+	free(m);
+	free(want);
+	free(out);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_proxy_edits),
 		cmocka_unit_test(test_small_buffers),
+		cmocka_unit_test(test_missing_content_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
