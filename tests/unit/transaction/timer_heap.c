@@ -1,0 +1,96 @@
+/* The timer heap (src/transaction/timer_heap.c): pops in deadline order
+ * under random arm / re-arm / cancel, against a brute-force model. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include "transaction/timer_heap.h"
+
+enum { N = 2000, OPS = 20000 };
+
+static struct sip__timer tm[N];
+static sip_ms_t model[N]; /* SIP_MS_NEVER: not armed */
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void test_heap_random(void **state)
+{
+	(void)state;
+	struct sip__theap h = {0};
+	assert_int_equal(sip__theap_reserve(&h, N), 0);
+	for (int i = 0; i < N; i++)
+		model[i] = SIP_MS_NEVER;
+	sip_ms_t now = 0;
+	for (int op = 0; op < OPS; op++) {
+		int i = (int)(next_rand() % N);
+		switch (next_rand() % 4) {
+		case 0:
+		case 1: {
+			sip_ms_t when = now + next_rand() % 5000;
+			assert_int_equal(sip__theap_arm(&h, &tm[i], when), 0);
+			model[i] = when;
+			break;
+		}
+		case 2:
+			sip__theap_cancel(&h, &tm[i]);
+			model[i] = SIP_MS_NEVER;
+			break;
+		default: {
+			now += next_rand() % 50;
+			struct sip__timer *t;
+			sip_ms_t last = 0;
+			while ((t = sip__theap_pop_due(&h, now)) != NULL) {
+				int k = (int)(t - tm);
+				assert_true(model[k] <= now);
+				assert_true(model[k] >= last);
+				last = model[k];
+				model[k] = SIP_MS_NEVER;
+				assert_false(sip__timer_armed(t));
+			}
+			break;
+		}
+		}
+		sip_ms_t min = SIP_MS_NEVER;
+		size_t armed = 0;
+		for (int k = 0; k < N; k++) {
+			if (model[k] < min)
+				min = model[k];
+			armed += model[k] != SIP_MS_NEVER;
+			assert_int_equal(sip__timer_armed(&tm[k]), model[k] != SIP_MS_NEVER);
+		}
+		assert_int_equal(sip__theap_next(&h), min);
+		assert_int_equal(h.n, armed);
+	}
+	sip__theap_free(&h);
+}
+
+static void test_heap_empty(void **state)
+{
+	(void)state;
+	struct sip__theap h = {0};
+	struct sip__timer t = {0};
+	assert_int_equal(sip__theap_next(&h), SIP_MS_NEVER);
+	assert_null(sip__theap_pop_due(&h, 1000));
+	sip__theap_cancel(&h, &t); /* not armed: no-op */
+	assert_int_equal(sip__theap_arm(&h, &t, 10), 0); /* grows on demand */
+	assert_null(sip__theap_pop_due(&h, 9));
+	assert_ptr_equal(sip__theap_pop_due(&h, 10), &t);
+	sip__theap_free(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_heap_random),
+		cmocka_unit_test(test_heap_empty),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
