@@ -52,6 +52,8 @@ struct sip_resolver {
 	uv_timer_t timer;
 	struct rpoll *polls;
 	struct rjob *jobs;
+	struct rjob *zombies; /* reported to the caller, kept until the channel is gone */
+	int in_ares;          /* depth of calls into c-ares: it must not be destroyed from its own callbacks */
 	struct sip__rcfg cfg;
 	uint64_t rng;
 	bool closing;
@@ -134,11 +136,23 @@ static void arm_timer(struct sip_resolver *r)
 	uv_timer_start(&r->timer, on_timer, ms ? ms : 1, 0);
 }
 
+static void destroy_channel(struct sip_resolver *r);
+
+/* ares_process_fd, guarded: a callback may free the resolver meanwhile. */
+static void process(struct sip_resolver *r, ares_socket_t rfd, ares_socket_t wfd)
+{
+	r->in_ares++;
+	ares_process_fd(r->ch, rfd, wfd);
+	r->in_ares--;
+	if (r->closing && r->ch_live && !r->in_ares)
+		destroy_channel(r);
+	arm_timer(r);
+}
+
 static void on_timer(uv_timer_t *t)
 {
 	struct sip_resolver *r = t->data;
-	ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	arm_timer(r);
+	process(r, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 }
 
 /* ---- sockets ---- */
@@ -150,8 +164,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	ares_socket_t fd = p->fd;
 	/* On a poll error let c-ares try both directions and notice the failure. */
 	bool rd = status < 0 || (events & UV_READABLE), wr = status < 0 || (events & UV_WRITABLE);
-	ares_process_fd(r->ch, rd ? fd : ARES_SOCKET_BAD, wr ? fd : ARES_SOCKET_BAD);
-	arm_timer(r);
+	process(r, rd ? fd : ARES_SOCKET_BAD, wr ? fd : ARES_SOCKET_BAD);
 }
 
 static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
@@ -231,7 +244,9 @@ static void job_step(struct rjob *j)
 		c->type = type;
 		j->outstanding++;
 		/* may answer synchronously (e.g. a bad name): on_answer only feeds the core then */
+		j->r->in_ares++;
 		ares_query(j->r->ch, name, DNS_CLASS_IN, (int)type, on_answer, c);
+		j->r->in_ares--;
 	}
 	j->stepping = false;
 	if (j->r->closing || j->outstanding || !sip__rsm_done(&j->m))
@@ -307,25 +322,17 @@ int sip_resolver_new(struct sip_resolver **out, uv_loop_t *loop, const struct si
 	return 0;
 }
 
-void sip_resolver_free(struct sip_resolver *r)
+/* Destroys the channel once no c-ares call is on the stack: c-ares answers
+ * every pending query with ARES_EDESTRUCTION (ignored by on_answer) and closes
+ * its sockets; then the reported jobs and the handles can go. */
+static void destroy_channel(struct sip_resolver *r)
 {
-	if (!r || r->closing)
-		return;
-	r->closing = true;
-	/* c-ares answers every pending query with ARES_EDESTRUCTION (ignored by
-	 * on_answer) and closes its sockets, which ends their polls. */
-	ares_destroy(r->ch);
 	r->ch_live = false;
-	while (r->jobs) {
-		struct rjob *j = r->jobs;
-		j->finished = true;
-		unlink_job(j);
-		sip_resolve_cb cb = j->cb;
-		void *arg = j->arg;
-		if (j->defer_active)
-			uv_timer_stop(&j->defer);
+	ares_destroy(r->ch);
+	while (r->zombies) {
+		struct rjob *j = r->zombies;
+		r->zombies = j->next;
 		free_job(j);
-		cb(arg, SIP_ESTATE, NULL);
 	}
 	while (r->polls) {
 		struct rpoll *p = r->polls;
@@ -335,6 +342,27 @@ void sip_resolver_free(struct sip_resolver *r)
 	uv_timer_stop(&r->timer);
 	r->closes++;
 	uv_close((uv_handle_t *)&r->timer, on_handle_closed);
+}
+
+void sip_resolver_free(struct sip_resolver *r)
+{
+	if (!r || r->closing)
+		return;
+	r->closing = true;
+	/* Report first, so a callback that frees its own state cannot see the
+	 * job again; the job itself lives on until c-ares lets go of it. */
+	while (r->jobs) {
+		struct rjob *j = r->jobs;
+		j->finished = true;
+		unlink_job(j);
+		if (j->defer_active)
+			uv_timer_stop(&j->defer);
+		j->next = r->zombies;
+		r->zombies = j;
+		j->cb(j->arg, SIP_ESTATE, NULL);
+	}
+	if (!r->in_ares)
+		destroy_channel(r);
 }
 
 int sip_resolve(struct sip_resolver *r, const struct sip_uri *uri, sip_resolve_cb cb, void *arg)

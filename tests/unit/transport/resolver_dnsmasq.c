@@ -141,6 +141,38 @@ static int stop_dnsmasq(void **state)
 			skip();            \
 	} while (0)
 
+/* ---- the allocator seam: every libsip allocation is returned ---- */
+
+static long live;
+static void *c_malloc(size_t n, void *ud)
+{
+	(void)ud;
+	void *p = malloc(n);
+	live += p != NULL;
+	return p;
+}
+static void *c_realloc(void *p, size_t n, void *ud)
+{
+	(void)ud;
+	void *q = realloc(p, n);
+	live += (!p && q);
+	return q;
+}
+static void c_free(void *p, void *ud)
+{
+	(void)ud;
+	live -= p != NULL;
+	free(p);
+}
+static const struct sip_mem counting = {c_malloc, c_realloc, c_free, NULL};
+
+static int check_live(void **state)
+{
+	(void)state;
+	assert_int_equal(live, 0);
+	return 0;
+}
+
 /* ---- async helper: one resolution on a private loop ---- */
 
 struct outcome {
@@ -408,6 +440,45 @@ static void test_cancel_and_errors(void **state)
 	close(s);
 }
 
+struct freeing {
+	struct sip_resolver *r;
+	int calls, ok, cancelled;
+};
+
+static void free_from_cb(void *arg, int err, struct sip_resolve_result *res)
+{
+	struct freeing *f = arg;
+	f->calls++;
+	if (err == 0) {
+		f->ok++;
+		sip_resolve_result_free(res);
+	} else if (err == SIP_ESTATE) {
+		f->cancelled++;
+	}
+	sip_resolver_free(f->r); /* from inside c-ares's own callback chain; the 2nd call is a no-op */
+}
+
+static void test_free_from_callback(void **state)
+{
+	(void)state;
+	NEED_DNSMASQ();
+	uv_loop_t loop;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	struct sip_resolver_opts o = base_opts();
+	struct freeing f = {NULL, 0, 0, 0};
+	assert_int_equal(sip_resolver_new(&f.r, &loop, &o), 0);
+	struct sip_uri a = mkuri(SIP_URI_SIP, "plain.test", 5060, NULL);
+	struct sip_uri b = mkuri(SIP_URI_SIP, "example.test", -1, NULL);
+	assert_int_equal(sip_resolve(f.r, &a, free_from_cb, &f), 0);
+	assert_int_equal(sip_resolve(f.r, &b, free_from_cb, &f), 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	/* the short lookup finishes first and frees; the NAPTR chain is cancelled */
+	assert_int_equal(f.calls, 2);
+	assert_int_equal(f.ok, 1);
+	assert_int_equal(f.cancelled, 1);
+}
+
 static void test_sync(void **state)
 {
 	(void)state;
@@ -428,11 +499,17 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_naptr_srv_a), cmocka_unit_test(test_sips),
-	    cmocka_unit_test(test_transport_param_and_port), cmocka_unit_test(test_fallbacks),
-	    cmocka_unit_test(test_weights),     cmocka_unit_test(test_sync),
-	    cmocka_unit_test(test_timeout),     cmocka_unit_test(test_refused),
-	    cmocka_unit_test(test_cancel_and_errors),
+	    cmocka_unit_test_teardown(test_naptr_srv_a, check_live),
+	    cmocka_unit_test_teardown(test_sips, check_live),
+	    cmocka_unit_test_teardown(test_transport_param_and_port, check_live),
+	    cmocka_unit_test_teardown(test_fallbacks, check_live),
+	    cmocka_unit_test_teardown(test_weights, check_live),
+	    cmocka_unit_test_teardown(test_sync, check_live),
+	    cmocka_unit_test_teardown(test_timeout, check_live),
+	    cmocka_unit_test_teardown(test_refused, check_live),
+	    cmocka_unit_test_teardown(test_cancel_and_errors, check_live),
+	    cmocka_unit_test_teardown(test_free_from_callback, check_live),
 	};
+	sip_mem_set(&counting);
 	return cmocka_run_group_tests(tests, start_dnsmasq, stop_dnsmasq);
 }
