@@ -34,9 +34,9 @@ enum sip_resolve_proto {
 /* One place to send a request. */
 struct sip_target {
 	enum sip_resolve_proto proto;
-	int family;       /* AF_INET or AF_INET6 */
+	int family;	  /* AF_INET or AF_INET6 */
 	uint8_t addr[16]; /* network order; the first 4 bytes for AF_INET */
-	uint16_t port;    /* host order */
+	uint16_t port;	  /* host order */
 	/* The name the address was found for (SRV target or URI host), or the
 	 * numeric host itself; for logs, not for TLS checks (RFC 5922 §4). */
 	char host[SIP_RESOLVE_NAME_MAX + 1];
@@ -53,10 +53,10 @@ struct sip_resolver_opts {
 	/* c-ares server list, "127.0.0.1:5353,[::1]:53"; NULL uses /etc/resolv.conf. */
 	const char *servers;
 	unsigned timeout_ms; /* first try's timeout per query (c-ares doubles it per round); 0 = 2000 */
-	unsigned tries;      /* attempts per server; 0 = 2 */
-	unsigned protos;     /* enum sip_resolve_proto set the client supports; 0 = SIP_RESOLVE_PROTO_DEFAULT */
+	unsigned tries;	     /* attempts per server; 0 = 2 */
+	unsigned protos; /* enum sip_resolve_proto set the client supports; 0 = SIP_RESOLVE_PROTO_DEFAULT */
 	bool no_ipv4, no_ipv6;
-	bool prefer_ipv6;    /* AAAA addresses before A addresses of the same host */
+	bool prefer_ipv6;	  /* AAAA addresses before A addresses of the same host */
 	sip_resolve_rand_fn rand; /* NULL: getrandom()-seeded generator */
 	void *rand_ud;
 };
@@ -93,7 +93,8 @@ typedef void (*sip_resolve_cb)(void *arg, int err, struct sip_resolve_result *re
 
 /* Creates a resolver on loop; opts may be NULL. Returns 0, SIP_ENOMEM,
  * SIP_ECONFIG (bad servers string) or SIP_EIO. */
-SIP_API int sip_resolver_new(struct sip_resolver **out, uv_loop_t *loop, const struct sip_resolver_opts *opts);
+SIP_API int sip_resolver_new(struct sip_resolver **out, uv_loop_t *loop,
+			     const struct sip_resolver_opts *opts);
 /* Cancels pending resolutions (their callbacks run with SIP_ESTATE) and
  * closes the resolver; memory is released when the loop runs the close callbacks. */
 SIP_API void sip_resolver_free(struct sip_resolver *r);

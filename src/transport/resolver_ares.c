@@ -16,15 +16,22 @@
 static enum sip__rstatus map_status(int status)
 {
 	switch (status) {
-	case ARES_SUCCESS: return SIP__RS_OK;
+	case ARES_SUCCESS:
+		return SIP__RS_OK;
 	case ARES_ENODATA:
-	case ARES_ENOTFOUND: return SIP__RS_NODATA; /* NODATA / NXDOMAIN: the name has none */
-	case ARES_ETIMEOUT: return SIP__RS_TIMEOUT;
-	default: return SIP__RS_FAIL;               /* SERVFAIL, REFUSED, refused socket, bad reply, ... */
+	case ARES_ENOTFOUND:
+		return SIP__RS_NODATA; /* NODATA / NXDOMAIN: the name has none */
+	case ARES_ETIMEOUT:
+		return SIP__RS_TIMEOUT;
+	default:
+		return SIP__RS_FAIL; /* SERVFAIL, REFUSED, refused socket, bad reply, ... */
 	}
 }
 
-static struct sip_str cstr(const void *s) { return sip_str_c(s); }
+static struct sip_str cstr(const void *s)
+{
+	return sip_str_c(s);
+}
 
 static void feed_naptr(struct sip__rsm *m, int qid, const unsigned char *abuf, int alen)
 {
@@ -92,31 +99,46 @@ static void feed_addr(struct sip__rsm *m, int qid, bool v6, const unsigned char 
 		}
 	}
 	if (rc != ARES_SUCCESS || n <= 0) {
-		sip__rsm_on_addr(m, qid, (rc == ARES_SUCCESS || rc == ARES_ENODATA) ? SIP__RS_NODATA : SIP__RS_FAIL,
+		sip__rsm_on_addr(m, qid,
+				 (rc == ARES_SUCCESS || rc == ARES_ENODATA) ? SIP__RS_NODATA : SIP__RS_FAIL,
 				 NULL, 0);
 		return;
 	}
 	sip__rsm_on_addr(m, qid, SIP__RS_OK, rec, (size_t)n);
 }
 
-void sip__rsm_feed_ares(struct sip__rsm *m, int qid, enum sip__rtype type, int status, const unsigned char *abuf,
-			int alen)
+void sip__rsm_feed_ares(struct sip__rsm *m, int qid, enum sip__rtype type, int status,
+			const unsigned char *abuf, int alen)
 {
 	enum sip__rstatus st = map_status(status);
 	if (st == SIP__RS_OK && (!abuf || alen <= 0))
 		st = SIP__RS_FAIL;
 	if (st != SIP__RS_OK) {
 		switch (type) {
-		case SIP__RT_NAPTR: sip__rsm_on_naptr(m, qid, st, NULL, 0); break;
-		case SIP__RT_SRV: sip__rsm_on_srv(m, qid, st, NULL, 0); break;
-		default: sip__rsm_on_addr(m, qid, st, NULL, 0); break;
+		case SIP__RT_NAPTR:
+			sip__rsm_on_naptr(m, qid, st, NULL, 0);
+			break;
+		case SIP__RT_SRV:
+			sip__rsm_on_srv(m, qid, st, NULL, 0);
+			break;
+		default:
+			sip__rsm_on_addr(m, qid, st, NULL, 0);
+			break;
 		}
 		return;
 	}
 	switch (type) {
-	case SIP__RT_NAPTR: feed_naptr(m, qid, abuf, alen); break;
-	case SIP__RT_SRV: feed_srv(m, qid, abuf, alen); break;
-	case SIP__RT_A: feed_addr(m, qid, false, abuf, alen); break;
-	case SIP__RT_AAAA: feed_addr(m, qid, true, abuf, alen); break;
+	case SIP__RT_NAPTR:
+		feed_naptr(m, qid, abuf, alen);
+		break;
+	case SIP__RT_SRV:
+		feed_srv(m, qid, abuf, alen);
+		break;
+	case SIP__RT_A:
+		feed_addr(m, qid, false, abuf, alen);
+		break;
+	case SIP__RT_AAAA:
+		feed_addr(m, qid, true, abuf, alen);
+		break;
 	}
 }

@@ -9,7 +9,10 @@
 
 #include "transport/resolver_int.h"
 
-static uint16_t default_port(enum sip_resolve_proto p) { return p == SIP_RESOLVE_TLS ? 5061 : 5060; }
+static uint16_t default_port(enum sip_resolve_proto p)
+{
+	return p == SIP_RESOLVE_TLS ? 5061 : 5060;
+}
 
 static bool copy_name(char *dst, struct sip_str s)
 {
@@ -89,10 +92,14 @@ static enum sip_resolve_proto default_proto(const struct sip__rsm *m)
 static const char *srv_prefix(enum sip_resolve_proto p)
 {
 	switch (p) {
-	case SIP_RESOLVE_UDP: return "_sip._udp.";
-	case SIP_RESOLVE_TCP: return "_sip._tcp.";
-	case SIP_RESOLVE_TLS: return "_sips._tcp.";
-	case SIP_RESOLVE_SCTP: return "_sip._sctp.";
+	case SIP_RESOLVE_UDP:
+		return "_sip._udp.";
+	case SIP_RESOLVE_TCP:
+		return "_sip._tcp.";
+	case SIP_RESOLVE_TLS:
+		return "_sips._tcp.";
+	case SIP_RESOLVE_SCTP:
+		return "_sip._sctp.";
 	}
 	return NULL;
 }
@@ -259,7 +266,8 @@ static enum sip_resolve_proto naptr_proto(const struct sip__rsm *m, struct sip_s
 	return (m->cfg.protos & p) ? p : 0;
 }
 
-void sip__rsm_on_naptr(struct sip__rsm *m, int qid, enum sip__rstatus st, const struct sip__naptr *rec, size_t n)
+void sip__rsm_on_naptr(struct sip__rsm *m, int qid, enum sip__rstatus st, const struct sip__naptr *rec,
+		       size_t n)
 {
 	if (!take(m, qid, SIP__RT_NAPTR, st))
 		return;
@@ -278,7 +286,8 @@ void sip__rsm_on_naptr(struct sip__rsm *m, int qid, enum sip__rstatus st, const 
 			/* insertion by (order, preference), stable for equal keys */
 			size_t j = ns;
 			while (j > 0 && (rec[sel[j - 1]].order > rec[i].order ||
-					 (rec[sel[j - 1]].order == rec[i].order && rec[sel[j - 1]].pref > rec[i].pref))) {
+					 (rec[sel[j - 1]].order == rec[i].order &&
+					  rec[sel[j - 1]].pref > rec[i].pref))) {
 				sel[j] = sel[j - 1];
 				selp[j] = selp[j - 1];
 				j--;
@@ -298,8 +307,8 @@ void sip__rsm_on_naptr(struct sip__rsm *m, int qid, enum sip__rstatus st, const 
 	} else if (st == SIP__RS_OK || st == SIP__RS_NODATA) {
 		/* §4.1: no usable NAPTR — SRV for each transport the client supports,
 		 * in the client's order of preference. */
-		static const enum sip_resolve_proto order[] = {SIP_RESOLVE_UDP, SIP_RESOLVE_TCP, SIP_RESOLVE_TLS,
-							       SIP_RESOLVE_SCTP};
+		static const enum sip_resolve_proto order[] = {SIP_RESOLVE_UDP, SIP_RESOLVE_TCP,
+							       SIP_RESOLVE_TLS, SIP_RESOLVE_SCTP};
 		for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
 			enum sip_resolve_proto p = order[k];
 			if (!(m->cfg.protos & p) || (m->sips && p != SIP_RESOLVE_TLS))
@@ -322,8 +331,8 @@ size_t sip__srv_order(const struct sip__srv *rec, size_t n, sip_resolve_rand_fn 
 			continue;
 		size_t j = nc;
 		while (j > 0 && (rec[cand[j - 1]].priority > rec[i].priority ||
-				 (rec[cand[j - 1]].priority == rec[i].priority && rec[cand[j - 1]].weight > 0 &&
-				  rec[i].weight == 0))) {
+				 (rec[cand[j - 1]].priority == rec[i].priority &&
+				  rec[cand[j - 1]].weight > 0 && rec[i].weight == 0))) {
 			cand[j] = cand[j - 1];
 			j--;
 		}
@@ -380,7 +389,8 @@ void sip__rsm_on_srv(struct sip__rsm *m, int qid, enum sip__rstatus st, const st
 	maybe_fallback(m);
 }
 
-void sip__rsm_on_addr(struct sip__rsm *m, int qid, enum sip__rstatus st, const struct sip__raddr *rec, size_t n)
+void sip__rsm_on_addr(struct sip__rsm *m, int qid, enum sip__rstatus st, const struct sip__raddr *rec,
+		      size_t n)
 {
 	if (qid < 0 || (size_t)qid >= m->nq)
 		return;

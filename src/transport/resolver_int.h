@@ -51,10 +51,10 @@ struct sip__rquery {
 	char name[SIP_RESOLVE_NAME_MAX + 1];
 	enum sip__rtype type;
 	enum sip__qstate state;
-	int parent;                   /* index, -1 for a root */
+	int parent;		      /* index, -1 for a root */
 	enum sip_resolve_proto proto; /* SRV, A, AAAA: transport of the targets below */
-	uint16_t port;                /* A, AAAA: port for the addresses */
-	bool found;                   /* SRV: the name had records (even ".") */
+	uint16_t port;		      /* A, AAAA: port for the addresses */
+	bool found;		      /* SRV: the name had records (even ".") */
 	uint8_t naddr;
 	struct sip__raddr addr[SIP_RESOLVE_MAX_ADDRS];
 };
@@ -72,12 +72,12 @@ struct sip__rsm {
 	bool sips;
 	char target[SIP_RESOLVE_NAME_MAX + 1]; /* maddr or host, no brackets */
 	enum sip_host_type target_type;
-	uint16_t port;                /* explicit URI port, 0 when absent */
+	uint16_t port;		      /* explicit URI port, 0 when absent */
 	enum sip_resolve_proto proto; /* from the transport param, 0 when absent */
 	/* Transport for the last-resort A/AAAA lookup when SRV gave nothing. */
 	enum sip_resolve_proto fallback_proto;
 	bool fallback_added;
-	int err;                      /* first hard error seen (SIP_ETIMEDOUT / SIP_EIO) */
+	int err; /* first hard error seen (SIP_ETIMEDOUT / SIP_EIO) */
 	size_t nq;
 	struct sip__rquery q[SIP__RSM_MAX_QUERIES];
 };
@@ -91,9 +91,11 @@ int sip__rsm_init(struct sip__rsm *m, const struct sip_uri *uri, const struct si
 int sip__rsm_next_query(struct sip__rsm *m, int *qid, const char **name, enum sip__rtype *type);
 
 /* Answers. records may be NULL when n is 0; st tells NODATA from a failure. */
-void sip__rsm_on_naptr(struct sip__rsm *m, int qid, enum sip__rstatus st, const struct sip__naptr *rec, size_t n);
+void sip__rsm_on_naptr(struct sip__rsm *m, int qid, enum sip__rstatus st, const struct sip__naptr *rec,
+		       size_t n);
 void sip__rsm_on_srv(struct sip__rsm *m, int qid, enum sip__rstatus st, const struct sip__srv *rec, size_t n);
-void sip__rsm_on_addr(struct sip__rsm *m, int qid, enum sip__rstatus st, const struct sip__raddr *rec, size_t n);
+void sip__rsm_on_addr(struct sip__rsm *m, int qid, enum sip__rstatus st, const struct sip__raddr *rec,
+		      size_t n);
 
 /* True when every query has been answered (and no new one is waiting). */
 bool sip__rsm_done(const struct sip__rsm *m);
@@ -110,8 +112,8 @@ size_t sip__srv_order(const struct sip__srv *rec, size_t n, sip_resolve_rand_fn 
 /* Feeds one c-ares answer (status, DNS message) for query qid into the core
  * (resolver_ares.c). Any status other than success, NODATA and NXDOMAIN
  * counts as a failure of that query. */
-void sip__rsm_feed_ares(struct sip__rsm *m, int qid, enum sip__rtype type, int status, const unsigned char *abuf,
-			int alen);
+void sip__rsm_feed_ares(struct sip__rsm *m, int qid, enum sip__rtype type, int status,
+			const unsigned char *abuf, int alen);
 
 /* The result container (resolver_result.c). */
 struct sip_resolve_result {

@@ -75,22 +75,32 @@ void sip_resolve_rewind(struct sip_resolve_result *res)
 		res->cursor = 0;
 }
 
-size_t sip_resolve_count(const struct sip_resolve_result *res) { return res ? res->n : 0; }
+size_t sip_resolve_count(const struct sip_resolve_result *res)
+{
+	return res ? res->n : 0;
+}
 
 const struct sip_target *sip_resolve_get(const struct sip_resolve_result *res, size_t i)
 {
 	return res && i < res->n ? &res->t[i] : NULL;
 }
 
-void sip_resolve_result_free(struct sip_resolve_result *res) { sip_free(res); }
+void sip_resolve_result_free(struct sip_resolve_result *res)
+{
+	sip_free(res);
+}
 
 const char *sip_resolve_proto_name(enum sip_resolve_proto p)
 {
 	switch (p) {
-	case SIP_RESOLVE_UDP: return "udp";
-	case SIP_RESOLVE_TCP: return "tcp";
-	case SIP_RESOLVE_TLS: return "tls";
-	case SIP_RESOLVE_SCTP: return "sctp";
+	case SIP_RESOLVE_UDP:
+		return "udp";
+	case SIP_RESOLVE_TCP:
+		return "tcp";
+	case SIP_RESOLVE_TLS:
+		return "tls";
+	case SIP_RESOLVE_SCTP:
+		return "sctp";
 	}
 	return "?";
 }
@@ -101,9 +111,10 @@ int sip_target_format(const struct sip_target *t, char *buf, size_t cap)
 	if (!t || !buf || (t->family != AF_INET && t->family != AF_INET6) ||
 	    !inet_ntop(t->family, t->addr, ip, sizeof(ip)))
 		return SIP_EINVAL;
-	int n = t->family == AF_INET6
-		    ? snprintf(buf, cap, "%s:[%s]:%u", sip_resolve_proto_name(t->proto), ip, (unsigned)t->port)
-		    : snprintf(buf, cap, "%s:%s:%u", sip_resolve_proto_name(t->proto), ip, (unsigned)t->port);
+	int n =
+	    t->family == AF_INET6
+		? snprintf(buf, cap, "%s:[%s]:%u", sip_resolve_proto_name(t->proto), ip, (unsigned)t->port)
+		: snprintf(buf, cap, "%s:%s:%u", sip_resolve_proto_name(t->proto), ip, (unsigned)t->port);
 	if (n < 0 || (size_t)n >= cap)
 		return SIP_ETOOBIG;
 	return n;

@@ -36,8 +36,8 @@ struct rjob {
 	sip_resolve_cb cb;
 	void *arg;
 	int outstanding;   /* ares queries issued and not yet answered */
-	bool stepping;     /* inside job_step: answers arriving synchronously only feed the core */
-	bool in_start;     /* inside sip_resolve: completion must be deferred (cb never runs from the call) */
+	bool stepping;	   /* inside job_step: answers arriving synchronously only feed the core */
+	bool in_start;	   /* inside sip_resolve: completion must be deferred (cb never runs from the call) */
 	bool defer_active; /* the defer timer is initialised */
 	bool finished;
 	uv_timer_t defer;
@@ -53,7 +53,7 @@ struct sip_resolver {
 	struct rpoll *polls;
 	struct rjob *jobs;
 	struct rjob *zombies; /* reported to the caller, kept until the channel is gone */
-	int in_ares;          /* depth of calls into c-ares: it must not be destroyed from its own callbacks */
+	int in_ares; /* depth of calls into c-ares: it must not be destroyed from its own callbacks */
 	struct sip__rcfg cfg;
 	uint64_t rng;
 	bool closing;
@@ -97,7 +97,10 @@ static void close_poll(struct sip_resolver *r, struct rpoll *p)
 	uv_close((uv_handle_t *)&p->h, on_handle_closed);
 }
 
-static void free_job_cb(uv_handle_t *h) { sip_free(RCONTAINER((uv_timer_t *)h, struct rjob, defer)); }
+static void free_job_cb(uv_handle_t *h)
+{
+	sip_free(RCONTAINER((uv_timer_t *)h, struct rjob, defer));
+}
 
 static void unlink_job(struct rjob *j)
 {
@@ -215,7 +218,10 @@ static void finish(struct rjob *j)
 	cb(arg, err, res);
 }
 
-static void on_defer(uv_timer_t *t) { finish(RCONTAINER(t, struct rjob, defer)); }
+static void on_defer(uv_timer_t *t)
+{
+	finish(RCONTAINER(t, struct rjob, defer));
+}
 
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
@@ -415,7 +421,8 @@ static void sync_cb(void *arg, int err, struct sip_resolve_result *res)
 	o->res = res;
 }
 
-int sip_resolve_sync(const struct sip_resolver_opts *opts, const struct sip_uri *uri, struct sip_resolve_result **out)
+int sip_resolve_sync(const struct sip_resolver_opts *opts, const struct sip_uri *uri,
+		     struct sip_resolve_result **out)
 {
 	if (!out)
 		return SIP_EINVAL;

@@ -25,8 +25,14 @@ struct row {
 	size_t n; /* records for naptr/srv */
 };
 
-#define NAPTR(o, p, f, s, r) {(o), (p), SIP_STR(f), SIP_STR(s), SIP_STR(""), SIP_STR(r)}
-#define SRV(pr, w, port, t) {(pr), (w), (port), SIP_STR(t)}
+#define NAPTR(o, p, f, s, r)                                                                                 \
+	{                                                                                                    \
+		(o), (p), SIP_STR(f), SIP_STR(s), SIP_STR(""), SIP_STR(r)                                    \
+	}
+#define SRV(pr, w, port, t)                                                                                  \
+	{                                                                                                    \
+		(pr), (w), (port), SIP_STR(t)                                                                \
+	}
 
 static char asked[64][300];
 static size_t nasked;
@@ -34,10 +40,14 @@ static size_t nasked;
 static const char *tname(enum sip__rtype t)
 {
 	switch (t) {
-	case SIP__RT_NAPTR: return "NAPTR";
-	case SIP__RT_SRV: return "SRV";
-	case SIP__RT_A: return "A";
-	case SIP__RT_AAAA: return "AAAA";
+	case SIP__RT_NAPTR:
+		return "NAPTR";
+	case SIP__RT_SRV:
+		return "SRV";
+	case SIP__RT_A:
+		return "A";
+	case SIP__RT_AAAA:
+		return "AAAA";
 	}
 	return "?";
 }
@@ -199,7 +209,8 @@ static void test_explicit_port(void **state)
 static void test_transport_param(void **state)
 {
 	(void)state;
-	static const struct sip__srv tcp[] = {SRV(10, 0, 5080, "b.example.com"), SRV(5, 0, 5090, "a.example.com")};
+	static const struct sip__srv tcp[] = {SRV(10, 0, 5080, "b.example.com"),
+					      SRV(5, 0, 5090, "a.example.com")};
 	static const struct row rows[] = {
 	    {"_sip._tcp.example.com", SIP__RT_SRV, SIP__RS_OK, NULL, tcp, {NULL}, 2},
 	    {"a.example.com", SIP__RT_A, SIP__RS_OK, NULL, NULL, {"192.0.2.1"}, 0},
@@ -218,7 +229,8 @@ static void test_transport_param(void **state)
 	u = mkuri(SIP_URI_SIP, "nosrv.example.com", SIP_HOST_NAME, -1, "tls");
 	assert_int_equal(sip__rsm_init(&m, &u, NULL), 0);
 	drive(&m, rows, 4);
-	expect_asked(LIST("SRV _sips._tcp.nosrv.example.com", "A nosrv.example.com", "AAAA nosrv.example.com"));
+	expect_asked(
+	    LIST("SRV _sips._tcp.nosrv.example.com", "A nosrv.example.com", "AAAA nosrv.example.com"));
 	expect_targets(&m, LIST("tls:192.0.2.3:5061"));
 
 	/* unsupported or impossible transports are refused up front */
@@ -237,8 +249,8 @@ static const struct sip__naptr naptr_mix[] = {
     NAPTR(10, 50, "s", "SIP+D2T", "_sip._tcp.example.com"),
     NAPTR(10, 10, "S", "SIPS+D2T", "_sips._tcp.example.com"), /* flags are case-insensitive */
     NAPTR(5, 10, "s", "SIP+D2S", "_sip._sctp.example.com"),   /* SCTP not supported: skipped */
-    NAPTR(1, 1, "a", "SIP+D2U", "sip.example.com"),          /* not terminal "s": skipped */
-    NAPTR(1, 1, "s", "E2U+sip", "_sip._udp.example.com"),    /* other service: skipped */
+    NAPTR(1, 1, "a", "SIP+D2U", "sip.example.com"),	      /* not terminal "s": skipped */
+    NAPTR(1, 1, "s", "E2U+sip", "_sip._udp.example.com"),     /* other service: skipped */
 };
 static const struct sip__srv srv_udp[] = {SRV(0, 0, 5060, "u.example.com")};
 static const struct sip__srv srv_tcp[] = {SRV(0, 0, 5060, "t.example.com")};
@@ -262,8 +274,8 @@ static void test_naptr_order(void **state)
 	assert_int_equal(sip__rsm_init(&m, &u, NULL), 0);
 	drive(&m, naptr_rows, 8);
 	expect_asked(LIST("NAPTR example.com", "SRV _sips._tcp.example.com", "SRV _sip._tcp.example.com",
-			  "SRV _sip._udp.example.com", "A s.example.com", "AAAA s.example.com", "A t.example.com",
-			  "AAAA t.example.com", "A u.example.com", "AAAA u.example.com"));
+			  "SRV _sip._udp.example.com", "A s.example.com", "AAAA s.example.com",
+			  "A t.example.com", "AAAA t.example.com", "A u.example.com", "AAAA u.example.com"));
 	/* order 10 (pref 10 TLS, pref 50 TCP) before order 20 (UDP) */
 	expect_targets(&m, LIST("tls:192.0.2.3:5061", "tls:[2001:db8::3]:5061", "tcp:192.0.2.2:5060",
 				"udp:192.0.2.1:5060"));
@@ -365,7 +377,8 @@ static void test_srv_weight(void **state)
 {
 	(void)state;
 	static const struct sip__srv rec[] = {
-	    SRV(10, 60, 1, "a"), SRV(10, 40, 2, "b"), SRV(20, 0, 3, "c"), SRV(10, 0, 4, "d"), SRV(5, 1, 5, "e"),
+	    SRV(10, 60, 1, "a"), SRV(10, 40, 2, "b"), SRV(20, 0, 3, "c"),
+	    SRV(10, 0, 4, "d"),	 SRV(5, 1, 5, "e"),
 	};
 	uint8_t idx[SIP_RESOLVE_MAX_RECORDS];
 	/* r = rand * (sum+1) >> 32. Priority 5: e alone. Priority 10 (sum 100):
@@ -410,7 +423,8 @@ static void test_srv_dot_and_dedup(void **state)
 {
 	(void)state;
 	static const struct sip__srv dot[] = {SRV(0, 0, 0, ".")};
-	static const struct sip__srv twice[] = {SRV(0, 0, 5060, "h.example.com"), SRV(1, 0, 5060, "h.example.com"),
+	static const struct sip__srv twice[] = {SRV(0, 0, 5060, "h.example.com"),
+						SRV(1, 0, 5060, "h.example.com"),
 						SRV(2, 0, 5070, "h.example.com")};
 	static const struct row rows[] = {
 	    {"_sip._tcp.none.example", SIP__RT_SRV, SIP__RS_OK, NULL, dot, {NULL}, 1},
@@ -442,7 +456,8 @@ static void test_failures(void **state)
 	(void)state;
 	struct sip__rsm m;
 	/* NAPTR timed out: no SRV / A attempts against the same dead server */
-	static const struct row to[] = {{"example.com", SIP__RT_NAPTR, SIP__RS_TIMEOUT, NULL, NULL, {NULL}, 0}};
+	static const struct row to[] = {
+	    {"example.com", SIP__RT_NAPTR, SIP__RS_TIMEOUT, NULL, NULL, {NULL}, 0}};
 	struct sip_uri u = mkuri(SIP_URI_SIP, "example.com", SIP_HOST_NAME, -1, NULL);
 	assert_int_equal(sip__rsm_init(&m, &u, NULL), 0);
 	drive(&m, to, 1);
@@ -589,12 +604,18 @@ static void test_nomem(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_numeric),          cmocka_unit_test(test_explicit_port),
-	    cmocka_unit_test(test_transport_param),  cmocka_unit_test(test_naptr_order),
-	    cmocka_unit_test(test_sips_restrictions), cmocka_unit_test(test_no_naptr_srv_fallback),
-	    cmocka_unit_test(test_srv_weight),       cmocka_unit_test(test_srv_dot_and_dedup),
-	    cmocka_unit_test(test_failures),         cmocka_unit_test(test_bad_input),
-	    cmocka_unit_test(test_cursor),           cmocka_unit_test(test_nomem),
+	    cmocka_unit_test(test_numeric),
+	    cmocka_unit_test(test_explicit_port),
+	    cmocka_unit_test(test_transport_param),
+	    cmocka_unit_test(test_naptr_order),
+	    cmocka_unit_test(test_sips_restrictions),
+	    cmocka_unit_test(test_no_naptr_srv_fallback),
+	    cmocka_unit_test(test_srv_weight),
+	    cmocka_unit_test(test_srv_dot_and_dedup),
+	    cmocka_unit_test(test_failures),
+	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_cursor),
+	    cmocka_unit_test(test_nomem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,7 +32,8 @@ static int free_port(void)
 		int u = socket(AF_INET, SOCK_DGRAM, 0);
 		struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		socklen_t al = sizeof(a);
-		if (u < 0 || bind(u, (struct sockaddr *)&a, sizeof(a)) || getsockname(u, (struct sockaddr *)&a, &al)) {
+		if (u < 0 || bind(u, (struct sockaddr *)&a, sizeof(a)) ||
+		    getsockname(u, (struct sockaddr *)&a, &al)) {
 			if (u >= 0)
 				close(u);
 			continue;
@@ -86,17 +87,18 @@ static int start_dnsmasq(void **state)
 	    "--srv-host=_sip._tcp.example.test,tcp2.example.test,5070,20,0",
 	    "--srv-host=_sip._tcp.example.test,tcp1.example.test,5060,10,0",
 	    "--srv-host=_sip._udp.example.test,udp1.example.test,5060,10,0",
-	    "--host-record=tls1.example.test,127.0.0.11,fd00::11", "--host-record=tcp1.example.test,127.0.0.21",
-	    "--host-record=tcp2.example.test,127.0.0.22", "--host-record=udp1.example.test,127.0.0.31",
+	    "--host-record=tls1.example.test,127.0.0.11,fd00::11",
+	    "--host-record=tcp1.example.test,127.0.0.21", "--host-record=tcp2.example.test,127.0.0.22",
+	    "--host-record=udp1.example.test,127.0.0.31",
 	    /* no NAPTR: SRV for TCP only */
-	    "--srv-host=_sip._tcp.srvonly.test,s1.srvonly.test,5080,0,0", "--host-record=s1.srvonly.test,127.0.0.41",
+	    "--srv-host=_sip._tcp.srvonly.test,s1.srvonly.test,5080,0,0",
+	    "--host-record=s1.srvonly.test,127.0.0.41",
 	    /* neither NAPTR nor SRV */
 	    "--host-record=plain.test,127.0.0.51,fd00::51",
 	    /* equal priority, weights 0 and 5 */
 	    "--srv-host=_sip._udp.weighted.test,w0.weighted.test,5000,1,0",
 	    "--srv-host=_sip._udp.weighted.test,w5.weighted.test,5005,1,5",
-	    "--host-record=w0.weighted.test,127.0.0.60", "--host-record=w5.weighted.test,127.0.0.65",
-	    NULL};
+	    "--host-record=w0.weighted.test,127.0.0.60", "--host-record=w5.weighted.test,127.0.0.65", NULL};
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
@@ -135,10 +137,10 @@ static int stop_dnsmasq(void **state)
 	return 0;
 }
 
-#define NEED_DNSMASQ()                     \
-	do {                               \
-		if (dns_pid <= 0)          \
-			skip();            \
+#define NEED_DNSMASQ()                                                                                       \
+	do {                                                                                                 \
+		if (dns_pid <= 0)                                                                            \
+			skip();                                                                              \
 	} while (0)
 
 /* ---- the allocator seam: every libsip allocation is returned ---- */
@@ -243,14 +245,14 @@ static void test_naptr_srv_a(void **state)
 	struct outcome r = run_one(&o, &u);
 	assert_int_equal(r.err, 0);
 	/* NAPTR order 10 TLS, 20 TCP (SRV priority 10 then 20), 30 UDP; A before AAAA */
-	expect(r.res, LIST("tls:127.0.0.11:5061", "tls:[fd00::11]:5061", "tcp:127.0.0.21:5060", "tcp:127.0.0.22:5070",
-			   "udp:127.0.0.31:5060"));
+	expect(r.res, LIST("tls:127.0.0.11:5061", "tls:[fd00::11]:5061", "tcp:127.0.0.21:5060",
+			   "tcp:127.0.0.22:5070", "udp:127.0.0.31:5060"));
 
 	/* fail-over: the TU walks on after each transport error / timeout / 503 */
 	sip_resolve_rewind(r.res);
 	struct sip_target t;
-	const char *hosts[] = {"tls1.example.test", "tls1.example.test", "tcp1.example.test", "tcp2.example.test",
-			       "udp1.example.test"};
+	const char *hosts[] = {"tls1.example.test", "tls1.example.test", "tcp1.example.test",
+			       "tcp2.example.test", "udp1.example.test"};
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(sip_resolve_next(r.res, &t), 1);
 		assert_string_equal(t.host, hosts[i]);
@@ -335,7 +337,10 @@ static void test_fallbacks(void **state)
 	assert_null(r.res);
 }
 
-static uint32_t const_rand(void *ud) { return *(uint32_t *)ud; }
+static uint32_t const_rand(void *ud)
+{
+	return *(uint32_t *)ud;
+}
 
 static void test_weights(void **state)
 {
@@ -488,7 +493,8 @@ static void test_sync(void **state)
 	struct sip_uri u = mkuri(SIP_URI_SIP, "example.test", -1, NULL);
 	struct sip_resolve_result *res = NULL;
 	assert_int_equal(sip_resolve_sync(&o, &u, &res), 0);
-	expect(res, LIST("tls:127.0.0.11:5061", "tcp:127.0.0.21:5060", "tcp:127.0.0.22:5070", "udp:127.0.0.31:5060"));
+	expect(res, LIST("tls:127.0.0.11:5061", "tcp:127.0.0.21:5060", "tcp:127.0.0.22:5070",
+			 "udp:127.0.0.31:5060"));
 	sip_resolve_result_free(res);
 	u = mkuri(SIP_URI_SIP, "nothing.test", -1, NULL);
 	assert_int_equal(sip_resolve_sync(&o, &u, &res), SIP_ENOTFOUND);
