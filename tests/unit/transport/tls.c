@@ -1,0 +1,171 @@
+/* TLS over real loopback sockets with a certificate made by scripts/gencert:
+ * round trip with verification on (right host name), refusal on a wrong host
+ * name (RFC 5922), the test-only switch that turns verification off. */
+#include "tp_test.h"
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define GENCERT SIP_TEST_DATA "/../../scripts/gencert"
+
+static struct tt_side srv, cli;
+static struct sip_listener *lsrv, *lcli;
+static char dir[64], cert[128], key[128];
+
+static int group_setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/sip-tls-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "sh '%s' '%s' sip.test >/dev/null", GENCERT, dir);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+	return 0;
+}
+
+static void answer_200(struct tt_side *s, const struct sip_tp_recv *ev)
+{
+	if (!ev->msg || !ev->msg->is_request)
+		return;
+	char resp[TT_MSG_MAX];
+	int m = tt_response_to(ev->buf, ev->len, 200, resp, sizeof(resp));
+	assert_int_equal(tt_send_response(s->t, resp, (size_t)m, ev->conn), 0);
+}
+
+static void start(const char *ip, bool verify)
+{
+	struct sip_transport_config cfg;
+	tt_setup();
+	tt_config(&cfg, &srv);
+	cfg.tls_cert_file = cert;
+	cfg.tls_key_file = key;
+	tt_side_new(&srv, &cfg);
+	tt_config(&cfg, &cli);
+	cfg.tls_ca_file = cert;
+	cfg.tls_insecure_no_verify = !verify;
+	tt_side_new(&cli, &cfg);
+	assert_int_equal(sip_transport_listen(srv.t, "tls", ip, 0, &lsrv), 0);
+	/* The client has no certificate: its Via names its UDP listener (transport TLS). */
+	assert_int_equal(sip_transport_listen(cli.t, "udp", ip, 0, &lcli), 0);
+	srv.react = answer_200;
+}
+
+static void stop(void)
+{
+	tt_close_side(&srv);
+	tt_close_side(&cli);
+	tt_teardown();
+	assert_true(srv.closed);
+	assert_true(cli.closed);
+}
+
+static int send_req(const char *host, uint64_t *conn)
+{
+	struct sip_tp_dest d;
+	memset(&d, 0, sizeof(d));
+	d.type = SIP_TP_TLS;
+	d.host = host;
+	sip_listener_addr(lsrv, &d.addr);
+	char req[2048];
+	int n = tt_request(req, sizeof(req), lcli, SIP_TP_TLS, 0, "OPTIONS", 1, "");
+	return sip_transport_send(cli.t, &d, req, (size_t)n, 0, &srv, conn);
+}
+
+static void roundtrip(const char *ip)
+{
+	start(ip, true);
+	uint64_t conn = 0;
+	assert_int_equal(send_req("sip.test", &conn), 0);
+	tt_run_until(cli.nev == 1);
+	assert_int_equal(srv.nev, 1);
+	assert_int_equal(srv.ev[0].type, SIP_TP_TLS);
+	assert_true(srv.ev[0].parsed);
+	assert_int_equal(cli.ev[0].status, 200);
+	assert_int_equal(cli.ev[0].type, SIP_TP_TLS);
+	assert_int_equal(cli.ev[0].conn, conn); /* the response came back on our connection */
+	assert_int_equal(cli.nerr, 0);
+	stop();
+}
+
+static void test_tls_v4(void **state)
+{
+	(void)state;
+	roundtrip("127.0.0.1");
+}
+
+static void test_tls_v6(void **state)
+{
+	(void)state;
+	roundtrip("::1");
+}
+
+/* The certificate says sip.test: asking for other.test must fail the handshake. */
+static void test_tls_wrong_host(void **state)
+{
+	(void)state;
+	start("127.0.0.1", true);
+	assert_int_equal(send_req("other.test", NULL), 0);
+	tt_run_until(cli.nerr == 1);
+	assert_int_equal(cli.err[0].kind, SIP_TP_ERR_CONNECT);
+	assert_int_equal(cli.err[0].err, SIP_EAUTH);
+	assert_ptr_equal(cli.err[0].ctx, &srv);
+	assert_int_equal(srv.nev, 0);
+	assert_int_equal(cli.nev, 0);
+	/* No host name: the IP is checked, and the certificate has no IP SAN. */
+	assert_int_equal(send_req(NULL, NULL), 0);
+	tt_run_until(cli.nerr == 2);
+	assert_int_equal(cli.err[1].err, SIP_EAUTH);
+	assert_int_equal(srv.nev, 0);
+	stop();
+}
+
+/* Tests only: with verification off the wrong name passes. */
+static void test_tls_no_verify(void **state)
+{
+	(void)state;
+	start("127.0.0.1", false);
+	assert_int_equal(send_req("other.test", NULL), 0);
+	tt_run_until(cli.nev == 1);
+	assert_int_equal(cli.ev[0].status, 200);
+	stop();
+}
+
+/* Bad TLS configuration is refused up front. */
+static void test_tls_config(void **state)
+{
+	(void)state;
+	struct sip_transport_config cfg;
+	struct sip_transport *t;
+	tt_setup();
+	tt_config(&cfg, &srv);
+	cfg.tls_cert_file = cert;
+	assert_int_equal(sip_transport_new(&t, &tt_loop, &cfg), SIP_ECONFIG);
+	cfg.tls_key_file = "/nonexistent/key.pem";
+	assert_int_equal(sip_transport_new(&t, &tt_loop, &cfg), SIP_ECONFIG);
+	cfg.tls_cert_file = cfg.tls_key_file = NULL;
+	cfg.tls_ca_file = "/nonexistent/ca.pem";
+	assert_int_equal(sip_transport_new(&t, &tt_loop, &cfg), SIP_ECONFIG);
+	tt_teardown();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tls_v4),        cmocka_unit_test(test_tls_v6),
+		cmocka_unit_test(test_tls_wrong_host), cmocka_unit_test(test_tls_no_verify),
+		cmocka_unit_test(test_tls_config),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
