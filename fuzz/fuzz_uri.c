@@ -37,9 +37,9 @@ static void check_uri(const struct sip_uri *u, const char *p, size_t len)
 {
 	g_base = p;
 	g_size = len;
-	const struct sip_str *all[] = {&u->raw,     &u->scheme_str, &u->opaque,     &u->user,   &u->password,
-				       &u->host,    &u->params,     &u->headers,    &u->transport, &u->user_param,
-				       &u->method,  &u->maddr,      &u->ttl};
+	const struct sip_str *all[] = {&u->raw,	   &u->scheme_str, &u->opaque,	&u->user,      &u->password,
+				       &u->host,   &u->params,	   &u->headers, &u->transport, &u->user_param,
+				       &u->method, &u->maddr,	   &u->ttl};
 	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
 		check_in(*all[k]);
 	if (u->raw.p != p || u->raw.len != len)
@@ -55,9 +55,9 @@ static void check_uri(const struct sip_uri *u, const char *p, size_t len)
 	struct sip_uri v;
 	if (sip_uri_parse(&v, copy, len, NULL) != 0)
 		abort();
-	const struct sip_str *bll[] = {&v.raw,     &v.scheme_str, &v.opaque,     &v.user,   &v.password,
-				       &v.host,    &v.params,     &v.headers,    &v.transport, &v.user_param,
-				       &v.method,  &v.maddr,      &v.ttl};
+	const struct sip_str *bll[] = {&v.raw,	  &v.scheme_str, &v.opaque,  &v.user,	   &v.password,
+				       &v.host,	  &v.params,	 &v.headers, &v.transport, &v.user_param,
+				       &v.method, &v.maddr,	 &v.ttl};
 	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
 		same(*all[k], p, *bll[k], copy);
 	if (u->scheme != v.scheme || u->host_type != v.host_type || u->port != v.port ||
@@ -112,7 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (nl) {
 		struct sip_uri a, b;
 		size_t la = (size_t)(nl - p);
-		if (sip_uri_parse(&a, p, la, NULL) == 0 && sip_uri_parse(&b, nl + 1, size - la - 1, NULL) == 0) {
+		if (sip_uri_parse(&a, p, la, NULL) == 0 &&
+		    sip_uri_parse(&b, nl + 1, size - la - 1, NULL) == 0) {
 			if (sip_uri_equal(&a, &b) != sip_uri_equal(&b, &a))
 				abort();
 		}

@@ -227,7 +227,8 @@ int sip_uri_parse(struct sip_uri *out, const char *p, size_t len, size_t *err_of
 	size_t i = 0;
 	if (len == 0 || !SIP_IS(p[0], SIP_C_ALPHA))
 		return fail(err_off, 0, SIP_EPARSE);
-	while (i < len && (SIP_IS(p[i], SIP_C_ALPHA | SIP_C_DIGIT) || p[i] == '+' || p[i] == '-' || p[i] == '.'))
+	while (i < len &&
+	       (SIP_IS(p[i], SIP_C_ALPHA | SIP_C_DIGIT) || p[i] == '+' || p[i] == '-' || p[i] == '.'))
 		i++;
 	if (i == len || p[i] != ':')
 		return fail(err_off, i, SIP_EPARSE);

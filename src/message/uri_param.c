@@ -37,7 +37,16 @@ static unsigned char dec_next(struct sip_str s, size_t *i, bool *esc)
 static bool is_reserved(unsigned char c)
 {
 	switch (c) {
-	case ';': case '/': case '?': case ':': case '@': case '&': case '=': case '+': case '$': case ',':
+	case ';':
+	case '/':
+	case '?':
+	case ':':
+	case '@':
+	case '&':
+	case '=':
+	case '+':
+	case '$':
+	case ',':
 		return true;
 	default:
 		return false;

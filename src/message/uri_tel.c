@@ -77,7 +77,8 @@ int sip__tel_parse(struct sip_uri *u, const char *p, size_t len, size_t off, siz
 			}
 			if (sip_str_caseeq(name, SIP_STR("phone-context"))) {
 				/* descriptor = domainname / global-number-digits */
-				bool ok = p[vs] == '+' ? scan_global(p, v, vs) == v : sip__is_hostname(p + vs, v - vs);
+				bool ok = p[vs] == '+' ? scan_global(p, v, vs) == v
+						       : sip__is_hostname(p + vs, v - vs);
 				if (!ok) {
 					*bad = vs;
 					return SIP_EPARSE;
@@ -92,8 +93,8 @@ int sip__tel_parse(struct sip_uri *u, const char *p, size_t len, size_t off, siz
 				}
 			}
 			k = v;
-		} else if (sip_str_caseeq(name, SIP_STR("phone-context")) || sip_str_caseeq(name, SIP_STR("ext")) ||
-			   sip_str_caseeq(name, SIP_STR("isub"))) {
+		} else if (sip_str_caseeq(name, SIP_STR("phone-context")) ||
+			   sip_str_caseeq(name, SIP_STR("ext")) || sip_str_caseeq(name, SIP_STR("isub"))) {
 			*bad = k;
 			return SIP_EPARSE;
 		}

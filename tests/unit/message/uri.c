@@ -92,6 +92,13 @@ static const struct valid_vec valid[] = {
 	{"sip:[1:2:3:4:5:6:192.0.2.1]", SIP_URI_SIP, NA, NA, "1:2:3:4:5:6:192.0.2.1", SIP_HOST_IPV6, -1, NA, NA, .lr = false},
 	{"sip:[FEDC:BA98:7654:3210:FEDC:BA98:7654:3210]", SIP_URI_SIP, NA, NA,
 	 "FEDC:BA98:7654:3210:FEDC:BA98:7654:3210", SIP_HOST_IPV6, -1, NA, NA, .lr = false},
+	/* RFC 5118 forms */
+	{"sip:[2001:db8::10:5070]", SIP_URI_SIP, NA, NA, "2001:db8::10:5070", SIP_HOST_IPV6, -1, NA, NA, .lr = false},
+	{"sip:[2001:db8::192.0.2.1]", SIP_URI_SIP, NA, NA, "2001:db8::192.0.2.1", SIP_HOST_IPV6, -1, NA, NA,
+	 .lr = false},
+	{"sip:[::192.0.2.1]", SIP_URI_SIP, NA, NA, "::192.0.2.1", SIP_HOST_IPV6, -1, NA, NA, .lr = false},
+	{"sip:[2001:db8::9:255.255.255.255]", SIP_URI_SIP, NA, NA, "2001:db8::9:255.255.255.255", SIP_HOST_IPV6, -1,
+	 NA, NA, .lr = false},
 	/* RFC 4475 URIs */
 	{"sip:sips%3Auser%40example.com@example.net", SIP_URI_SIP, "sips%3Auser%40example.com", NA, "example.net",
 	 SIP_HOST_NAME, -1, NA, NA, .lr = false},                                                            /* esc01 */
@@ -299,7 +306,10 @@ static void test_invalid(void **state)
 		{"sip:[1:2:3:4:5:6:7:1.2.3.4]", 19, SIP_EPARSE}, /* IPv4 tail needs two groups */
 		{"sip:[::1.2.3.4:5]", 7, SIP_EPARSE},
 		{"sip:[fe80::1%25eth0]", 12, SIP_EPARSE},    /* zone ids are not SIP syntax */
-		{"sip:alice@1.2.3.999", 16, SIP_EPARSE},     /* neither IPv4 nor hostname */
+		{"sip:alice@1.2.3.999", 16, SIP_EPARSE},
+		{"sip:user@2001:db8::10", 9, SIP_EPARSE},    /* RFC 5118: IPv6 needs brackets */
+		{"sip:[2001:db8:::192.0.2.1]", 15, SIP_EPARSE},
+		{"sip:user@[2001:db8::10]:", 24, SIP_EPARSE},     /* neither IPv4 nor hostname */
 		{"sip:alice@-bad.com", 10, SIP_EPARSE},
 		{"sip:alice@bad-.com", 10, SIP_EPARSE},
 		{"sip:alice@a..com", 12, SIP_EPARSE},
