@@ -140,7 +140,7 @@ static inline int sip__param_next(struct sip_str *cur, struct sip_param *out, un
 		return SIP_EPARSE;
 	}
 	out->name = (struct sip_str){n, (size_t)(p - n)};
-	out->value = SIP_STR_NULL;
+	out->value = (struct sip_str){p, 0}; /* absent: empty, but never NULL (callers do arithmetic on it) */
 	out->has_value = false;
 	const char *q = sip__skip_lws(p, e);
 	if (q < e && *q == '=') {
