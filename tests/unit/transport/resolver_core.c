@@ -530,6 +530,114 @@ static void test_bad_input(void **state)
 	assert_string_equal(asked[1], "SRV _sip._udp.x.example"); /* treated as no NAPTR */
 }
 
+/* ---- hostile DNS answers through the c-ares mapping (resolver_ares.c) ---- */
+
+static size_t put_name(uint8_t *b, size_t o, const char *dotted)
+{
+	const char *p = dotted;
+	while (*p) {
+		const char *dot = strchr(p, '.');
+		size_t l = dot ? (size_t)(dot - p) : strlen(p);
+		b[o++] = (uint8_t)l;
+		memcpy(b + o, p, l);
+		o += l;
+		p += l + (dot ? 1 : 0);
+	}
+	b[o++] = 0;
+	return o;
+}
+
+/* A well-formed one-answer response for (qname, type) with rdata. */
+static size_t mkmsg(uint8_t *b, const char *qname, uint16_t type, const uint8_t *rd, size_t rdlen)
+{
+	static const uint8_t hdr[] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0};
+	memcpy(b, hdr, sizeof(hdr));
+	size_t o = put_name(b, sizeof(hdr), qname);
+	b[o++] = (uint8_t)(type >> 8);
+	b[o++] = (uint8_t)type;
+	b[o++] = 0;
+	b[o++] = 1;
+	b[o++] = 0xc0; /* answer name: pointer to the question */
+	b[o++] = 12;
+	b[o++] = (uint8_t)(type >> 8);
+	b[o++] = (uint8_t)type;
+	b[o++] = 0;
+	b[o++] = 1;
+	memset(b + o, 0, 3);
+	b[o + 3] = 60; /* TTL */
+	o += 4;
+	b[o++] = (uint8_t)(rdlen >> 8);
+	b[o++] = (uint8_t)rdlen;
+	memcpy(b + o, rd, rdlen);
+	return o + rdlen;
+}
+
+static void test_hostile_answers(void **state)
+{
+	(void)state;
+	uint8_t naptr_rd[128], srv_rd[64], msg[3][512];
+	size_t o = 0;
+	/* order 10, pref 20, "s", "SIP+D2T", "", _sip._tcp.x */
+	naptr_rd[o++] = 0, naptr_rd[o++] = 10, naptr_rd[o++] = 0, naptr_rd[o++] = 20;
+	naptr_rd[o++] = 1, naptr_rd[o++] = 's';
+	naptr_rd[o++] = 7, memcpy(naptr_rd + o, "SIP+D2T", 7), o += 7;
+	naptr_rd[o++] = 0;
+	o = put_name(naptr_rd, o, "_sip._tcp.x");
+	size_t naptr_len = o;
+	o = 0;
+	srv_rd[o++] = 0, srv_rd[o++] = 1, srv_rd[o++] = 0, srv_rd[o++] = 5, srv_rd[o++] = 0x13,
+	srv_rd[o++] = 0xc4;
+	o = put_name(srv_rd, o, "a.x");
+	size_t srv_len = o;
+	const uint8_t a_rd[4] = {192, 0, 2, 1};
+	size_t len[3] = {mkmsg(msg[0], "x", 35, naptr_rd, naptr_len),
+			 mkmsg(msg[1], "_sip._tcp.x", 33, srv_rd, srv_len), mkmsg(msg[2], "a.x", 1, a_rd, 4)};
+
+	/* the clean chain works: NAPTR -> SRV -> A */
+	struct sip__rsm m;
+	struct sip__rcfg cfg = {.no_ipv6 = true};
+	struct sip_uri u = mkuri(SIP_URI_SIP, "x", SIP_HOST_NAME, -1, NULL);
+	assert_int_equal(sip__rsm_init(&m, &u, &cfg), 0);
+	int qid;
+	const char *name;
+	enum sip__rtype type;
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(sip__rsm_next_query(&m, &qid, &name, &type), 1);
+		sip__rsm_feed_ares(&m, qid, type, 0, msg[k], (int)len[k]);
+	}
+	assert_true(sip__rsm_done(&m));
+	expect_targets(&m, LIST("tcp:192.0.2.1:5060"));
+
+	/* mutated and truncated copies never crash or read past the buffer (ASan) */
+	uint32_t x = 2463534242u;
+	for (int it = 0; it < 20000; it++) {
+		int k = it % 3;
+		uint8_t *b = malloc(len[k]);
+		memcpy(b, msg[k], len[k]);
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		size_t n = 1 + x % len[k];
+		for (int f = 0; f < 1 + (int)(x >> 28); f++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			b[x % n] = (uint8_t)(x >> 8);
+		}
+		static const enum sip__rtype types[3] = {SIP__RT_NAPTR, SIP__RT_SRV, SIP__RT_A};
+		u = mkuri(SIP_URI_SIP, "x", SIP_HOST_NAME, k == 2 ? 5060 : -1, k == 1 ? "tcp" : NULL);
+		assert_int_equal(sip__rsm_init(&m, &u, &cfg), 0);
+		assert_int_equal(sip__rsm_next_query(&m, &qid, &name, &type), 1);
+		assert_int_equal(type, types[k]);
+		sip__rsm_feed_ares(&m, qid, type, 0, b, (int)n);
+		free(b);
+		/* whatever came back, the machine stays consistent */
+		while (sip__rsm_next_query(&m, &qid, &name, &type))
+			sip__rsm_feed_ares(&m, qid, type, 4 /* ARES_ENOTFOUND */, NULL, 0);
+		assert_true(sip__rsm_done(&m));
+		struct sip_resolve_result *res = NULL;
+		int rc = sip__rsm_result(&m, &res);
+		assert_true(rc == 0 || rc == SIP_ENOTFOUND || rc == SIP_EIO);
+		sip_resolve_result_free(res);
+	}
+}
+
 /* ---- the cursor and the allocator ---- */
 
 static void test_cursor(void **state)
@@ -614,6 +722,7 @@ int main(void)
 	    cmocka_unit_test(test_srv_dot_and_dedup),
 	    cmocka_unit_test(test_failures),
 	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_hostile_answers),
 	    cmocka_unit_test(test_cursor),
 	    cmocka_unit_test(test_nomem),
 	};
