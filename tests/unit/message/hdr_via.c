@@ -116,7 +116,7 @@ static void test_via_ok(void **state)
 		assert_int_equal(v.has_rport, t->rport != -1);
 		assert_int_equal(v.rport_has_value, t->rport >= 0);
 		if (t->rport >= 0) {
-			char buf[8];
+			char buf[16];
 			snprintf(buf, sizeof(buf), "%d", t->rport);
 			slice_is(v.rport, buf, "rport", i);
 		}
