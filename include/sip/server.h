@@ -1,0 +1,67 @@
+/* server.h — the sipd server: configuration (sipd.yaml and the command line)
+ * and the worker threads that run transports, transactions and the TU cores.
+ * apps/sipd only parses arguments and calls these. */
+#ifndef SIP_SERVER_H
+#define SIP_SERVER_H
+
+#include <sip/core.h>
+#include <sip/log.h>
+#include <sip/txn.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SIP_SERVER_MAX_LISTEN 32
+#define SIP_SERVER_MAX_DOMAINS 32
+#define SIP_SERVER_MAX_WORKERS 64
+
+enum sip_server_mode { SIP_MODE_PROXY = 0, SIP_MODE_REDIRECT };
+
+struct sip_server_config {
+	char *listen[SIP_SERVER_MAX_LISTEN]; /* "udp:127.0.0.1:5060" ... */
+	unsigned nlisten;
+	char *domains[SIP_SERVER_MAX_DOMAINS];
+	unsigned ndomains;
+	char *tls_cert, *tls_key, *tls_ca;
+	bool tls_no_verify;                  /* tests only */
+	struct sip_txn_config txn;           /* T1, T2, T4, max transactions */
+	unsigned max_connections, max_header_bytes, max_body_bytes, idle_timeout_ms;
+	unsigned mtu;                        /* 0: unknown (1300-byte rule) */
+	bool mtu_rule_off;
+	unsigned workers;                    /* 0: one per core */
+	char *db_path;
+	enum sip_server_mode mode;
+	bool require_auth;                   /* also on loopback */
+	bool open_registration;              /* explicitly allow unauthenticated REGISTER off loopback */
+	enum sip_log_level log_level;
+	bool trace;
+	/* Registrar (§10.3). */
+	unsigned default_expires, min_expires, max_expires;
+};
+
+/* Fills cfg with the embedded default: UDP+TCP on 127.0.0.1:5060, domain
+ * localhost, ./sipd.db, proxy mode, RFC 3261 timers. */
+SIP_API void sip_server_config_defaults(struct sip_server_config *cfg);
+/* Loads a sipd.yaml over cfg (schema-checked: unknown keys and wrong types are
+ * errors). Returns 0, or SIP_ECONFIG with a message naming the line in err. */
+SIP_API int sip_server_config_load(struct sip_server_config *cfg, const char *path, char *err, size_t errcap);
+/* Checks a complete configuration (listen specs parse, TLS files given for
+ * tls listeners, limits sane). Returns 0 or SIP_ECONFIG with err. */
+SIP_API int sip_server_config_check(const struct sip_server_config *cfg, char *err, size_t errcap);
+/* Replaces a string field (copied). Returns 0 or SIP_ENOMEM. */
+SIP_API int sip_server_config_set_str(char **field, const char *value);
+/* Frees the strings cfg owns. */
+SIP_API void sip_server_config_free(struct sip_server_config *cfg);
+
+/* Runs the server until SIGINT/SIGTERM (or sip_server_stop()). Returns 0 on a
+ * clean shutdown, or a negative error when start-up failed (nothing is left
+ * running then). */
+SIP_API int sip_server_run(const struct sip_server_config *cfg);
+/* Asks a running server to shut down (async-signal-safe). */
+SIP_API void sip_server_stop(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,297 @@
+/* config.c — sipd.yaml, read through a libcyaml schema so wrong types and
+ * unknown keys are errors, then merged over the defaults. libcyaml reports
+ * problems through its log callback, with a backtrace naming line and column;
+ * we collect those lines into the caller's error buffer. */
+#include <sip/server.h>
+#include <sip/transport.h>
+#include <cyaml/cyaml.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The document as libcyaml fills it. Scalars are pointers so "absent" and
+ * "zero" differ: only keys present in the file override the defaults. */
+struct y_tls {
+	char *cert, *key, *ca;
+	bool *verify;
+};
+struct y_timers {
+	uint32_t *t1, *t2, *t4;
+};
+struct y_limits {
+	uint32_t *max_connections, *max_header_bytes, *max_body_bytes, *idle_timeout_ms, *max_transactions;
+	uint32_t *mtu;
+	bool *mtu_rule;
+};
+struct y_registrar {
+	uint32_t *default_expires, *min_expires, *max_expires;
+	bool *require_auth, *open_registration;
+};
+struct y_doc {
+	char **listen;
+	unsigned listen_count;
+	char **domains;
+	unsigned domains_count;
+	struct y_tls *tls;
+	struct y_timers *timers;
+	struct y_limits *limits;
+	struct y_registrar *registrar;
+	char *log_level;
+	bool *trace;
+	uint32_t *workers;
+	char *db;
+	char *mode;
+};
+
+#define OPT (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER)
+static const cyaml_schema_value_t str_schema = {CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, 1024)};
+
+static const cyaml_schema_field_t tls_fields[] = {
+	CYAML_FIELD_STRING_PTR("cert", OPT, struct y_tls, cert, 1, 4096),
+	CYAML_FIELD_STRING_PTR("key", OPT, struct y_tls, key, 1, 4096),
+	CYAML_FIELD_STRING_PTR("ca", OPT, struct y_tls, ca, 1, 4096),
+	CYAML_FIELD_BOOL_PTR("verify", OPT, struct y_tls, verify),
+	CYAML_FIELD_END,
+};
+static const cyaml_schema_field_t timer_fields[] = {
+	CYAML_FIELD_UINT_PTR("t1", OPT, struct y_timers, t1),
+	CYAML_FIELD_UINT_PTR("t2", OPT, struct y_timers, t2),
+	CYAML_FIELD_UINT_PTR("t4", OPT, struct y_timers, t4),
+	CYAML_FIELD_END,
+};
+static const cyaml_schema_field_t limit_fields[] = {
+	CYAML_FIELD_UINT_PTR("max_connections", OPT, struct y_limits, max_connections),
+	CYAML_FIELD_UINT_PTR("max_header_bytes", OPT, struct y_limits, max_header_bytes),
+	CYAML_FIELD_UINT_PTR("max_body_bytes", OPT, struct y_limits, max_body_bytes),
+	CYAML_FIELD_UINT_PTR("idle_timeout_ms", OPT, struct y_limits, idle_timeout_ms),
+	CYAML_FIELD_UINT_PTR("max_transactions", OPT, struct y_limits, max_transactions),
+	CYAML_FIELD_UINT_PTR("mtu", OPT, struct y_limits, mtu),
+	CYAML_FIELD_BOOL_PTR("mtu_rule", OPT, struct y_limits, mtu_rule),
+	CYAML_FIELD_END,
+};
+static const cyaml_schema_field_t registrar_fields[] = {
+	CYAML_FIELD_UINT_PTR("default_expires", OPT, struct y_registrar, default_expires),
+	CYAML_FIELD_UINT_PTR("min_expires", OPT, struct y_registrar, min_expires),
+	CYAML_FIELD_UINT_PTR("max_expires", OPT, struct y_registrar, max_expires),
+	CYAML_FIELD_BOOL_PTR("require_auth", OPT, struct y_registrar, require_auth),
+	CYAML_FIELD_BOOL_PTR("open_registration", OPT, struct y_registrar, open_registration),
+	CYAML_FIELD_END,
+};
+static const cyaml_schema_field_t doc_fields[] = {
+	CYAML_FIELD_SEQUENCE("listen", OPT, struct y_doc, listen, &str_schema, 0, SIP_SERVER_MAX_LISTEN),
+	CYAML_FIELD_SEQUENCE("domains", OPT, struct y_doc, domains, &str_schema, 0, SIP_SERVER_MAX_DOMAINS),
+	CYAML_FIELD_MAPPING_PTR("tls", OPT, struct y_doc, tls, tls_fields),
+	CYAML_FIELD_MAPPING_PTR("timers", OPT, struct y_doc, timers, timer_fields),
+	CYAML_FIELD_MAPPING_PTR("limits", OPT, struct y_doc, limits, limit_fields),
+	CYAML_FIELD_MAPPING_PTR("registrar", OPT, struct y_doc, registrar, registrar_fields),
+	CYAML_FIELD_STRING_PTR("log_level", OPT, struct y_doc, log_level, 1, 16),
+	CYAML_FIELD_BOOL_PTR("trace", OPT, struct y_doc, trace),
+	CYAML_FIELD_UINT_PTR("workers", OPT, struct y_doc, workers),
+	CYAML_FIELD_STRING_PTR("db", OPT, struct y_doc, db, 1, 4096),
+	CYAML_FIELD_STRING_PTR("mode", OPT, struct y_doc, mode, 1, 16),
+	CYAML_FIELD_END,
+};
+static const cyaml_schema_value_t doc_schema = {CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct y_doc, doc_fields)};
+
+/* libcyaml's log lines, gathered for the error message. */
+struct errsink {
+	char *buf;
+	size_t cap, len;
+};
+
+static void collect_log(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
+{
+	struct errsink *s = ctx;
+	if (level < CYAML_LOG_ERROR || !s || s->len + 1 >= s->cap)
+		return;
+	int n = vsnprintf(s->buf + s->len, s->cap - s->len, fmt, args);
+	if (n > 0)
+		s->len += (size_t)n < s->cap - s->len ? (size_t)n : s->cap - s->len - 1;
+}
+
+void sip_server_config_defaults(struct sip_server_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	sip_txn_config_default(&cfg->txn);
+	cfg->mtu = 1500;
+	cfg->log_level = SIP_LOG_INFO;
+	cfg->default_expires = 3600;
+	cfg->min_expires = 60;
+	cfg->max_expires = 86400;
+}
+
+int sip_server_config_set_str(char **field, const char *value)
+{
+	char *copy = NULL;
+	if (value && !(copy = strdup(value)))
+		return SIP_ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int set_list(char **dst, unsigned *n, unsigned max, char **src, unsigned count)
+{
+	for (unsigned i = 0; i < *n; i++) {
+		free(dst[i]);
+		dst[i] = NULL;
+	}
+	*n = 0;
+	for (unsigned i = 0; i < count && i < max; i++) {
+		if (!(dst[i] = strdup(src[i])))
+			return SIP_ENOMEM;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int errf(char *err, size_t cap, const char *fmt, ...)
+{
+	if (err && cap) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, cap, fmt, ap);
+		va_end(ap);
+	}
+	return SIP_ECONFIG;
+}
+
+int sip_server_config_load(struct sip_server_config *cfg, const char *path, char *err, size_t errcap)
+{
+	char log[1024] = "";
+	struct errsink sink = {log, sizeof(log), 0};
+	const cyaml_config_t ycfg = {
+		.log_fn = collect_log,
+		.log_ctx = &sink,
+		.mem_fn = cyaml_mem,
+		.log_level = CYAML_LOG_ERROR,
+		.flags = CYAML_CFG_DEFAULT,
+	};
+	struct y_doc *d = NULL;
+	cyaml_err_t ce = cyaml_load_file(path, &ycfg, &doc_schema, (cyaml_data_t **)&d, NULL);
+	if (ce != CYAML_OK) {
+		/* Flatten libcyaml's multi-line report ("Load: ...\n  in mapping field 'x' (line: 3, column: 5)"). */
+		for (size_t i = 0; i < sink.len; i++)
+			if (log[i] == '\n')
+				log[i] = i + 1 == sink.len ? '\0' : ';';
+		return errf(err, errcap, "%s: %s%s%s", path, cyaml_strerror(ce), sink.len ? ": " : "", log);
+	}
+	int rc = 0;
+	if (!d)
+		return 0; /* an empty file changes nothing */
+	if (d->listen && (rc = set_list(cfg->listen, &cfg->nlisten, SIP_SERVER_MAX_LISTEN, d->listen, d->listen_count)))
+		goto out;
+	if (d->domains &&
+	    (rc = set_list(cfg->domains, &cfg->ndomains, SIP_SERVER_MAX_DOMAINS, d->domains, d->domains_count)))
+		goto out;
+	if (d->tls) {
+		if ((d->tls->cert && (rc = sip_server_config_set_str(&cfg->tls_cert, d->tls->cert))) ||
+		    (d->tls->key && (rc = sip_server_config_set_str(&cfg->tls_key, d->tls->key))) ||
+		    (d->tls->ca && (rc = sip_server_config_set_str(&cfg->tls_ca, d->tls->ca))))
+			goto out;
+		if (d->tls->verify)
+			cfg->tls_no_verify = !*d->tls->verify;
+	}
+	if (d->timers) {
+		if (d->timers->t1)
+			cfg->txn.t1_ms = *d->timers->t1;
+		if (d->timers->t2)
+			cfg->txn.t2_ms = *d->timers->t2;
+		if (d->timers->t4)
+			cfg->txn.t4_ms = *d->timers->t4;
+	}
+	if (d->limits) {
+		struct y_limits *l = d->limits;
+		if (l->max_connections)
+			cfg->max_connections = *l->max_connections;
+		if (l->max_header_bytes)
+			cfg->max_header_bytes = *l->max_header_bytes;
+		if (l->max_body_bytes)
+			cfg->max_body_bytes = *l->max_body_bytes;
+		if (l->idle_timeout_ms)
+			cfg->idle_timeout_ms = *l->idle_timeout_ms;
+		if (l->max_transactions)
+			cfg->txn.max_txns = *l->max_transactions;
+		if (l->mtu)
+			cfg->mtu = *l->mtu;
+		if (l->mtu_rule)
+			cfg->mtu_rule_off = !*l->mtu_rule;
+	}
+	if (d->registrar) {
+		struct y_registrar *r = d->registrar;
+		if (r->default_expires)
+			cfg->default_expires = *r->default_expires;
+		if (r->min_expires)
+			cfg->min_expires = *r->min_expires;
+		if (r->max_expires)
+			cfg->max_expires = *r->max_expires;
+		if (r->require_auth)
+			cfg->require_auth = *r->require_auth;
+		if (r->open_registration)
+			cfg->open_registration = *r->open_registration;
+	}
+	if (d->log_level && sip_log_level_parse(d->log_level, &cfg->log_level) < 0) {
+		rc = errf(err, errcap, "%s: log_level: '%s' is not one of error, warn, info, debug", path, d->log_level);
+		goto out;
+	}
+	if (d->trace)
+		cfg->trace = *d->trace;
+	if (d->workers)
+		cfg->workers = *d->workers;
+	if (d->db && (rc = sip_server_config_set_str(&cfg->db_path, d->db)))
+		goto out;
+	if (d->mode) {
+		if (!strcmp(d->mode, "proxy")) {
+			cfg->mode = SIP_MODE_PROXY;
+		} else if (!strcmp(d->mode, "redirect")) {
+			cfg->mode = SIP_MODE_REDIRECT;
+		} else {
+			rc = errf(err, errcap, "%s: mode: '%s' is not proxy or redirect", path, d->mode);
+			goto out;
+		}
+	}
+out:
+	cyaml_free(&ycfg, &doc_schema, d, 0);
+	if (rc == SIP_ENOMEM)
+		errf(err, errcap, "out of memory");
+	return rc;
+}
+
+int sip_server_config_check(const struct sip_server_config *cfg, char *err, size_t errcap)
+{
+	bool tls = false;
+	if (cfg->nlisten == 0)
+		return errf(err, errcap, "no listen address");
+	for (unsigned i = 0; i < cfg->nlisten; i++) {
+		struct sip_tp_spec spec;
+		if (sip_transport_parse_spec(cfg->listen[i], &spec) < 0)
+			return errf(err, errcap, "listen address '%s': expected udp|tcp|tls:HOST[:PORT]", cfg->listen[i]);
+		tls |= spec.type == SIP_TP_TLS;
+	}
+	if (tls && (!cfg->tls_cert || !cfg->tls_key))
+		return errf(err, errcap, "a tls listener needs a certificate and key (tls.cert/tls.key or --tls-cert/--tls-key)");
+	if (cfg->txn.t1_ms == 0 || cfg->txn.t2_ms < cfg->txn.t1_ms)
+		return errf(err, errcap, "timers: t1 must be > 0 and t2 >= t1");
+	if (cfg->min_expires > cfg->max_expires || cfg->default_expires > cfg->max_expires)
+		return errf(err, errcap, "registrar: need min_expires <= default_expires <= max_expires");
+	if (cfg->workers > SIP_SERVER_MAX_WORKERS)
+		return errf(err, errcap, "workers: at most %d", SIP_SERVER_MAX_WORKERS);
+	if (cfg->mtu && cfg->mtu < 576)
+		return errf(err, errcap, "limits.mtu: %u is below the IPv4 minimum of 576", cfg->mtu);
+	return 0;
+}
+
+void sip_server_config_free(struct sip_server_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nlisten; i++)
+		free(cfg->listen[i]);
+	for (unsigned i = 0; i < cfg->ndomains; i++)
+		free(cfg->domains[i]);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_ca);
+	free(cfg->db_path);
+	memset(cfg, 0, sizeof(*cfg));
+}

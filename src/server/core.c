@@ -1,0 +1,140 @@
+/* core.c — what sipd answers to a request that reached it as a server
+ * transaction: the checks every UAS makes (§8.2.1–§8.2.3: Request-URI scheme,
+ * Require), OPTIONS addressed to itself (§11.2), CANCEL (§9.2), and a correct
+ * final response — never silence — for anything it does not handle. */
+#include "worker.h"
+
+#include <sip/log.h>
+#include <sip/print.h>
+#include <string.h>
+
+#define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, SUBSCRIBE, NOTIFY, REFER, MESSAGE, INFO"
+/* Methods sipd itself accepts as a UAS today. */
+#define ALLOW_SELF "OPTIONS, ACK, CANCEL"
+#define SERVER "sipd/" "0.1"
+
+void sip__core_respond(struct sip__worker *w, struct sip_txn *t, int len)
+{
+	if (len < 0) {
+		sip_log(SIP_LOG_WARN, "worker %u: response did not fit (%s)", w->id, sip_strerror(len));
+		return;
+	}
+	int rc = sip_txn_respond(t, w->out, (size_t)len, uv_now(&w->loop));
+	if (rc < 0)
+		sip_log(SIP_LOG_DEBUG, "worker %u: sending a response failed: %s", w->id, sip_strerror(rc));
+}
+
+/* Starts a response; adds a To tag to final responses when the request had none (§8.2.6.2). */
+static void head(struct sip__worker *w, struct sip_builder *b, const struct sip_msg *req, int code)
+{
+	char tag[16];
+	struct sip_str to_tag = SIP_STR_NULL;
+	if (code >= 200 && !req->to.has_tag) {
+		size_t n = sip__worker_tag(w, tag, sizeof(tag));
+		to_tag = (struct sip_str){tag, n};
+	}
+	sip_build_init(b, w->out, sizeof(w->out));
+	sip_build_response_head(b, req, code, SIP_STR_NULL, to_tag);
+	sip_build_header(b, SIP_STR("Server"), SIP_STR(SERVER));
+}
+
+static void simple(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req, int code)
+{
+	struct sip_builder b;
+	head(w, &b, req, code);
+	if (code == 405 || code == 501)
+		sip_build_header(&b, SIP_STR("Allow"), SIP_STR(ALLOW_SELF));
+	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
+	sip__core_respond(w, t, sip_build_finish(&b));
+}
+
+/* §8.2.2.3: every option tag in Require must be supported; sipd supports none
+ * yet, so any Require is answered 420 listing the tags in Unsupported. */
+static bool check_require(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
+{
+	if (req->first[SIP_HDR_REQUIRE] == SIP_HDR_NONE || req->method_id == SIP_METHOD_ACK ||
+	    req->method_id == SIP_METHOD_CANCEL)
+		return true;
+	struct sip_builder b;
+	struct sip_hdr_iter it;
+	struct sip_str v;
+	head(w, &b, req, 420);
+	sip_hdr_iter_init(&it, req, SIP_HDR_REQUIRE);
+	while (sip_hdr_iter_next(&it, &v) == 1)
+		sip_build_header(&b, SIP_STR("Unsupported"), v);
+	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
+	sip__core_respond(w, t, sip_build_finish(&b));
+	return false;
+}
+
+static void on_options(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
+{
+	struct sip_builder b;
+	head(w, &b, req, 200);
+	sip_build_header(&b, SIP_STR("Allow"), SIP_STR(ALLOW_SELF));
+	sip_build_header(&b, SIP_STR("Supported"), SIP_STR(""));
+	sip_build_header(&b, SIP_STR("Accept"), SIP_STR("application/sdp"));
+	sip_build_header(&b, SIP_STR("Accept-Language"), SIP_STR("en"));
+	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
+	sip__core_respond(w, t, sip_build_finish(&b));
+}
+
+/* §9.2: 200 to the CANCEL, then 487 to the INVITE if it has no final answer. */
+static void on_cancel(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
+{
+	struct sip_txn *inv = sip_txn_find_cancel_target(w->txns, req);
+	if (!inv) {
+		simple(w, t, req, 481);
+		return;
+	}
+	simple(w, t, req, 200);
+	if (sip_txn_status(inv) < 200) {
+		/* The INVITE's own request is not kept; the CANCEL carries the same
+		 * Via, From, To, Call-ID and CSeq number (§9.1), so build from it and
+		 * write the CSeq line (last of the copied head) with method INVITE. */
+		struct sip_builder b;
+		char tag[16];
+		size_t tn = sip__worker_tag(w, tag, sizeof(tag));
+		sip_build_init(&b, w->out, sizeof(w->out));
+		sip_build_response_head(&b, req, 487, SIP_STR_NULL,
+					req->to.has_tag ? SIP_STR_NULL : (struct sip_str){tag, tn});
+		char *cseq = b.err ? NULL : memmem(w->out, b.len, "\r\nCSeq: ", 8);
+		if (!cseq) {
+			sip_log(SIP_LOG_WARN, "worker %u: could not build 487 for a CANCEL", w->id);
+			return;
+		}
+		b.len = (size_t)(cseq - w->out) + 2;
+		sip_build_headerf(&b, "CSeq", "%u INVITE", (unsigned)req->cseq.num);
+		sip_build_header(&b, SIP_STR("Server"), SIP_STR(SERVER));
+		sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
+		sip__core_respond(w, inv, sip_build_finish(&b));
+	}
+}
+
+void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
+{
+	enum sip_uri_scheme s = req->ruri.scheme;
+	if (req->method_id == SIP_METHOD_ACK)
+		return; /* an ACK is never answered */
+	if (s != SIP_URI_SIP && s != SIP_URI_SIPS && s != SIP_URI_TEL) {
+		simple(w, t, req, 416); /* §8.2.2.1, RFC 4475 unkscm/novelsc */
+		return;
+	}
+	if (req->method_id == SIP_METHOD_CANCEL) {
+		on_cancel(w, t, req);
+		return;
+	}
+	if (!check_require(w, t, req))
+		return;
+	switch (req->method_id) {
+	case SIP_METHOD_OPTIONS:
+		on_options(w, t, req);
+		break;
+	case SIP_METHOD_UNKNOWN:
+		simple(w, t, req, 501); /* §8.2.1: a method we do not know at all */
+		break;
+	default:
+		simple(w, t, req, 405); /* known method, not accepted here: Allow says what is */
+		break;
+	}
+}

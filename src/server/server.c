@@ -1,0 +1,100 @@
+/* server.c — starts the workers (all sockets bound before any thread runs, so
+ * a bad address fails start-up as a whole), waits for SIGINT/SIGTERM on the
+ * main thread's own loop, then stops every worker and joins them. */
+#include "worker.h"
+
+#include <sip/log.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uv_async_t *volatile main_wakeup;
+
+void sip_server_stop(void)
+{
+	uv_async_t *a = main_wakeup;
+	if (a)
+		uv_async_send(a); /* async-signal-safe */
+}
+
+struct main_ctx {
+	uv_signal_t sigint, sigterm;
+	uv_async_t wakeup;
+};
+
+static void stop_main(struct main_ctx *c)
+{
+	uv_close((uv_handle_t *)&c->sigint, NULL);
+	uv_close((uv_handle_t *)&c->sigterm, NULL);
+	uv_close((uv_handle_t *)&c->wakeup, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	sip_log(SIP_LOG_INFO, "received signal %d, shutting down", signum);
+	stop_main(h->data);
+}
+
+static void on_wakeup(uv_async_t *h) { stop_main(h->data); }
+
+static unsigned default_workers(void)
+{
+	unsigned n = (unsigned)uv_available_parallelism();
+	return n ? (n > SIP_SERVER_MAX_WORKERS ? SIP_SERVER_MAX_WORKERS : n) : 1;
+}
+
+int sip_server_run(const struct sip_server_config *cfg)
+{
+	char err[512];
+	int rc = sip_server_config_check(cfg, err, sizeof(err));
+	if (rc < 0) {
+		sip_log(SIP_LOG_ERROR, "configuration: %s", err);
+		return rc;
+	}
+	sip_log_set_level(cfg->log_level);
+	sip_log_set_trace(cfg->trace);
+	unsigned n = cfg->workers ? cfg->workers : default_workers();
+	struct sip__worker *w = calloc(n, sizeof(*w));
+	uint16_t ports[SIP_SERVER_MAX_LISTEN] = {0};
+	if (!w)
+		return SIP_ENOMEM;
+	unsigned opened = 0;
+	for (; opened < n; opened++) {
+		if ((rc = sip__worker_open(&w[opened], opened, cfg, ports, err, sizeof(err))) < 0) {
+			sip_log(SIP_LOG_ERROR, "start-up failed: %s", err);
+			break;
+		}
+	}
+	if (rc < 0) {
+		for (unsigned i = 0; i < opened; i++)
+			sip__worker_abandon(&w[i]);
+		free(w);
+		return rc;
+	}
+	for (unsigned i = 0; i < cfg->nlisten; i++)
+		sip_log(SIP_LOG_INFO, "listening on %s (port %u)", cfg->listen[i], ports[i]);
+	sip_log(SIP_LOG_INFO, "sipd running with %u worker thread%s", n, n == 1 ? "" : "s");
+
+	uv_loop_t main_loop;
+	struct main_ctx mc;
+	uv_loop_init(&main_loop);
+	uv_signal_init(&main_loop, &mc.sigint);
+	uv_signal_init(&main_loop, &mc.sigterm);
+	uv_async_init(&main_loop, &mc.wakeup, on_wakeup);
+	mc.sigint.data = mc.sigterm.data = mc.wakeup.data = &mc;
+	uv_signal_start(&mc.sigint, on_signal, SIGINT);
+	uv_signal_start(&mc.sigterm, on_signal, SIGTERM);
+	main_wakeup = &mc.wakeup;
+
+	for (unsigned i = 0; i < n; i++)
+		uv_thread_create(&w[i].thread, sip__worker_main, &w[i]);
+	uv_run(&main_loop, UV_RUN_DEFAULT);
+	main_wakeup = NULL;
+	for (unsigned i = 0; i < n; i++)
+		uv_async_send(&w[i].stop);
+	for (unsigned i = 0; i < n; i++)
+		uv_thread_join(&w[i].thread);
+	uv_loop_close(&main_loop);
+	free(w);
+	sip_log(SIP_LOG_INFO, "sipd stopped");
+	return 0;
+}
