@@ -350,6 +350,13 @@ static int measure_all(const bool *use, size_t nuse, const char *only, double se
 		}
 		on[s] = true;
 	}
+	size_t non = 0;
+	for (size_t s = 0; s < nstacks; s++)
+		non += on[s];
+	if (non == 0) {
+		fprintf(stderr, "parse: no stack named %s\n", only);
+		return 2;
+	}
 	for (int r = 0; r < rounds; r++) {
 		for (size_t s = 0; s < nstacks; s++) {
 			if (on[s])
