@@ -93,6 +93,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else if (off > size)
 		abort();
 
+	/* The same bytes as an un-bracketed addr-spec: a prefix that parses alone. */
+	struct sip_uri w;
+	int n0 = sip_uri_parse_addrspec(&w, p, size, &off);
+	if (n0 > 0) {
+		if ((size_t)n0 > size || w.raw.len != (size_t)n0 ||
+		    sip_uri_parse(&u, p, (size_t)n0, NULL) != 0)
+			abort();
+		check_uri(&w, p, (size_t)n0);
+	} else if (n0 == 0 || off > size) {
+		abort();
+	}
+
 	/* The same bytes as a header-parameter list. */
 	struct sip_str cur = {p, size};
 	struct sip_param prm;

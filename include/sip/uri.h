@@ -65,6 +65,14 @@ struct sip_uri {
  * Other schemes: only scheme_str and opaque (always non-empty). */
 SIP_API int sip_uri_parse(struct sip_uri *out, const char *p, size_t len, size_t *err_off);
 
+/* Parses the URI at the start of an un-bracketed addr-spec (From/To/Contact
+ * without <>): per §20.10 what follows host[:port] (';' params, '?') is not
+ * part of the URI, nor is anything after LWS or ','. Returns the bytes the
+ * URI occupies (> 0; the caller checks what follows: header params, or a
+ * '?' which un-bracketed URIs may not hold), or an error as sip_uri_parse()
+ * with *err_off set. */
+SIP_API int sip_uri_parse_addrspec(struct sip_uri *out, const char *p, size_t len, size_t *err_off);
+
 /* RFC 3261 §19.1.4 comparison. Returns true when a and b are equivalent. */
 SIP_API bool sip_uri_equal(const struct sip_uri *a, const struct sip_uri *b);
 

@@ -267,3 +267,71 @@ uint16_t sip_uri_default_port(const struct sip_uri *u)
 		return 5061;
 	return 5060;
 }
+
+static bool is_scheme_char(char c)
+{
+	return SIP_IS(c, SIP_C_ALPHA | SIP_C_DIGIT) || c == '+' || c == '-' || c == '.';
+}
+
+/* The URI may end at i only before ';', '?', or the limit (LWS, ','); any
+ * other byte belongs to it and is reported by the full parse. */
+static size_t addrspec_stop(const char *p, size_t lim, size_t i)
+{
+	return i == lim || p[i] == ';' || p[i] == '?' ? i : lim;
+}
+
+/* Where the URI of an un-bracketed addr-spec ends: after hostport for
+ * sip/sips, after the number for tel, before ';' or '?' otherwise (§20.10:
+ * what follows is header parameters). Malformed input returns a length that
+ * lets sip_uri_parse() report the right bad byte. */
+static size_t addrspec_end(const char *p, size_t len)
+{
+	size_t i = 0;
+	while (i < len && is_scheme_char(p[i]))
+		i++;
+	if (i == len || p[i] != ':')
+		return i;
+	struct sip_str scheme = {p, i};
+	size_t s = ++i, lim = s;
+	while (lim < len && !sip__is_ws((unsigned char)p[lim]) && p[lim] != ',' && p[lim] != '"' &&
+	       p[lim] != '<' && p[lim] != '>')
+		lim++;
+	if (sip_str_caseeq(scheme, SIP_STR("sip")) || sip_str_caseeq(scheme, SIP_STR("sips"))) {
+		const char *at = memchr(p + s, '@', lim - s);
+		if (at)
+			i = (size_t)(at - p) + 1;
+		struct sip_str h;
+		enum sip_host_type ht;
+		size_t bad;
+		int r = sip__host_scan(p + i, lim - i, &h, &ht, &bad);
+		if (r < 0)
+			return lim;
+		i += (size_t)r;
+		if (i < lim && p[i] == ':') {
+			i++;
+			while (i < lim && SIP_IS(p[i], SIP_C_DIGIT))
+				i++;
+		}
+		return addrspec_stop(p, lim, i);
+	}
+	if (sip_str_caseeq(scheme, SIP_STR("tel"))) {
+		if (i < lim && p[i] == '+')
+			i++;
+		while (i < lim &&
+		       (SIP_IS(p[i], SIP_C_HEX) || (p[i] != '\0' && strchr("*#-.()", p[i]) != NULL)))
+			i++;
+		return addrspec_stop(p, lim, i);
+	}
+	while (i < lim && p[i] != ';' && p[i] != '?')
+		i++;
+	return i;
+}
+
+int sip_uri_parse_addrspec(struct sip_uri *out, const char *p, size_t len, size_t *err_off)
+{
+	if (!out || (!p && len))
+		return fail(err_off, 0, SIP_EINVAL);
+	size_t end = addrspec_end(p, len > SIP_URI_MAX_LEN ? SIP_URI_MAX_LEN + 1 : len);
+	int r = sip_uri_parse(out, p, end, err_off);
+	return r < 0 ? r : (int)end;
+}

@@ -357,6 +357,62 @@ static void test_invalid(void **state)
 	}
 }
 
+/* Un-bracketed addr-specs: the URI ends where header params begin (§20.10). */
+static void test_addrspec(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		int ret;        /* bytes of the URI, or the error */
+		size_t off;     /* error offset */
+		const char *host, *params;
+	} v[] = {
+		{"sip:caller@example.org;tag=33242", 22, 0, "example.org", NA},
+		{"sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n", 33, 0, "chair-dnrc.example.com", NA},
+		{"sip:user@[::1]:5060;tag=1", 19, 0, "::1", NA},
+		{"sip:user;par=u%40example.net@example.com;tag=1", 40, 0, "example.com", NA},
+		{"sips:a@b?x=1", 8, 0, "b", NA},
+		{"sip:alice@atlanta.com, sip:bob@b", 21, 0, "atlanta.com", NA},
+		{"sip:alice@atlanta.com", 21, 0, "atlanta.com", NA},
+		{"tel:+1-201-555-0123;tag=x", 19, 0, "+1-201-555-0123", NA},
+		{"isbn:2983792873", 15, 0, NA, NA},
+		{"http://www.example.com;tag=3234233", 22, 0, NA, NA},
+		{"<sip:a@b>", SIP_EPARSE, 0, NA, NA},
+		{"sip:a@b:99999;tag=1", SIP_EPARSE, 8, NA, NA},
+		{"sip:a@b_c;tag=1", SIP_EPARSE, 7, NA, NA},
+		{"sip:a b@c", 5, 0, "a", NA}, /* the caller rejects what follows */
+		{"tel:+1\\0;x", SIP_EPARSE, 6, NA, NA},
+		{"", SIP_EPARSE, 0, NA, NA},
+	};
+	for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+		struct sip_uri u;
+		size_t off = SIZE_MAX;
+		char *b;
+		size_t len = strlen(v[k].text);
+		char *nul = strstr(v[k].text, "\\0");
+		b = malloc(len + 1);
+		assert_non_null(b);
+		memcpy(b, v[k].text, len);
+		if (nul) { /* a literal NUL byte in the vector */
+			b[nul - v[k].text] = '\0';
+			memmove(b + (nul - v[k].text) + 1, b + (nul - v[k].text) + 2, len - (size_t)(nul - v[k].text) - 2);
+			len--;
+		}
+		int r = sip_uri_parse_addrspec(&u, b, len, &off);
+		if (r != v[k].ret)
+			print_error("%s: %d at %zu\n", v[k].text, r, off);
+		assert_int_equal(r, v[k].ret);
+		if (r > 0) {
+			check_str("host", v[k].text, u.host, v[k].host);
+			check_str("params", v[k].text, u.params, v[k].params);
+			assert_int_equal(u.raw.len, (size_t)r);
+		} else {
+			assert_int_equal(off, v[k].off);
+		}
+		free(b);
+	}
+}
+
 static void test_limits(void **state)
 {
 	(void)state;
@@ -680,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_valid_sip),     cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_other_schemes), cmocka_unit_test(test_tel),
 		cmocka_unit_test(test_invalid),       cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_addrspec),
 		cmocka_unit_test(test_equal),         cmocka_unit_test(test_param_next),
 		cmocka_unit_test(test_param_find),    cmocka_unit_test(test_unescape),
 		cmocka_unit_test(test_default_port),  cmocka_unit_test(test_host_parse),
