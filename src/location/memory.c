@@ -165,7 +165,7 @@ static int mem_upsert(struct sip_location *loc, const struct sip_binding *b, int
 		return SIP_ETOOBIG;
 	}
 	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 2;
+		size_t cap = a->cap ? a->cap * 2 : 1; /* most AORs have one binding */
 		struct sip_binding *v = sip_realloc(a->v, cap * sizeof *v);
 		if (v)
 			a->v = v;
