@@ -30,7 +30,9 @@ int sip__tls_init(struct sip_transport *t)
 	if (cfg->tls_ca_file) {
 		if (SSL_CTX_load_verify_locations(t->cli_ctx, cfg->tls_ca_file, NULL) != 1)
 			goto fail;
-	} else {
+	} else if (SSL_CTX_load_verify_dir(t->cli_ctx, X509_get_default_cert_dir()) != 1) {
+		/* The hashed directory is read lazily per lookup; the bundle file would be
+		 * parsed whole for every transport (one per worker). */
 		SSL_CTX_set_default_verify_paths(t->cli_ctx);
 	}
 	SSL_CTX_set_verify(t->cli_ctx, cfg->tls_insecure_no_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
