@@ -101,6 +101,8 @@ struct errsink {
 };
 
 static void collect_log(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
+	__attribute__((format(printf, 3, 0)));
+static void collect_log(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
 {
 	struct errsink *s = ctx;
 	if (level < CYAML_LOG_ERROR || !s || s->len + 1 >= s->cap)
