@@ -11,11 +11,15 @@ void sip_hdr_iter_init(struct sip_hdr_iter *it, const struct sip_msg *m, enum si
 
 /* End of the list element starting at v[pos]: the first ',' outside a
  * quoted-string, <...> or (comment). */
+static const bool list_special[256] = {['"'] = 1, ['<'] = 1, ['>'] = 1, ['('] = 1, [')'] = 1, [','] = 1};
+
 static size_t element_end(struct sip_str v, size_t pos)
 {
 	bool quoted = false;
 	int angle = 0, paren = 0;
 	for (size_t i = pos; i < v.len; i++) {
+		if (!quoted && !list_special[(unsigned char)v.p[i]])
+			continue;
 		char c = v.p[i];
 		if (quoted) {
 			if (c == '\\')
