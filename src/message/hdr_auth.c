@@ -9,25 +9,22 @@
 /* Cap on auth-params per value: a digest response has about ten. */
 #define SIP_MAX_AUTH_PARAMS 64
 
-/* The digest parameters pre-extracted into struct sip_auth. */
+/* The digest parameters pre-extracted into struct sip_auth (name, field). */
+#define F(field) {{#field, sizeof(#field) - 1}, offsetof(struct sip_auth, field)}
 static const struct {
-	const char *name;
+	struct sip_str name;
 	size_t off;
 } digest_fields[] = {
-	{"realm", offsetof(struct sip_auth, realm)},       {"nonce", offsetof(struct sip_auth, nonce)},
-	{"opaque", offsetof(struct sip_auth, opaque)},     {"algorithm", offsetof(struct sip_auth, algorithm)},
-	{"qop", offsetof(struct sip_auth, qop)},           {"domain", offsetof(struct sip_auth, domain)},
-	{"stale", offsetof(struct sip_auth, stale)},       {"username", offsetof(struct sip_auth, username)},
-	{"uri", offsetof(struct sip_auth, uri)},           {"response", offsetof(struct sip_auth, response)},
-	{"cnonce", offsetof(struct sip_auth, cnonce)},     {"nc", offsetof(struct sip_auth, nc)},
-	{"userhash", offsetof(struct sip_auth, userhash)},
+	F(realm), F(nonce),    F(opaque), F(algorithm), F(qop), F(domain), F(stale),
+	F(username), F(uri), F(response), F(cnonce), F(nc), F(userhash),
 };
+#undef F
 
 /* Stores a value (quotes already stripped) in its named field; the first wins. */
 static void record(struct sip_auth *a, struct sip_str name, struct sip_str val)
 {
 	for (size_t i = 0; i < sizeof(digest_fields) / sizeof(digest_fields[0]); i++) {
-		if (sip_str_caseeq(name, sip_str_c(digest_fields[i].name))) {
+		if (name.len == digest_fields[i].name.len && sip_str_caseeq(name, digest_fields[i].name)) {
 			struct sip_str *f = (struct sip_str *)((char *)a + digest_fields[i].off);
 			if (!f->p)
 				*f = val;

@@ -59,6 +59,11 @@ static inline const char *sip__scan_quoted(const char *p, const char *e)
 {
 	for (p++; p < e;) {
 		unsigned char c = (unsigned char)*p;
+		/* Fast path: plain qdtext (%x20-7E and UTF8-NONASCII but '"' and '\\'). */
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+			p++;
+			continue;
+		}
 		if (c == '"')
 			return p + 1;
 		if (c == '\\') {
