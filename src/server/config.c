@@ -112,6 +112,28 @@ static void collect_log(cyaml_log_t level, void *ctx, const char *fmt, va_list a
 		s->len += (size_t)n < s->cap - s->len ? (size_t)n : s->cap - s->len - 1;
 }
 
+/* Line number (1-based) of the first line whose first token is "<key>:", or 0. */
+static unsigned key_line(const char *path, const char *key)
+{
+	size_t klen = strcspn(key, ";\n ");
+	FILE *f = fopen(path, "r");
+	if (!f || klen == 0) {
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	char line[1024];
+	unsigned n = 0, found = 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		n++;
+		const char *p = line + strspn(line, " \t-");
+		if (!strncmp(p, key, klen) && p[klen] == ':')
+			found = n;
+	}
+	fclose(f);
+	return found;
+}
+
 void sip_server_config_defaults(struct sip_server_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -178,6 +200,13 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 		for (size_t i = 0; i < sink.len; i++)
 			if (log[i] == '\n')
 				log[i] = i + 1 == sink.len ? '\0' : ';';
+		/* libcyaml places an unknown key at its mapping; find the key's own line. */
+		unsigned kline = 0;
+		const char *uk = strstr(log, "Unexpected key: ");
+		if (uk)
+			kline = key_line(path, uk + strlen("Unexpected key: "));
+		if (kline)
+			return errf(err, errcap, "%s: line %u: unknown key (%s)", path, kline, log);
 		return errf(err, errcap, "%s: %s%s%s", path, cyaml_strerror(ce), sink.len ? ": " : "", log);
 	}
 	int rc = 0;
