@@ -111,6 +111,49 @@ static void on_cancel(struct sip__worker *w, struct sip_txn *t, const struct sip
 	}
 }
 
+/* Whether the Request-URI names us: one of our domains or a listen address
+ * (§8.2.2.1 for a UAS; anything else is the proxy's to route). */
+static bool is_local(const struct sip__worker *w, const struct sip_msg *req)
+{
+	const struct sip_uri *u = &req->ruri;
+	if (u->scheme == SIP_URI_TEL)
+		return false;
+	for (unsigned i = 0; i < w->cfg->ndomains; i++)
+		if (sip_str_caseeq(u->host, sip_str_c(w->cfg->domains[i])))
+			return true;
+	for (unsigned i = 0; i < w->cfg->nlisten; i++) {
+		struct sip_tp_spec spec;
+		if (sip_transport_parse_spec(w->cfg->listen[i], &spec) == 0 &&
+		    sip_str_caseeq(u->host, sip_str_c(spec.host)))
+			return true;
+	}
+	return false;
+}
+
+/* A request for somewhere else, in the proxy's role (§16.3): Max-Forwards and
+ * Proxy-Require are checked; forwarding itself comes with the proxy core, so
+ * until then the target is answered 404 (no route). */
+static void on_foreign(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
+{
+	if (req->max_forwards == 0) {
+		simple(w, t, req, 483); /* §16.3 step 3, RFC 4475 zeromf */
+		return;
+	}
+	if (req->first[SIP_HDR_PROXY_REQUIRE] != SIP_HDR_NONE) {
+		struct sip_builder b;
+		struct sip_hdr_iter it;
+		struct sip_str v;
+		head(w, &b, req, 420);
+		sip_hdr_iter_init(&it, req, SIP_HDR_PROXY_REQUIRE);
+		while (sip_hdr_iter_next(&it, &v) == 1)
+			sip_build_header(&b, SIP_STR("Unsupported"), v);
+		sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
+		sip__core_respond(w, t, sip_build_finish(&b));
+		return;
+	}
+	simple(w, t, req, 404);
+}
+
 void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
 {
 	enum sip_uri_scheme s = req->ruri.scheme;
@@ -122,6 +165,10 @@ void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct
 	}
 	if (req->method_id == SIP_METHOD_CANCEL) {
 		on_cancel(w, t, req);
+		return;
+	}
+	if (!is_local(w, req)) {
+		on_foreign(w, t, req);
 		return;
 	}
 	if (!check_require(w, t, req))

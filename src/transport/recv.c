@@ -95,7 +95,10 @@ void sip__tp_deliver(struct sip_transport *t, const char *buf, size_t len, const
 		     struct sip_listener *l, struct sip__conn *c, enum sip_tp_type type)
 {
 	struct sip_parse_err perr = {0, NULL, 0};
-	int rc = sip_msg_parse(&t->msg, buf, len, c ? SIP_PARSE_STREAM : SIP_PARSE_DATAGRAM, &perr);
+	/* Full validation: a malformed known header gets its 400 here, before any
+	 * transaction or TU sees the message (RFC 4475 §3.1.2). */
+	int rc = sip_msg_parse(&t->msg, buf, len, (c ? SIP_PARSE_STREAM : SIP_PARSE_DATAGRAM) | SIP_PARSE_VALIDATE,
+			       &perr);
 	struct sip_tp_recv ev;
 	memset(&ev, 0, sizeof(ev));
 	ev.buf = buf;
