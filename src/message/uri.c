@@ -61,10 +61,7 @@ static int scan_headers(const char *p, size_t len, size_t *pi, size_t *bad)
 	return 0;
 }
 
-static bool name_is(struct sip_str name, const char *lit)
-{
-	return sip__esc_eq(name, sip_str_c(lit), true);
-}
+#define name_is(name, lit) sip__esc_eq((name), SIP_STR(lit), true)
 
 /* Pre-extracts the well-known uri-parameters (first occurrence wins). */
 static int pick_params(struct sip_uri *u, size_t base, size_t *bad)

@@ -6,9 +6,10 @@
 /* Parameters that must be present in both URIs or in neither (§19.1.4). */
 static bool is_strict_param(struct sip_str name)
 {
-	static const char *const strict[] = {"user", "ttl", "method", "maddr", "transport"};
+	static const struct sip_str strict[] = {SIP_STR("user"), SIP_STR("ttl"), SIP_STR("method"),
+						SIP_STR("maddr"), SIP_STR("transport")};
 	for (size_t k = 0; k < sizeof(strict) / sizeof(strict[0]); k++)
-		if (sip__esc_eq(name, sip_str_c(strict[k]), true))
+		if (sip__esc_eq(name, strict[k], true))
 			return true;
 	return false;
 }

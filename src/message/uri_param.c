@@ -1,6 +1,7 @@
 /* uri_param.c — ';'-separated parameter lists (uri-parameters and header
  * params) and %HH escapes (RFC 3261 §19.1.1, §19.1.4, §25). */
 #include <limits.h>
+#include <string.h>
 
 #include "uri_int.h"
 
@@ -55,6 +56,9 @@ static bool is_reserved(unsigned char c)
 
 bool sip__esc_eq(struct sip_str a, struct sip_str b, bool icase)
 {
+	/* Fast path: without escapes on either side it is a plain comparison. */
+	if ((a.len == 0 || !memchr(a.p, '%', a.len)) && (b.len == 0 || !memchr(b.p, '%', b.len)))
+		return icase ? sip_str_caseeq(a, b) : sip_str_eq(a, b);
 	size_t i = 0, j = 0;
 	while (i < a.len && j < b.len) {
 		bool ea, eb;
