@@ -26,7 +26,7 @@ extern "C" {
 /* Named caps. */
 #define SIP_TXN_MAX_BRANCH 255          /* bytes of a Via branch kept as key */
 #define SIP_TXN_MAX_HOST 255            /* bytes of a Via sent-by host kept as key */
-#define SIP_TXN_MAX_METHOD 32           /* bytes of an extension method name kept as key */
+#define SIP_TXN_MAX_METHOD 255         /* bytes of an extension method name kept as key (RFC 4475 intmeth: 43) */
 #define SIP_TXN_MAX_MSG (1u << 20)      /* bytes of a request/response a txn keeps */
 #define SIP_TXN_DEFAULT_MAX_TXNS (1u << 22) /* concurrent transactions per layer */
 #define SIP_TXN_DEST_ADDR_MAX 28        /* room for a struct sockaddr_in6 */

@@ -155,12 +155,15 @@ static void on_recv(struct sip_transport *t, const struct sip_tp_recv *ev, void 
 	struct sip_txn_dest src;
 	response_dest(ev, msg, &src);
 	int rc = sip_txn_on_message(w->txns, msg, &src, uv_now(&w->loop));
-	if (rc == SIP_ETOOBIG || rc == SIP_ENOMEM) {
-		/* No room for another transaction: shed load statelessly. */
+	if (rc < 0 && msg->is_request && msg->method_id != SIP_METHOD_ACK) {
+		/* No transaction could be made: answer statelessly rather than stay
+		 * silent — 503 when out of room, 400 when the request cannot be keyed. */
+		bool full = rc == SIP_ETOOBIG || rc == SIP_ENOMEM;
 		struct sip_builder b;
 		sip_build_init(&b, w->out, sizeof(w->out));
-		sip_build_response_head(&b, msg, 503, SIP_STR_NULL, SIP_STR_NULL);
-		sip_build_header(&b, SIP_STR("Retry-After"), SIP_STR("5"));
+		sip_build_response_head(&b, msg, full ? 503 : 400, SIP_STR_NULL, SIP_STR_NULL);
+		if (full)
+			sip_build_header(&b, SIP_STR("Retry-After"), SIP_STR("5"));
 		sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
 		int n = sip_build_finish(&b);
 		if (n > 0)

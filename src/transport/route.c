@@ -182,7 +182,9 @@ int sip_transport_error_response(const char *buf, size_t len, int status, char *
 		}
 		const char *colon = memchr(buf + pos, ':', e - pos);
 		int h = colon ? wanted((struct sip_str){buf + pos, (size_t)(colon - (buf + pos))}) : -1;
-		if (h >= 0) {
+		/* Every Via; only the first of the single-valued ones, so a message
+		 * with two Call-IDs (RFC 4475 multi01) still gets its 400. */
+		if (h >= 0 && (h == H_VIA || !seen[h])) {
 			seen[h]++;
 			put(&o, buf + pos, last_e - pos);
 			if (h == H_TO && !has_tag(buf + pos, last_e - pos)) {
@@ -198,7 +200,7 @@ int sip_transport_error_response(const char *buf, size_t len, int status, char *
 		}
 		pos = next;
 	}
-	if (!seen[H_VIA] || seen[H_FROM] != 1 || seen[H_TO] != 1 || seen[H_CALLID] != 1 || seen[H_CSEQ] != 1)
+	if (!seen[H_VIA] || !seen[H_FROM] || !seen[H_TO] || !seen[H_CALLID] || !seen[H_CSEQ])
 		return SIP_EPARSE;
 	put(&o, "Content-Length: 0\r\n\r\n", 21);
 	if (o.over)

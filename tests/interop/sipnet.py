@@ -1,0 +1,104 @@
+"""sipnet.py — a tiny raw SIP peer for the end-to-end tests: sends bytes over
+UDP or TCP on loopback and collects the responses (status codes and raw
+messages). Test-only; it frames responses by Content-Length."""
+import re
+import socket
+import time
+
+
+def status_of(msg):
+    m = re.match(rb"SIP/2\.0 (\d{3})", msg)
+    return int(m.group(1)) if m else None
+
+
+def split_stream(data):
+    """Splits a TCP byte stream into messages by Content-Length."""
+    out = []
+    while True:
+        data = data.lstrip(b"\r\n")
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            return out
+        head = data[:end]
+        m = re.search(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*(\d+)", head)
+        n = int(m.group(1)) if m else 0
+        if len(data) < end + 4 + n:
+            return out
+        out.append(data[: end + 4 + n])
+        data = data[end + 4 + n:]
+
+
+def via_port(msg):
+    """Port of the top Via's sent-by (5060 when absent)."""
+    m = re.search(rb"(?im)^(?:via|v)[ \t]*:[ \t]*SIP[ \t]*/[ \t]*2\.0[ \t]*/[ \t]*\w+[ \t]+([^;,\r\n]+)", msg)
+    if not m:
+        return 5060
+    sent_by = m.group(1).strip()
+    pm = re.search(rb":(\d+)$", sent_by)
+    return int(pm.group(1)) if pm and not sent_by.endswith(b"]") else 5060
+
+
+def udp_exchange(msg, server, bind=("127.0.0.1", 0), wait=1.0, until_final=True):
+    """Sends one datagram from `bind`, returns the responses received within `wait` s."""
+    s = socket.socket(socket.AF_INET6 if ":" in server[0] else socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(bind)
+    s.sendto(msg, server)
+    out = []
+    deadline = time.time() + wait
+    try:
+        while time.time() < deadline:
+            s.settimeout(max(0.01, deadline - time.time()))
+            try:
+                data, _ = s.recvfrom(65535)
+            except socket.timeout:
+                break
+            out.append(data)
+            st = status_of(data)
+            if until_final and st and st >= 200:
+                break
+    finally:
+        s.close()
+    return out
+
+
+def tcp_exchange(msg, server, wait=3.0):
+    """Sends msg on a new connection, half-closes, returns the responses until EOF."""
+    fam = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
+    s = socket.create_connection(server, timeout=wait) if fam == socket.AF_INET else socket.socket(fam)
+    if fam == socket.AF_INET6:
+        s.settimeout(wait)
+        s.connect(server)
+    s.sendall(msg)
+    s.shutdown(socket.SHUT_WR)
+    data = b""
+    deadline = time.time() + wait
+    try:
+        while time.time() < deadline:
+            s.settimeout(max(0.01, deadline - time.time()))
+            try:
+                chunk = s.recv(65535)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    return split_stream(data)
+
+
+def options(host, port, transport="UDP", branch=None, call_id=None, tag="t1"):
+    branch = branch or "z9hG4bK-opt-%d" % int(time.time() * 1e6)
+    call_id = call_id or "opt-%d@test" % int(time.time() * 1e6)
+    h = "[%s]" % host if ":" in host else host
+    return (
+        "OPTIONS sip:%s:%d SIP/2.0\r\n"
+        "Via: SIP/2.0/%s %s:9;branch=%s;rport\r\n"
+        "Max-Forwards: 70\r\n"
+        "From: <sip:test@%s>;tag=%s\r\n"
+        "To: <sip:%s:%d>\r\n"
+        "Call-ID: %s\r\n"
+        "CSeq: 1 OPTIONS\r\n"
+        "Content-Length: 0\r\n\r\n" % (h, port, transport, h, branch, h, tag, h, port, call_id)
+    ).encode()
