@@ -1,0 +1,85 @@
+/* response.c — the registrar's responses: the §8.2.6 head with a To tag,
+ * the Date header (RFC 1123, §20.17) and the small error responses. */
+#include <stdio.h>
+#include <string.h>
+
+#include "registrar/reg_int.h"
+
+/* §8.2.6.2 wants a To tag on every final response. It is derived from the
+ * request (Call-ID, From tag, CSeq, branch) rather than drawn at random, so
+ * the core needs no randomness and a retransmitted request that reaches us
+ * again gets the same tag. */
+static uint64_t tag_hash(const struct sip_msg *m)
+{
+	uint64_t h = 1469598103934665603ull;
+	const struct sip_str parts[] = {m->call_id, m->from.tag, m->via.branch};
+	for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+		for (size_t i = 0; i < parts[k].len; i++)
+			h = (h ^ (unsigned char)parts[k].p[i]) * 1099511628211ull;
+		h = (h ^ 0xff) * 1099511628211ull;
+	}
+	h ^= m->cseq.num;
+	h *= 1099511628211ull;
+	return h;
+}
+
+/* Civil date from days since 1970-01-01 (Howard Hinnant's algorithm):
+ * locale-free and needs no gmtime. */
+static void civil(int64_t days, int64_t *y, unsigned *mo, unsigned *d)
+{
+	days += 719468;
+	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+	unsigned doe = (unsigned)(days - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*mo = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*mo <= 2);
+}
+
+size_t sip__reg_date(int64_t now, char *buf, size_t cap)
+{
+	static const char wd[7][4] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+	static const char mn[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	if (now < 0)
+		now = 0;
+	int64_t days = now / 86400, secs = now % 86400, y;
+	unsigned mo, d;
+	civil(days, &y, &mo, &d);
+	int n = snprintf(buf, cap, "%s, %02u %s %04lld %02u:%02u:%02u GMT", wd[days % 7], d, mn[mo - 1],
+			 (long long)y, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+void sip__reg_head(struct sip_builder *b, const struct sip_msg *m, int status, const char *reason, int64_t now)
+{
+	char tag[17], date[40];
+	snprintf(tag, sizeof tag, "%016llx", (unsigned long long)tag_hash(m));
+	sip_build_response_head(b, m, status, sip_str_c(reason), m->to.has_tag ? SIP_STR_NULL : sip_str_c(tag));
+	size_t n = sip__reg_date(now, date, sizeof date);
+	sip_build_header(b, SIP_STR("Date"), (struct sip_str){date, n});
+}
+
+int sip__reg_finish(struct sip_builder *b, int status, struct sip_registrar_result *res)
+{
+	sip_build_body(b, SIP_STR_NULL, SIP_STR_NULL);
+	int n = sip_build_finish(b);
+	if (n < 0)
+		return n;
+	res->status = status;
+	res->len = (size_t)n;
+	return 0;
+}
+
+int sip__reg_simple(const struct sip_msg *m, int status, const char *reason, const char *hname,
+		    struct sip_str hvalue, int64_t now, char *out, size_t cap, struct sip_registrar_result *res)
+{
+	struct sip_builder b;
+	sip_build_init(&b, out, cap);
+	sip__reg_head(&b, m, status, reason, now);
+	if (hname)
+		sip_build_header(&b, sip_str_c(hname), hvalue);
+	return sip__reg_finish(&b, status, res);
+}
