@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# OPTIONS to sipd from peers we did not write: SIPp over UDP and TCP, IPv4 and
+# IPv6; openssl s_client carrying a raw request over TLS (Debian's SIPp has no
+# TLS), with the certificate verified against the host name.
+source "$(dirname "$0")/common.bash"
+P4=$(free_port)
+P6=$(free_port 6)
+PT=$(free_port)
+"$ROOT/scripts/gencert" "$WORK/tls" localhost >/dev/null
+start_sipd options -l udp:127.0.0.1:$P4 -l tcp:127.0.0.1:$P4 -l udp:[::1]:$P6 -l tcp:[::1]:$P6 \
+	-l tls:127.0.0.1:$PT -l tls:[::1]:$PT --tls-cert "$WORK/tls/cert.pem" --tls-key "$WORK/tls/key.pem"
+
+SC=$HERE/scenarios/options.xml
+run_sipp() { # NAME TRANSPORT LOCAL_IP TARGET
+	local name=$1 t=$2 ip=$3 target=$4
+	if timeout 60 sipp -sf "$SC" -t "$t" -i "$ip" -p 0 -m 20 -r 100 -nostdin -nd \
+		-trace_stat -stf "$WORK/$name.csv" "$target" >"$WORK/$name.sipp.log" 2>&1; then
+		ok "SIPp OPTIONS over $name: 20 of 20 answered 200 with Allow"
+	else
+		bad "SIPp OPTIONS over $name (exit $?)"
+	fi
+}
+run_sipp udp4 u1 127.0.0.1 127.0.0.1:$P4
+run_sipp tcp4 t1 127.0.0.1 127.0.0.1:$P4
+run_sipp udp6 u1 ::1 "[::1]:$P6"
+run_sipp tcp6 t1 ::1 "[::1]:$P6"
+
+tls_options() { # HOST PORT VERIFYNAME → prints the status line
+	local host=$1 port=$2 name=$3 h=$1
+	[[ $host == *:* ]] && h="[$host]"
+	printf 'OPTIONS sip:%s:%s SIP/2.0\r\nVia: SIP/2.0/TLS %s:9;branch=z9hG4bK-tls-%s;rport\r\nMax-Forwards: 70\r\nFrom: <sip:t@%s>;tag=1\r\nTo: <sip:%s:%s>\r\nCall-ID: tls-%s@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' \
+		"$h" "$port" "$h" "$RANDOM$RANDOM" "$h" "$h" "$port" "$RANDOM$RANDOM" |
+		{ cat; sleep 1; } | timeout 10 openssl s_client -connect "$h:$port" -quiet -verify_return_error \
+			-CAfile "$WORK/tls/cert.pem" -verify_hostname "$name" 2>"$WORK/s_client.err" | head -1 | tr -d '\r' || true
+}
+got=$(tls_options 127.0.0.1 $PT localhost)
+check "TLS over IPv4 (openssl s_client, certificate verified): '$got'" [ "$got" = "SIP/2.0 200 OK" ]
+got=$(tls_options ::1 $PT localhost)
+check "TLS over IPv6 (openssl s_client, certificate verified): '$got'" [ "$got" = "SIP/2.0 200 OK" ]
+got=$(tls_options 127.0.0.1 $PT wrong.example.com)
+check "TLS with the wrong host name is refused by the peer" [ -z "$got" ]
+check "sipd still running" kill -0 "$SIPD_PID"
