@@ -72,8 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sip_via x;
 		rc = sip_via_parse(&x, v, &off);
 		if (rc == 0) {
-			struct sip_str f[] = {x.raw, x.protocol, x.version, x.transport, x.host, x.params,
-					      x.branch, x.received, x.maddr, x.ttl, x.rport};
+			struct sip_str f[] = {x.raw,	x.protocol, x.version, x.transport, x.host, x.params,
+					      x.branch, x.received, x.maddr,   x.ttl,	    x.rport};
 			for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 				in(f[i]);
 		}
@@ -125,9 +125,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sip_auth x;
 		rc = sip_auth_parse(&x, v, &off);
 		if (rc == 0) {
-			struct sip_str f[] = {x.scheme, x.params, x.realm,    x.nonce, x.opaque, x.algorithm, x.qop,
-					      x.domain, x.stale,  x.username, x.uri,   x.response, x.cnonce,  x.nc,
-					      x.userhash};
+			struct sip_str f[] = {x.scheme,	   x.params,   x.realm,	 x.nonce, x.opaque,
+					      x.algorithm, x.qop,      x.domain, x.stale, x.username,
+					      x.uri,	   x.response, x.cnonce, x.nc,	  x.userhash};
 			for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 				in(f[i]);
 		}

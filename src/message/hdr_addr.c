@@ -98,7 +98,8 @@ static int contact_param(struct sip_contact *c, const struct sip_param *prm, con
 }
 
 /* name-addr / addr-spec with header params; c (may be NULL) collects Contact params. */
-static int nameaddr_parse(struct sip_nameaddr *na, struct sip_contact *c, struct sip_str value, size_t *err_off)
+static int nameaddr_parse(struct sip_nameaddr *na, struct sip_contact *c, struct sip_str value,
+			  size_t *err_off)
 {
 	memset(na, 0, sizeof(*na));
 	SIP__CHECK_VALUE(value, err_off);

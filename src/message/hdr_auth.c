@@ -10,13 +10,16 @@
 #define SIP_MAX_AUTH_PARAMS 64
 
 /* The digest parameters pre-extracted into struct sip_auth (name, field). */
-#define F(field) {{#field, sizeof(#field) - 1}, offsetof(struct sip_auth, field)}
+#define F(field)                                                                                             \
+	{                                                                                                    \
+		{#field, sizeof(#field) - 1}, offsetof(struct sip_auth, field)                               \
+	}
 static const struct {
 	struct sip_str name;
 	size_t off;
 } digest_fields[] = {
-	F(realm), F(nonce),    F(opaque), F(algorithm), F(qop), F(domain), F(stale),
-	F(username), F(uri), F(response), F(cnonce), F(nc), F(userhash),
+    F(realm),	 F(nonce), F(opaque),	F(algorithm), F(qop), F(domain),   F(stale),
+    F(username), F(uri),   F(response), F(cnonce),    F(nc),  F(userhash),
 };
 #undef F
 

@@ -91,8 +91,8 @@ int sip_token_parse(struct sip_str value, size_t *err_off)
 /* Runs the generic-param list [p, e): sets *raw (without the leading ';') and
  * hands each param to fn (may be NULL). 0 or an error with *err_off. */
 typedef int (*param_fn)(void *ctx, const struct sip_param *prm, const char **bad);
-static int params_run(const char *s, const char *p, const char *e, struct sip_str *raw, param_fn fn, void *ctx,
-		      size_t *err_off)
+static int params_run(const char *s, const char *p, const char *e, struct sip_str *raw, param_fn fn,
+		      void *ctx, size_t *err_off)
 {
 	struct sip_str cur = {p, (size_t)(e - p)};
 	struct sip_param prm;
@@ -294,9 +294,9 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);                         /* [0, 399] */
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;   /* [0, 365] */
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;             /* [0, 146096] */
+	unsigned yoe = (unsigned)(y - era * 400);			/* [0, 399] */
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;		/* [0, 146096] */
 	return era * 146097 + (int64_t)doe - 719468;
 }
 

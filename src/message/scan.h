@@ -124,7 +124,8 @@ static inline const char *sip__scan_comment(const char *p, const char *e)
  * (gen-value = token / host / quoted-string). *cur is the unparsed rest and
  * advances. Returns 1 with *out filled, 0 when only LWS is left, or
  * SIP_EPARSE with *bad at the first bad byte (an empty item is an error). */
-static inline int sip__param_next(struct sip_str *cur, struct sip_param *out, unsigned flags, const char **bad)
+static inline int sip__param_next(struct sip_str *cur, struct sip_param *out, unsigned flags,
+				  const char **bad)
 {
 	const char *p = cur->p, *e = cur->p + cur->len;
 	p = sip__skip_lws(p, e);
@@ -196,13 +197,13 @@ static inline int sip__fail(size_t *err_off, const char *base, const char *at, i
 
 /* A NULL slice is an empty value: an error at offset 0 (checked before any
  * pointer arithmetic on value.p). */
-#define SIP__CHECK_VALUE(v, err_off)                                                                             \
-	do {                                                                                                     \
-		if (!(v).p) {                                                                                    \
-			if (err_off)                                                                             \
-				*(err_off) = 0;                                                                  \
-			return SIP_EPARSE;                                                                       \
-		}                                                                                                \
+#define SIP__CHECK_VALUE(v, err_off)                                                                         \
+	do {                                                                                                 \
+		if (!(v).p) {                                                                                \
+			if (err_off)                                                                         \
+				*(err_off) = 0;                                                              \
+			return SIP_EPARSE;                                                                   \
+		}                                                                                            \
 	} while (0)
 
 #endif
