@@ -24,7 +24,7 @@ finish() {
 		for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done
 		[ $rc -ne 0 ] || rc=1
 	else
-		rm -rf "$WORK"
+		[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 	fi
 	echo "$PASSES passed, $FAILS failed"
 	exit $rc
