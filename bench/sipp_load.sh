@@ -1,0 +1,326 @@
+# sipp_load.sh — reusable SIPp load driver for the server benches (sourced, bash).
+#
+#   source bench/sipp_load.sh; sl_init BUILD_DIR
+#   sl_start_sipd sipd "$port" [extra sipd args...]
+#   sl_start_kamailio kamailio "$port" bench/kamailio/options.cfg [extra args...]
+#   sl_step sipd udp 20000            # one bounded SIPp run, fills SL_R[...]
+#   sl_search sipd udp 20000          # step search, fills SL_BEST[...]
+#
+# Every server runs in its own process group (setsid) and is stopped by that
+# recorded PGID — on normal exit, on error and on Ctrl-C (trap) — never by
+# name. Everything binds 127.0.0.1 only.
+#
+# What a step measures (one SIPp run of SL_DURATION seconds at RATE calls/s,
+# scenario SL_SCENARIO plus SL_SIPP_EXTRA args, e.g. -inf for REGISTER):
+#   - good: 0 failed calls, every call answered, SIPp retransmissions <= 1%
+#     of calls, and SIPp really sent >= SL_MIN_ACHIEVED of the target rate
+#     (otherwise the client, not the server, was the limit);
+#   - server CPU time: sum over every process in the server's process group
+#     and every thread of each (/proc/PID/task/TID/schedstat, ns; falls back
+#     to utime+stime ticks) — delta over the step / calls answered;
+#   - latency: SIPp's per-call response times (-trace_rtt), integer ms — SIPp
+#     measures with its millisecond clock tick, so finer is not available.
+
+SL_DURATION=${SL_DURATION:-5}          # seconds per step
+SL_MIN_ACHIEVED=${SL_MIN_ACHIEVED:-0.90}
+SL_MAX_RETRANS_PCT=${SL_MAX_RETRANS_PCT:-1}
+SL_RECV_TIMEOUT_MS=${SL_RECV_TIMEOUT_MS:-2000}
+SL_MAX_RATE=${SL_MAX_RATE:-400000}     # search ceiling (calls/s)
+SL_MIN_RATE=${SL_MIN_RATE:-1000}       # search floor
+SL_BISECT_RATIO=${SL_BISECT_RATIO:-1.125} # stop bisecting when hi/lo <= this
+SL_RATE_QUANTUM=${SL_RATE_QUANTUM:-1000}  # bisection rounds rates to this
+SL_SIPP_EXTRA=()                       # scenario-specific SIPp args
+SL_SCENARIO=""
+SL_HOST=127.0.0.1
+
+declare -A SL_PID=() SL_PORT=() SL_R=() SL_BEST=()
+SL_SIPP_PID=""
+SL_STEPS=0
+
+sl_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+# sl_init BUILD_DIR: paths, work dir, cleanup trap.
+sl_init() {
+	SL_BUILD=$(cd "${1:?usage: sl_init BUILD_DIR}" && pwd)
+	SL_BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	SL_ROOT=$(cd "$SL_BENCH/.." && pwd)
+	SL_WORK=$(mktemp -d /tmp/sipd-bench.XXXXXX)
+	SL_NPROC=$(nproc)
+	SL_CLK_TCK=$(getconf CLK_TCK)
+	trap 'sl__cleanup; exit 130' INT
+	trap 'sl__cleanup; exit 143' TERM
+	trap 'sl__cleanup' EXIT
+	command -v sipp >/dev/null || { echo "sipp not installed (scripts/deps)" >&2; return 1; }
+}
+
+sl__cleanup() {
+	trap - INT TERM EXIT
+	if [ -n "$SL_SIPP_PID" ]; then
+		kill "$SL_SIPP_PID" 2>/dev/null || true
+		wait "$SL_SIPP_PID" 2>/dev/null || true
+		SL_SIPP_PID=""
+	fi
+	local n
+	for n in "${!SL_PID[@]}"; do sl_stop "$n"; done
+	if [ -n "${SL_KEEP_WORK:-}" ]; then
+		echo "bench work dir kept: $SL_WORK" >&2
+	else
+		[ -n "${SL_WORK:-}" ] && rm -rf "$SL_WORK"
+	fi
+}
+
+# sl_free_port: a port free for both UDP and TCP on 127.0.0.1.
+sl_free_port() {
+	python3 - <<'PY'
+import socket
+while True:
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(("127.0.0.1", 0))
+    port = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", port))
+    except OSError:
+        t.close(); u.close(); continue
+    t.close(); u.close(); print(port); break
+PY
+}
+
+# sl_start NAME PORT CMD...: starts CMD in its own session/process group,
+# output to $SL_WORK/NAME.log. The PID is also the PGID (checked).
+sl_start() {
+	local name=$1 port=$2; shift 2
+	setsid "$@" >"$SL_WORK/$name.log" 2>&1 </dev/null &
+	local pid=$!
+	SL_PID[$name]=$pid
+	SL_PORT[$name]=$port
+	local pgid
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')
+		[ "$pgid" = "$pid" ] && break
+		sleep 0.05
+	done
+	if [ "$pgid" != "$pid" ]; then
+		sl_log "$name: pid $pid is not its own process group leader (pgid '$pgid')"
+		return 1
+	fi
+	sl_wait_ready "$name"
+}
+
+# sl_wait_ready NAME: waits until the server answers an OPTIONS over UDP and TCP.
+sl_wait_ready() {
+	local name=$1 port=${SL_PORT[$1]} t
+	for t in u1 t1; do
+		local ok=0
+		for _ in $(seq 1 50); do
+			kill -0 "${SL_PID[$name]}" 2>/dev/null || {
+				sl_log "$name exited at start:"; tail -n 30 "$SL_WORK/$name.log" >&2; return 1; }
+			if (cd "$SL_WORK" && timeout 5 sipp "$SL_HOST:$port" -sf "$SL_BENCH/scenarios/options.xml" \
+				-t "$t" -i "$SL_HOST" -p "$(sl_free_port)" -m 1 -r 1 -nostdin -nd \
+				-recv_timeout 1000 >/dev/null 2>&1); then
+				ok=1; break
+			fi
+			sleep 0.1
+		done
+		[ $ok = 1 ] || { sl_log "$name does not answer OPTIONS over $t"; tail -n 30 "$SL_WORK/$name.log" >&2; return 1; }
+	done
+	sl_log "$name ready: pid/pgid ${SL_PID[$name]}, port $port"
+}
+
+# sl_start_sipd NAME PORT [ARGS...]: sipd listening on UDP and TCP PORT.
+sl_start_sipd() {
+	local name=$1 port=$2; shift 2
+	sl_start "$name" "$port" "$SL_BUILD/sipd" -l "udp:$SL_HOST:$port" -l "tcp:$SL_HOST:$port" \
+		--db "$SL_WORK/$name.db" --log-level warn "$@"
+}
+
+# sl_start_kamailio NAME PORT CFG [ARGS...]: Kamailio in the foreground (-DD:
+# the creator does not daemonize, children are forked), logging to stderr
+# (-E), UDP and TCP listeners on PORT, SL_KAM_CHILDREN receivers per protocol.
+sl_start_kamailio() {
+	local name=$1 port=$2 cfg=$3; shift 3
+	local n=${SL_KAM_CHILDREN:-$SL_NPROC}
+	sl_start "$name" "$port" kamailio -DD -E -f "$cfg" \
+		-l "udp:$SL_HOST:$port" -l "tcp:$SL_HOST:$port" -n "$n" -N "$n" \
+		-m "${SL_KAM_SHM_MB:-128}" -M "${SL_KAM_PKG_MB:-8}" -Y "$SL_WORK" "$@"
+}
+
+# sl__group_pids PGID: every process of the group.
+sl__group_pids() {
+	ps -e -o pid=,pgid= | awk -v g="$1" '$2 == g { print $1 }'
+}
+
+# sl_stop NAME: SIGTERM to the whole process group, wait for the leader, make
+# sure no member survives (SIGKILL to the group after 5 s).
+sl_stop() {
+	local name=$1 pid=${SL_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -TERM -- "-$pid" 2>/dev/null || true
+	local i
+	for i in $(seq 1 50); do
+		[ -z "$(sl__group_pids "$pid")" ] && break
+		sleep 0.1
+	done
+	if [ -n "$(sl__group_pids "$pid")" ]; then
+		sl_log "$name: group $pid still alive after SIGTERM, SIGKILL"
+		kill -KILL -- "-$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+	unset "SL_PID[$name]"
+}
+
+# sl_cpu_ns NAME: CPU time (user+system, ns) used so far by every thread of
+# every process in NAME's process group.
+sl_cpu_ns() {
+	local pgid=${SL_PID[$1]} p total=0 v
+	for p in $(sl__group_pids "$pgid"); do
+		v=$(cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }')
+		if [ -z "$v" ] || [ "$v" = 0 ]; then
+			v=$(awk -v hz="$SL_CLK_TCK" '{ sub(/.*\) /, ""); printf "%.0f", ($12 + $13) * 1e9 / hz }' \
+				/proc/"$p"/stat 2>/dev/null || echo 0)
+		fi
+		total=$((total + v))
+	done
+	echo "$total"
+}
+
+# sl__parse STATCSV RTTDIR: "calls ok failed retrans rate p50 p99 p999 samples"
+sl__parse() {
+	python3 - "$1" "$2" <<'PY'
+import csv, glob, sys
+stat, rttdir = sys.argv[1], sys.argv[2]
+with open(stat, newline="") as f:
+    rows = [r for r in csv.reader(f, delimiter=";") if r]
+hdr, last = rows[0], rows[-1]
+col = lambda name: last[hdr.index(name)]
+calls = int(col("OutgoingCall(C)"))
+ok = int(col("SuccessfulCall(C)"))
+failed = int(col("FailedCall(C)"))
+retrans = int(col("Retransmissions(C)"))
+rate = float(col("CallRate(C)"))
+rtt = []
+for fn in glob.glob(rttdir + "/*_rtt.csv"):
+    with open(fn) as f:
+        next(f, None)
+        for line in f:
+            p = line.split(";")
+            if len(p) >= 2:
+                try:
+                    rtt.append(float(p[1]))
+                except ValueError:
+                    pass
+rtt.sort()
+def pct(q):
+    if not rtt:
+        return -1
+    i = max(0, min(len(rtt) - 1, int(-(-q * len(rtt) // 1)) - 1))  # nearest rank
+    return rtt[i]
+print(calls, ok, failed, retrans, "%.0f" % rate, "%g" % pct(0.50), "%g" % pct(0.99), "%g" % pct(0.999), len(rtt))
+PY
+}
+
+# sl_step NAME TRANSPORT RATE: one SIPp run against server NAME (udp|tcp) at
+# RATE calls/s for SL_DURATION s. Fills SL_R[target rate calls ok failed
+# retrans cpu_us p50 p99 p999 good why].
+sl_step() {
+	local name=$1 tr=$2 rate=$3
+	local port=${SL_PORT[$name]} scen=${SL_SCENARIO:-$SL_BENCH/scenarios/options.xml}
+	local n=$((rate * SL_DURATION))
+	local t=u1
+	[ "$tr" = tcp ] && t=${SL_TCP_MODE:-t1}
+	SL_STEPS=$((SL_STEPS + 1))
+	local dir="$SL_WORK/step$SL_STEPS-$name-$tr-$rate"
+	mkdir -p "$dir"
+	local cpu0 cpu1
+	cpu0=$(sl_cpu_ns "$name")
+	(cd "$dir" && exec sipp "$SL_HOST:$port" -sf "$scen" -t "$t" -i "$SL_HOST" -p "$(sl_free_port)" \
+		-r "$rate" -rp 1000 -m "$n" -l $((rate * 4 + 1000)) -nostdin -nd \
+		-trace_stat -stf "$dir/stat.csv" -fd 1 -trace_rtt -rtt_freq 1000 \
+		-trace_err -error_file "$dir/err.log" -recv_timeout "$SL_RECV_TIMEOUT_MS" \
+		-timeout $((SL_DURATION * 3 + 10)) -max_recv_loops 100000 -max_sched_loops 100000 \
+		-buff_size 4194304 "${SL_SIPP_EXTRA[@]}" >"$dir/sipp.out" 2>&1) &
+	SL_SIPP_PID=$!
+	wait "$SL_SIPP_PID" || true
+	SL_SIPP_PID=""
+	cpu1=$(sl_cpu_ns "$name")
+	SL_R=([target]=$rate [good]=0 [why]="" [calls]=0 [ok]=0 [failed]=0 [retrans]=0 [rate]=0
+		[cpu_us]=-1 [p50]=-1 [p99]=-1 [p999]=-1)
+	if ! kill -0 "${SL_PID[$name]}" 2>/dev/null; then
+		SL_R[why]="server died"
+		sl_log "$name $tr $rate/s: server died"; tail -n 20 "$SL_WORK/$name.log" >&2
+		return 1
+	fi
+	if [ ! -s "$dir/stat.csv" ]; then
+		SL_R[why]="no sipp stats"
+		sl_log "$name $tr $rate/s: no SIPp statistics"; tail -n 5 "$dir/sipp.out" >&2
+		return 0
+	fi
+	local calls ok failed retrans arate p50 p99 p999 samples
+	read -r calls ok failed retrans arate p50 p99 p999 samples < <(sl__parse "$dir/stat.csv" "$dir")
+	SL_R[calls]=$calls SL_R[ok]=$ok SL_R[failed]=$failed SL_R[retrans]=$retrans SL_R[rate]=$arate
+	SL_R[p50]=$p50 SL_R[p99]=$p99 SL_R[p999]=$p999
+	if [ "$ok" -gt 0 ]; then
+		SL_R[cpu_us]=$(awk -v d=$((cpu1 - cpu0)) -v n="$ok" 'BEGIN { printf "%.2f", d / n / 1000 }')
+	fi
+	local why=""
+	[ "$failed" -eq 0 ] || why+="failed=$failed "
+	[ "$ok" -eq "$n" ] || why+="answered=$ok/$n "
+	awk -v r="$retrans" -v n="$n" -v p="$SL_MAX_RETRANS_PCT" 'BEGIN { exit !(r * 100 > n * p) }' &&
+		why+="retrans=$retrans "
+	awk -v a="$arate" -v r="$rate" -v m="$SL_MIN_ACHIEVED" 'BEGIN { exit !(a < r * m) }' &&
+		why+="client-limited(sent ${arate}/s) "
+	SL_R[why]=${why% }
+	[ -z "$why" ] && SL_R[good]=1
+	sl_log "$(printf '%-9s %s %7d/s: sent %6s/s ok %7d fail %d retrans %d cpu %6s us/req rtt p50 %s p99 %s p99.9 %s ms %s' \
+		"$name" "$tr" "$rate" "$arate" "$ok" "$failed" "$retrans" "${SL_R[cpu_us]}" "$p50" "$p99" "$p999" \
+		"$([ "${SL_R[good]}" = 1 ] && echo good || echo "BAD: ${SL_R[why]}")")"
+	rm -f "$dir"/*_rtt.csv
+	return 0
+}
+
+sl__keep_best() {
+	SL_BEST=([rate]=${SL_R[target]} [cpu_us]=${SL_R[cpu_us]} [p99]=${SL_R[p99]} [p50]=${SL_R[p50]})
+}
+
+# sl_search NAME TRANSPORT START [KNOWN_GOOD_RATE CPU P99]: highest good rate.
+# Doubles from START (or from 2*KNOWN_GOOD_RATE when a step at that rate
+# already passed, whose figures are then reused) until a step fails, then
+# bisects until hi/lo <= SL_BISECT_RATIO. If START fails, halves down to
+# SL_MIN_RATE. Fills SL_BEST[rate cpu_us p99] (rate 0: nothing passed).
+sl_search() {
+	local name=$1 tr=$2 r=$3 lo=0 hi=0
+	SL_BEST=([rate]=0 [cpu_us]=-1 [p99]=-1 [p50]=-1)
+	if [ -n "${4:-}" ] && [ "$4" -gt 0 ]; then
+		lo=$4 r=$((2 * $4))
+		SL_BEST=([rate]=$4 [cpu_us]=$5 [p99]=$6 [p50]=-1)
+	fi
+	while [ "$r" -le "$SL_MAX_RATE" ]; do
+		sl_step "$name" "$tr" "$r" || return 0
+		if [ "${SL_R[good]}" = 1 ]; then
+			lo=$r; sl__keep_best; r=$((r * 2))
+		else
+			hi=$r; break
+		fi
+	done
+	if [ "$lo" -eq 0 ]; then
+		r=$((hi / 2))
+		while [ "$r" -ge "$SL_MIN_RATE" ]; do
+			sl_step "$name" "$tr" "$r" || return 0
+			if [ "${SL_R[good]}" = 1 ]; then lo=$r; sl__keep_best; break; fi
+			hi=$r; r=$((r / 2))
+		done
+		[ "$lo" -eq 0 ] && return 0
+	fi
+	[ "$hi" -eq 0 ] && return 0
+	while awk -v h="$hi" -v l="$lo" -v q="$SL_BISECT_RATIO" 'BEGIN { exit !(h > l * q) }'; do
+		r=$(((lo + hi) / 2 / SL_RATE_QUANTUM * SL_RATE_QUANTUM))
+		{ [ "$r" -le "$lo" ] || [ "$r" -ge "$hi" ]; } && break
+		sl_step "$name" "$tr" "$r" || return 0
+		if [ "${SL_R[good]}" = 1 ]; then lo=$r; sl__keep_best; else hi=$r; fi
+	done
+	return 0
+}
+
+# sl_median V...: median of numbers (the lower middle for an even count).
+sl_median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
