@@ -12,9 +12,12 @@
 #include <sip/registrar.h>
 
 static long live;
+static long fail_at = -1; /* the allocation number that fails (-1: none) */
 static void *cnt_malloc(size_t n, void *ud)
 {
 	(void)ud;
+	if (fail_at >= 0 && fail_at-- == 0)
+		return NULL;
 	void *p = malloc(n);
 	if (p)
 		live++;
@@ -25,6 +28,8 @@ static void *cnt_realloc(void *p, size_t n, void *ud)
 	(void)ud;
 	if (!p)
 		return cnt_malloc(n, ud);
+	if (fail_at >= 0 && fail_at-- == 0)
+		return NULL;
 	return realloc(p, n);
 }
 static void cnt_free(void *p, void *ud)
@@ -896,6 +901,47 @@ static void test_batch(void **state)
 	}
 }
 
+/* Every allocation of a REGISTER that removes, updates and adds bindings is
+ * failed in turn: the answer is then 500 and the store holds exactly the old
+ * bindings (§10.3 step 7: all or nothing), or it is 200 and holds the new. */
+static void test_atomic_enomem(void **state)
+{
+	struct fx *f = *state;
+	start(f);
+	const char *old_req = "Contact: <sip:a@192.0.2.1>, <sip:b@192.0.2.2>;expires=500\r\n";
+	const char *new_req = "Contact: <sip:a@192.0.2.1>;expires=0, <sip:b@192.0.2.2>;expires=900, <sip:c@192.0.2.3>\r\n";
+	unsigned cseq = 1;
+	bool done = false;
+	for (long k = 0; k < 400 && !done; k++) {
+		assert_int_equal(reg(f, "at", cseq++, "Expires: 0\r\nContact: *\r\n", NOW), 200);
+		assert_int_equal(reg(f, "at", cseq++, old_req, NOW), 200);
+		fail_at = k;
+		int st = reg(f, "at", cseq++, new_req, NOW);
+		fail_at = -1;
+		struct sip_binding_list l;
+		size_t n = stored(f, ALICE, &l, NOW);
+		if (st == 200) {
+			assert_int_equal(n, 2);
+			for (size_t i = 0; i < n; i++) {
+				assert_false(sip_str_eq(l.v[i].contact_uri, SIP_STR("sip:a@192.0.2.1")));
+				if (sip_str_eq(l.v[i].contact_uri, SIP_STR("sip:b@192.0.2.2")))
+					assert_int_equal(l.v[i].expires, NOW + 900);
+			}
+			done = true;
+		} else {
+			assert_int_equal(st, 500);
+			assert_int_equal(n, 2);
+			for (size_t i = 0; i < n; i++) {
+				assert_false(sip_str_eq(l.v[i].contact_uri, SIP_STR("sip:c@192.0.2.3")));
+				if (sip_str_eq(l.v[i].contact_uri, SIP_STR("sip:b@192.0.2.2")))
+					assert_int_equal(l.v[i].expires, NOW + 500);
+			}
+		}
+		sip_binding_list_free(&l);
+	}
+	assert_true(done);
+}
+
 #define BOTH(t)                                                                 \
 	cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, &fx_mem), \
 		cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, &fx_sql)
@@ -908,6 +954,7 @@ int main(void)
 		BOTH(test_outbound),   BOTH(test_nat_rewrite),     BOTH(test_query),       BOTH(test_bad_input),
 		BOTH(test_too_many_contacts), BOTH(test_binding_cap), BOTH(test_rfc4475),  BOTH(test_auth),
 		BOTH(test_auth_authz), BOTH(test_auth_callback),   BOTH(test_aor),         BOTH(test_batch),
+		BOTH(test_atomic_enomem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
