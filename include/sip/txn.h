@@ -56,6 +56,7 @@ struct sip_txn_dest {
 	uint8_t transport;   /* transport's own code (UDP, TCP, TLS, ...) */
 	bool reliable;       /* TCP/TLS/SCTP/WS: no retransmissions, timers D/I/J/K = 0 */
 	uint64_t conn;       /* connection handle for stream transports, 0 if none */
+	uint8_t flags;       /* transport's send flags (e.g. retry over UDP), passed back to send() */
 };
 
 enum sip_txn_kind {

@@ -118,7 +118,7 @@ static int port_parse(const char *p, const char *e, uint16_t *out)
 /* Checks one via-param the grammar constrains and records it. Returns 0 or an error with *bad. */
 static int via_param(struct sip_via *v, const struct sip_param *prm, const char **bad)
 {
-	const char *vp = prm->value.p, *ve = vp + prm->value.len;
+	const char *vp = prm->value.p, *ve = vp ? vp + prm->value.len : vp;
 	const char *colon = prm->has_value ? memchr(vp, ':', prm->value.len) : NULL;
 	if (colon && *vp != '[' && !SIP__IS_NAME(prm->name, "received")) {
 		*bad = colon; /* only received= may hold a bare IPv6 address */

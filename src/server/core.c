@@ -13,15 +13,16 @@
 #define ALLOW_SELF "OPTIONS, ACK, CANCEL"
 #define SERVER "sipd/" "0.1"
 
-void sip__core_respond(struct sip__worker *w, struct sip_txn *t, int len)
+/* Sends the response built in w->out on t. */
+static void respond(struct sip__worker *w, struct sip_txn *t, int len)
 {
 	if (len < 0) {
-		sip_log(SIP_LOG_WARN, "worker %u: response did not fit (%s)", w->id, sip_strerror(len));
+		sip_log(SIP_LOG_WARN, "%s: response did not fit (%s)", w->name, sip_strerror(len));
 		return;
 	}
-	int rc = sip_txn_respond(t, w->out, (size_t)len, uv_now(&w->loop));
+	int rc = sip_stack_respond(w->stack, t, w->out, (size_t)len);
 	if (rc < 0)
-		sip_log(SIP_LOG_DEBUG, "worker %u: sending a response failed: %s", w->id, sip_strerror(rc));
+		sip_log(SIP_LOG_DEBUG, "%s: sending a response failed: %s", w->name, sip_strerror(rc));
 }
 
 /* Starts a response; adds a To tag to final responses when the request had none (§8.2.6.2). */
@@ -45,7 +46,7 @@ static void simple(struct sip__worker *w, struct sip_txn *t, const struct sip_ms
 	if (code == 405 || code == 501)
 		sip_build_header(&b, SIP_STR("Allow"), SIP_STR(ALLOW_SELF));
 	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
-	sip__core_respond(w, t, sip_build_finish(&b));
+	respond(w, t, sip_build_finish(&b));
 }
 
 /* §8.2.2.3: every option tag in Require must be supported; sipd supports none
@@ -63,7 +64,7 @@ static bool check_require(struct sip__worker *w, struct sip_txn *t, const struct
 	while (sip_hdr_iter_next(&it, &v) == 1)
 		sip_build_header(&b, SIP_STR("Unsupported"), v);
 	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
-	sip__core_respond(w, t, sip_build_finish(&b));
+	respond(w, t, sip_build_finish(&b));
 	return false;
 }
 
@@ -76,13 +77,13 @@ static void on_options(struct sip__worker *w, struct sip_txn *t, const struct si
 	sip_build_header(&b, SIP_STR("Accept"), SIP_STR("application/sdp"));
 	sip_build_header(&b, SIP_STR("Accept-Language"), SIP_STR("en"));
 	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
-	sip__core_respond(w, t, sip_build_finish(&b));
+	respond(w, t, sip_build_finish(&b));
 }
 
 /* §9.2: 200 to the CANCEL, then 487 to the INVITE if it has no final answer. */
 static void on_cancel(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
 {
-	struct sip_txn *inv = sip_txn_find_cancel_target(w->txns, req);
+	struct sip_txn *inv = sip_txn_find_cancel_target(sip_stack_txns(w->stack), req);
 	if (!inv) {
 		simple(w, t, req, 481);
 		return;
@@ -100,14 +101,14 @@ static void on_cancel(struct sip__worker *w, struct sip_txn *t, const struct sip
 					req->to.has_tag ? SIP_STR_NULL : (struct sip_str){tag, tn});
 		char *cseq = b.err ? NULL : memmem(w->out, b.len, "\r\nCSeq: ", 8);
 		if (!cseq) {
-			sip_log(SIP_LOG_WARN, "worker %u: could not build 487 for a CANCEL", w->id);
+			sip_log(SIP_LOG_WARN, "%s: could not build 487 for a CANCEL", w->name);
 			return;
 		}
 		b.len = (size_t)(cseq - w->out) + 2;
 		sip_build_headerf(&b, "CSeq", "%u INVITE", (unsigned)req->cseq.num);
 		sip_build_header(&b, SIP_STR("Server"), SIP_STR(SERVER));
 		sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
-		sip__core_respond(w, inv, sip_build_finish(&b));
+		respond(w, inv, sip_build_finish(&b));
 	}
 }
 
@@ -148,7 +149,7 @@ static void on_foreign(struct sip__worker *w, struct sip_txn *t, const struct si
 		while (sip_hdr_iter_next(&it, &v) == 1)
 			sip_build_header(&b, SIP_STR("Unsupported"), v);
 		sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
-		sip__core_respond(w, t, sip_build_finish(&b));
+		respond(w, t, sip_build_finish(&b));
 		return;
 	}
 	simple(w, t, req, 404);

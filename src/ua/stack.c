@@ -1,0 +1,239 @@
+/* stack.c — transport + transaction layer + one timer on a libuv loop. The
+ * protocol cores never see libuv: time is uv_now(), passed in. */
+#include <sip/log.h>
+#include <sip/print.h>
+#include <sip/stack.h>
+#include <stdio.h>
+#include <string.h>
+
+struct sip_stack {
+	uv_loop_t *loop;
+	struct sip_transport *tp;
+	struct sip_txn_layer *txns;
+	uv_timer_t timer;
+	struct sip_stack_config cfg;
+	bool closing;
+	/* The request being handled with its top Via stamped (received/rport), so
+	 * the responses built from it carry those parameters (§18.2.1). */
+	struct sip_msg smsg;
+	char stamped[SIP_TP_DGRAM_MAX + 512];
+	char out[2048]; /* stateless replies */
+};
+
+void sip_sockaddr_text(const struct sockaddr *sa, char *out, size_t cap)
+{
+	char ip[64] = "?";
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		uv_ip4_name(s4, ip, sizeof(ip));
+		snprintf(out, cap, "%s:%u", ip, ntohs(s4->sin_port));
+	} else if (sa && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		uv_ip6_name(s6, ip, sizeof(ip));
+		snprintf(out, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
+	} else {
+		snprintf(out, cap, "?");
+	}
+}
+
+void sip_txn_dest_set(struct sip_txn_dest *d, const struct sockaddr *sa, enum sip_tp_type type, uint64_t conn)
+{
+	memset(d, 0, sizeof(*d));
+	size_t alen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	memcpy(d->addr, sa, alen);
+	d->addr_len = (uint8_t)alen;
+	d->transport = (uint8_t)type;
+	d->reliable = sip_transport_reliable(type);
+	d->conn = conn;
+}
+
+static void on_timer(uv_timer_t *h);
+
+void sip_stack_rearm(struct sip_stack *s)
+{
+	if (s->closing)
+		return;
+	sip_ms_t d = sip_txn_next_deadline(s->txns);
+	if (d == SIP_MS_NEVER) {
+		uv_timer_stop(&s->timer);
+		return;
+	}
+	uint64_t now = uv_now(s->loop);
+	uv_timer_start(&s->timer, on_timer, d > now ? d - now : 0, 0);
+}
+
+static void on_timer(uv_timer_t *h)
+{
+	struct sip_stack *s = h->data;
+	sip_txn_process_timers(s->txns, uv_now(s->loop));
+	sip_stack_rearm(s);
+}
+
+static void trace(const char *dir, enum sip_tp_type type, const struct sockaddr *peer, const char *b, size_t n)
+{
+	if (!sip_log_trace_enabled())
+		return;
+	char text[80];
+	sip_sockaddr_text(peer, text, sizeof(text));
+	sip_log_trace(dir, sip_transport_type_name(type), text, b, n);
+}
+
+int sip_stack_send(struct sip_stack *s, const char *bytes, size_t len, const struct sip_txn_dest *dest)
+{
+	trace("send", (enum sip_tp_type)dest->transport, (const struct sockaddr *)dest->addr, bytes, len);
+	if (dest->conn) {
+		int rc = sip_transport_send_conn(s->tp, dest->conn, bytes, len, NULL);
+		if (rc != SIP_ENOTFOUND)
+			return rc;
+		/* §18.2.2: the connection is gone; open a new one to the same address. */
+	}
+	struct sip_tp_dest d;
+	memset(&d, 0, sizeof(d));
+	d.type = (enum sip_tp_type)dest->transport;
+	memcpy(&d.addr, dest->addr, dest->addr_len < sizeof(d.addr) ? dest->addr_len : sizeof(d.addr));
+	return sip_transport_send(s->tp, &d, bytes, len, dest->flags, NULL, NULL);
+}
+
+static int txn_send(void *ctx, struct sip_txn *txn, const char *bytes, size_t len, const struct sip_txn_dest *dest)
+{
+	(void)txn;
+	return sip_stack_send(ctx, bytes, len, dest);
+}
+
+static void txn_event(void *ctx, struct sip_txn *txn, enum sip_txn_event ev, const struct sip_msg *msg)
+{
+	struct sip_stack *s = ctx;
+	s->cfg.tu_event(s->cfg.ctx, s, txn, ev, msg);
+}
+
+/* Where responses to a request go (§18.2.2 with RFC 3581): the connection it
+ * came on; on UDP the source address, at the source port when rport asked
+ * for it, else at the sent-by port. */
+static void response_dest(const struct sip_tp_recv *ev, const struct sip_msg *req, struct sip_txn_dest *d)
+{
+	sip_txn_dest_set(d, ev->src, ev->type, ev->conn);
+	if (!d->reliable && !req->via.has_rport) {
+		uint16_t port = req->via.has_port ? req->via.port : 5060;
+		if (ev->src->sa_family == AF_INET6)
+			((struct sockaddr_in6 *)d->addr)->sin6_port = htons(port);
+		else
+			((struct sockaddr_in *)d->addr)->sin_port = htons(port);
+	}
+}
+
+/* No transaction could be made for a request: answer statelessly rather than
+ * stay silent — 503 when out of room, 400 when it cannot be keyed. */
+static void stateless_reply(struct sip_stack *s, const struct sip_msg *req, int rc, const struct sip_txn_dest *d)
+{
+	bool full = rc == SIP_ETOOBIG || rc == SIP_ENOMEM;
+	struct sip_builder b;
+	sip_build_init(&b, s->out, sizeof(s->out));
+	sip_build_response_head(&b, req, full ? 503 : 400, SIP_STR_NULL, SIP_STR_NULL);
+	if (full)
+		sip_build_header(&b, SIP_STR("Retry-After"), SIP_STR("5"));
+	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
+	int n = sip_build_finish(&b);
+	if (n > 0)
+		sip_stack_send(s, s->out, (size_t)n, d);
+}
+
+static void on_recv(struct sip_transport *t, const struct sip_tp_recv *ev, void *ud)
+{
+	struct sip_stack *s = ud;
+	(void)t;
+	trace("recv", ev->type, ev->src, ev->buf, ev->len);
+	if (!ev->msg) {
+		sip_log(SIP_LOG_INFO, "%s: bad message (%s at offset %zu)%s", s->cfg.name,
+			ev->perr && ev->perr->reason ? ev->perr->reason : "unparseable", ev->perr ? ev->perr->offset : 0,
+			ev->perr && ev->perr->status ? ", answered" : ", dropped");
+		return; /* the transport answered 400/505/513 when a response could be routed */
+	}
+	const struct sip_msg *msg = ev->msg;
+	if (msg->is_request && (ev->add_received || ev->fill_rport)) {
+		int n = sip_transport_stamp_via(ev, s->stamped, sizeof(s->stamped));
+		if (n > 0 && sip_msg_parse(&s->smsg, s->stamped, (size_t)n,
+					   sip_transport_reliable(ev->type) ? SIP_PARSE_STREAM : SIP_PARSE_DATAGRAM, NULL) > 0)
+			msg = &s->smsg;
+	}
+	struct sip_txn_dest src;
+	response_dest(ev, msg, &src);
+	int rc = sip_txn_on_message(s->txns, msg, &src, uv_now(s->loop));
+	if (rc < 0 && msg->is_request && msg->method_id != SIP_METHOD_ACK)
+		stateless_reply(s, msg, rc, &src);
+	sip_stack_rearm(s);
+}
+
+static void on_tp_error(struct sip_transport *t, const struct sip_tp_error *ev, void *ud)
+{
+	struct sip_stack *s = ud;
+	(void)t;
+	char peer[80];
+	sip_sockaddr_text(ev->dst, peer, sizeof(peer));
+	sip_log(SIP_LOG_DEBUG, "%s: transport %s to %s: %s", s->cfg.name, sip_transport_type_name(ev->type), peer,
+		ev->reason ? ev->reason : sip_strerror(ev->err));
+}
+
+int sip_stack_new(struct sip_stack **out, uv_loop_t *loop, const struct sip_stack_config *cfg)
+{
+	if (!out || !loop || !cfg || !cfg->tu_event)
+		return SIP_EINVAL;
+	struct sip_stack *s = sip_calloc(1, sizeof(*s));
+	if (!s)
+		return SIP_ENOMEM;
+	s->loop = loop;
+	s->cfg = *cfg;
+	if (!s->cfg.name)
+		s->cfg.name = "sip";
+	s->cfg.tp.on_recv = on_recv;
+	s->cfg.tp.on_error = on_tp_error;
+	s->cfg.tp.ud = s;
+	int rc = sip_transport_new(&s->tp, loop, &s->cfg.tp);
+	if (rc < 0) {
+		sip_free(s);
+		return rc;
+	}
+	struct sip_txn_callbacks cb = {txn_send, txn_event, s};
+	if ((rc = sip_txn_layer_new(&s->txns, &cfg->txn, &cb)) < 0) {
+		sip_transport_close(s->tp);
+		sip_free(s);
+		return rc;
+	}
+	uv_timer_init(loop, &s->timer);
+	s->timer.data = s;
+	*out = s;
+	return 0;
+}
+
+static void timer_closed(uv_handle_t *h) { sip_free(h->data); }
+
+void sip_stack_close(struct sip_stack *s)
+{
+	if (!s || s->closing)
+		return;
+	sip_txn_layer_free(s->txns); /* TERMINATED events reach the TU first */
+	s->txns = NULL;
+	s->closing = true;
+	uv_timer_stop(&s->timer);
+	sip_transport_close(s->tp);
+	uv_close((uv_handle_t *)&s->timer, timer_closed);
+}
+
+struct sip_transport *sip_stack_transport(struct sip_stack *s) { return s->tp; }
+struct sip_txn_layer *sip_stack_txns(struct sip_stack *s) { return s->txns; }
+uv_loop_t *sip_stack_loop(struct sip_stack *s) { return s->loop; }
+sip_ms_t sip_stack_now(const struct sip_stack *s) { return uv_now(s->loop); }
+
+int sip_stack_respond(struct sip_stack *s, struct sip_txn *t, const char *bytes, size_t len)
+{
+	int rc = sip_txn_respond(t, bytes, len, uv_now(s->loop));
+	sip_stack_rearm(s);
+	return rc;
+}
+
+int sip_stack_request(struct sip_stack *s, const struct sip_msg *req, const struct sip_txn_dest *dest,
+		      struct sip_txn **out)
+{
+	int rc = sip_txn_client_new(s->txns, req, dest, uv_now(s->loop), out);
+	sip_stack_rearm(s);
+	return rc;
+}
