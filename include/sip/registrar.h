@@ -19,14 +19,14 @@ extern "C" {
 #endif
 
 /* Named caps and defaults (a 0 in the config selects the default). */
-#define SIP_REGISTRAR_MAX_DOMAINS 32          /* domains of one registrar */
-#define SIP_REGISTRAR_MAX_DOMAIN_LEN 255      /* bytes of one domain / realm */
+#define SIP_REGISTRAR_MAX_DOMAINS 32	 /* domains of one registrar */
+#define SIP_REGISTRAR_MAX_DOMAIN_LEN 255 /* bytes of one domain / realm */
 #define SIP_REGISTRAR_DEFAULT_EXPIRES 3600
 #define SIP_REGISTRAR_MIN_EXPIRES 60
 #define SIP_REGISTRAR_MAX_EXPIRES 86400
-#define SIP_REGISTRAR_MAX_CONTACTS 32         /* Contact values per REGISTER (more: 400) */
-#define SIP_REGISTRAR_MAX_AOR_LEN 256         /* bytes of the canonical AOR (more: 400) */
-#define SIP_REGISTRAR_MAX_UNSUPPORTED 16      /* option tags listed in one 420 */
+#define SIP_REGISTRAR_MAX_CONTACTS 32	 /* Contact values per REGISTER (more: 400) */
+#define SIP_REGISTRAR_MAX_AOR_LEN 256	 /* bytes of the canonical AOR (more: 400) */
+#define SIP_REGISTRAR_MAX_UNSUPPORTED 16 /* option tags listed in one 420 */
 
 /* Option tags the registrar can support (Require is checked against them). */
 enum sip_registrar_option {
@@ -49,16 +49,16 @@ typedef bool (*sip_registrar_authorize_fn)(void *ud, struct sip_str username, st
 struct sip_registrar_config {
 	const struct sip_registrar_domain *domains; /* copied; compared without case */
 	size_t ndomains;
-	uint32_t default_expires; /* 0: SIP_REGISTRAR_DEFAULT_EXPIRES */
-	uint32_t min_expires;     /* 0: SIP_REGISTRAR_MIN_EXPIRES */
-	uint32_t max_expires;     /* 0: SIP_REGISTRAR_MAX_EXPIRES */
-	size_t max_contacts;      /* 0: SIP_REGISTRAR_MAX_CONTACTS */
-	size_t max_aor_len;       /* 0: SIP_REGISTRAR_MAX_AOR_LEN */
-	bool require_auth;        /* digest-authenticate every REGISTER (needs auth + ha1) */
-	bool nat_rewrite;         /* store the request's source as each binding's "received" */
-	unsigned options;         /* SIP_REGISTRAR_OPT_* mask; 0: PATH | OUTBOUND */
+	uint32_t default_expires;     /* 0: SIP_REGISTRAR_DEFAULT_EXPIRES */
+	uint32_t min_expires;	      /* 0: SIP_REGISTRAR_MIN_EXPIRES */
+	uint32_t max_expires;	      /* 0: SIP_REGISTRAR_MAX_EXPIRES */
+	size_t max_contacts;	      /* 0: SIP_REGISTRAR_MAX_CONTACTS */
+	size_t max_aor_len;	      /* 0: SIP_REGISTRAR_MAX_AOR_LEN */
+	bool require_auth;	      /* digest-authenticate every REGISTER (needs auth + ha1) */
+	bool nat_rewrite;	      /* store the request's source as each binding's "received" */
+	unsigned options;	      /* SIP_REGISTRAR_OPT_* mask; 0: PATH | OUTBOUND */
 	struct sip_auth_server *auth; /* challenges and verification (not owned) */
-	sip_auth_ha1_fn ha1;      /* credential lookup, e.g. sip_users_get_ha1 */
+	sip_auth_ha1_fn ha1;	      /* credential lookup, e.g. sip_users_get_ha1 */
 	void *ha1_ud;
 	sip_registrar_authorize_fn authorize; /* NULL: own AOR only */
 	void *authorize_ud;
@@ -66,7 +66,7 @@ struct sip_registrar_config {
 
 /* Where the REGISTER came from (for nat_rewrite and outbound flows). */
 struct sip_registrar_src {
-	struct sip_str ip;        /* textual address, IPv6 without brackets */
+	struct sip_str ip; /* textual address, IPv6 without brackets */
 	uint16_t port;
 	struct sip_str transport; /* "udp", "tcp", "tls", ... */
 };
@@ -88,13 +88,13 @@ SIP_API bool sip_registrar_uri_eq(void *ud, struct sip_str a, struct sip_str b);
 
 /* Outcome of one REGISTER. */
 struct sip_registrar_result {
-	int status;      /* response code written (200, 4xx, 5xx); 0 when not_ours */
-	size_t len;      /* bytes of the response in out (0 when not_ours) */
-	bool not_ours;   /* Request-URI not one of our domains: nothing written;
-			  * the caller proxies it or answers 404/403 itself */
-	bool wrote;      /* the store was changed: inside a caller's batch, this
-			  * response may be sent only after sip_location_commit()
-			  * succeeded (else send sip_registrar_error(..., 500)) */
+	int status;	   /* response code written (200, 4xx, 5xx); 0 when not_ours */
+	size_t len;	   /* bytes of the response in out (0 when not_ours) */
+	bool not_ours;	   /* Request-URI not one of our domains: nothing written;
+			    * the caller proxies it or answers 404/403 itself */
+	bool wrote;	   /* the store was changed: inside a caller's batch, this
+			    * response may be sent only after sip_location_commit()
+			    * succeeded (else send sip_registrar_error(..., 500)) */
 	bool store_failed; /* a write failed and could not be undone: inside a
 			    * batch, roll the batch back and answer 500 to every
 			    * REGISTER of it that wrote */

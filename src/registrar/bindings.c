@@ -11,14 +11,26 @@
 
 struct entry {
 	const struct sip_binding *orig; /* current binding, or NULL for a new one */
-	const struct reg_contact *c;    /* its new state, when touched */
+	const struct reg_contact *c;	/* its new state, when touched */
 	bool touched, remove, applied;
 };
 
-static struct sip_str e_uri(const struct entry *e) { return e->c ? e->c->uri : e->orig->contact_uri; }
-static struct sip_str e_instance(const struct entry *e) { return e->c ? e->c->instance : e->orig->instance; }
-static uint32_t e_reg_id(const struct entry *e) { return e->c ? e->c->reg_id : e->orig->reg_id; }
-static bool e_live(const struct entry *e) { return e->touched ? !e->remove : true; }
+static struct sip_str e_uri(const struct entry *e)
+{
+	return e->c ? e->c->uri : e->orig->contact_uri;
+}
+static struct sip_str e_instance(const struct entry *e)
+{
+	return e->c ? e->c->instance : e->orig->instance;
+}
+static uint32_t e_reg_id(const struct entry *e)
+{
+	return e->c ? e->c->reg_id : e->orig->reg_id;
+}
+static bool e_live(const struct entry *e)
+{
+	return e->touched ? !e->remove : true;
+}
 
 /* The same rule as the store's (location.c): a flow (instance + reg-id)
  * matches its flow whatever its URI; otherwise URIs are compared (§19.1.4). */
@@ -101,7 +113,8 @@ static int undo_one(struct sip_location *loc, const struct reg_req *rq, const st
 	return rc;
 }
 
-static int undo_all(struct sip_location *loc, const struct reg_req *rq, struct entry *v, size_t n, int64_t now)
+static int undo_all(struct sip_location *loc, const struct reg_req *rq, struct entry *v, size_t n,
+		    int64_t now)
 {
 	int bad = 0;
 	for (int ph = PH_ADD; ph >= PH_REMOVE; ph--)
@@ -113,8 +126,8 @@ static int undo_all(struct sip_location *loc, const struct reg_req *rq, struct e
 }
 
 /* Writes every change: removals first so a refresh never trips the per-AOR cap. */
-static int write_all(struct sip_registrar *reg, const struct reg_req *rq, struct entry *v, size_t n, int64_t now,
-		     struct sip_registrar_result *res)
+static int write_all(struct sip_registrar *reg, const struct reg_req *rq, struct entry *v, size_t n,
+		     int64_t now, struct sip_registrar_result *res)
 {
 	struct sip_location *loc = reg->loc;
 	bool own = !loc->in_batch;
@@ -186,7 +199,8 @@ static int build_ok(struct sip_registrar *reg, const struct reg_req *rq, const s
 		if (v[i].touched)
 			contact_line(&b, v[i].c->uri, v[i].c->value, (int64_t)v[i].c->expires);
 		else
-			contact_line(&b, v[i].orig->contact_uri, v[i].orig->contact, v[i].orig->expires - now);
+			contact_line(&b, v[i].orig->contact_uri, v[i].orig->contact,
+				     v[i].orig->expires - now);
 	}
 	if (rq->path.len)
 		sip_build_header(&b, SIP_STR("Path"), rq->path);
@@ -260,7 +274,8 @@ int sip__reg_apply(struct sip_registrar *reg, struct reg_req *rq, int64_t now, c
 	if (status == 500)
 		reason = "Out of Order CSeq";
 
-	size_t live = 0, max = reg->loc->cfg.max_bindings ? reg->loc->cfg.max_bindings : SIP_LOCATION_MAX_BINDINGS;
+	size_t live = 0,
+	       max = reg->loc->cfg.max_bindings ? reg->loc->cfg.max_bindings : SIP_LOCATION_MAX_BINDINGS;
 	for (size_t i = 0; i < n; i++)
 		live += e_live(&v[i]);
 	if (!status && live > max && live > cur.n) {

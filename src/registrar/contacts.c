@@ -94,7 +94,8 @@ int sip__reg_contacts(struct sip_registrar *reg, struct reg_req *rq, const struc
 	size_t total = 0;
 	int rc;
 
-	rq->client_path = (cfg->options & SIP_REGISTRAR_OPT_PATH) && has_option(m, SIP_HDR_SUPPORTED, SIP_STR("path"));
+	rq->client_path =
+	    (cfg->options & SIP_REGISTRAR_OPT_PATH) && has_option(m, SIP_HDR_SUPPORTED, SIP_STR("path"));
 	rq->client_outbound = (cfg->options & SIP_REGISTRAR_OPT_OUTBOUND) &&
 			      has_option(m, SIP_HDR_SUPPORTED, SIP_STR("outbound"));
 	int has_hexp = header_expires(m, &hexp);
@@ -137,7 +138,8 @@ int sip__reg_contacts(struct sip_registrar *reg, struct reg_req *rq, const struc
 			return 423;
 		rc_->expires = e > cfg->max_expires ? cfg->max_expires : e;
 		struct sip_param p;
-		if (sip_param_find(c.na.params, SIP_STR("+sip.instance"), &p) == 1 && p.has_value && p.value.len)
+		if (sip_param_find(c.na.params, SIP_STR("+sip.instance"), &p) == 1 && p.has_value &&
+		    p.value.len)
 			rc_->instance = p.value;
 		if (parse_reg_id(c.na.params, &rc_->reg_id) != 0) {
 			*reason = "Bad reg-id";

@@ -14,25 +14,25 @@ struct reg_domain {
 
 /* One Contact value of the request, validated (step 6). */
 struct reg_contact {
-	struct sip_str value;    /* the whole header value as sent */
-	struct sip_str uri;      /* the contact URI exactly as sent */
+	struct sip_str value;	 /* the whole header value as sent */
+	struct sip_str uri;	 /* the contact URI exactly as sent */
 	struct sip_str instance; /* +sip.instance raw value; empty when absent or not outbound */
-	uint32_t reg_id;         /* 0 when absent or ignored */
+	uint32_t reg_id;	 /* 0 when absent or ignored */
 	int32_t q;
-	uint32_t expires;        /* granted seconds; 0 removes */
+	uint32_t expires; /* granted seconds; 0 removes */
 };
 
 /* What one REGISTER asks for, gathered before anything is written. */
 struct reg_req {
 	const struct sip_msg *m;
-	struct sip_str aor;      /* canonical, in reg->aor_buf */
+	struct sip_str aor; /* canonical, in reg->aor_buf */
 	struct sip_str aor_user, aor_host;
-	struct sip_str path;     /* joined Path values to store; empty if none */
+	struct sip_str path;	 /* joined Path values to store; empty if none */
 	struct sip_str received; /* source to store; empty if none */
 	struct sip_str user_agent;
-	bool star;               /* Contact: * */
+	bool star; /* Contact: * */
 	bool client_path, client_outbound;
-	bool outbound_used;      /* a contact had +sip.instance and reg-id */
+	bool outbound_used; /* a contact had +sip.instance and reg-id */
 	size_t ncontacts;
 };
 
@@ -42,7 +42,7 @@ struct sip_registrar {
 	struct reg_domain dom[SIP_REGISTRAR_MAX_DOMAINS];
 	size_t ndom;
 	struct reg_contact *contacts; /* cfg.max_contacts entries */
-	char *aor_buf;                /* cfg.max_aor_len bytes */
+	char *aor_buf;		      /* cfg.max_aor_len bytes */
 	char path_buf[SIP_LOCATION_MAX_FIELD];
 	char received_buf[128];
 	struct sip_digest_creds creds;
@@ -63,12 +63,14 @@ int sip__reg_apply(struct sip_registrar *reg, struct reg_req *rq, int64_t now, c
 		   struct sip_registrar_result *res);
 
 /* Starts a response to m: status line, Via..CSeq with our To tag, Date. */
-void sip__reg_head(struct sip_builder *b, const struct sip_msg *m, int status, const char *reason, int64_t now);
+void sip__reg_head(struct sip_builder *b, const struct sip_msg *m, int status, const char *reason,
+		   int64_t now);
 /* Finishes a response (Content-Length: 0, blank line) into res; 0 or SIP_ETOOBIG. */
 int sip__reg_finish(struct sip_builder *b, int status, struct sip_registrar_result *res);
 /* Writes a bare error response (plus an optional extra header) into out. */
 int sip__reg_simple(const struct sip_msg *m, int status, const char *reason, const char *hname,
-		    struct sip_str hvalue, int64_t now, char *out, size_t cap, struct sip_registrar_result *res);
+		    struct sip_str hvalue, int64_t now, char *out, size_t cap,
+		    struct sip_registrar_result *res);
 /* Writes "Date: ..." value (RFC 1123, GMT) for now into buf (>= 30 bytes); returns its length. */
 size_t sip__reg_date(int64_t now, char *buf, size_t cap);
 

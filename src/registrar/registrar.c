@@ -18,7 +18,8 @@ static int copy_name(char *dst, size_t *len, const char *src)
 	return 0;
 }
 
-int sip_registrar_new(struct sip_registrar **out, const struct sip_registrar_config *cfg, struct sip_location *loc)
+int sip_registrar_new(struct sip_registrar **out, const struct sip_registrar_config *cfg,
+		      struct sip_location *loc)
 {
 	if (!out)
 		return SIP_EINVAL;
@@ -95,7 +96,8 @@ bool sip_registrar_uri_eq(void *ud, struct sip_str a, struct sip_str b)
 }
 
 /* Appends the canonical AOR of uri to out; *user / *host get its parts. */
-static int make_aor(const struct sip_uri *uri, char *out, size_t cap, struct sip_str *user, struct sip_str *host)
+static int make_aor(const struct sip_uri *uri, char *out, size_t cap, struct sip_str *user,
+		    struct sip_str *host)
 {
 	if (!uri || !out || (uri->scheme != SIP_URI_SIP && uri->scheme != SIP_URI_SIPS))
 		return SIP_EUNSUPPORTED;
@@ -172,8 +174,8 @@ static bool option_known(const struct sip_registrar *reg, struct sip_str tag)
 }
 
 /* Step 2: Require with option tags we do not support -> 420 + Unsupported. */
-static int check_require(struct sip_registrar *reg, const struct sip_msg *m, int64_t now, char *out, size_t cap,
-			 struct sip_registrar_result *res, bool *answered)
+static int check_require(struct sip_registrar *reg, const struct sip_msg *m, int64_t now, char *out,
+			 size_t cap, struct sip_registrar_result *res, bool *answered)
 {
 	struct sip_hdr_iter it;
 	struct sip_str tag, bad[SIP_REGISTRAR_MAX_UNSUPPORTED];
@@ -201,8 +203,8 @@ static int check_require(struct sip_registrar *reg, const struct sip_msg *m, int
 }
 
 /* 401 with one WWW-Authenticate per configured algorithm. */
-static int challenge(struct sip_registrar *reg, const struct sip_msg *m, const struct reg_domain *d, bool stale,
-		     int64_t now, char *out, size_t cap, struct sip_registrar_result *res)
+static int challenge(struct sip_registrar *reg, const struct sip_msg *m, const struct reg_domain *d,
+		     bool stale, int64_t now, char *out, size_t cap, struct sip_registrar_result *res)
 {
 	char buf[SIP_DIGEST__COUNT * SIP_AUTH_CHALLENGE_MAX];
 	struct sip_str vals[SIP_DIGEST__COUNT];
@@ -230,17 +232,18 @@ static int authenticate(struct sip_registrar *reg, const struct sip_msg *m, cons
 	struct sip_digest_creds *c = &reg->creds;
 	bool found = false;
 	*answered = true;
-	for (uint16_t i = m->first[SIP_HDR_AUTHORIZATION]; i != SIP_HDR_NONE && i < m->nhdrs; i = m->hdrs[i].next) {
+	for (uint16_t i = m->first[SIP_HDR_AUTHORIZATION]; i != SIP_HDR_NONE && i < m->nhdrs;
+	     i = m->hdrs[i].next) {
 		struct sip_auth a;
 		if (sip_auth_parse(&a, m->hdrs[i].value, NULL) != 0)
-			return sip__reg_simple(m, 400, "Malformed Authorization", NULL, SIP_STR_NULL, now, out, cap,
-					       res);
+			return sip__reg_simple(m, 400, "Malformed Authorization", NULL, SIP_STR_NULL, now,
+					       out, cap, res);
 		int rc = sip_digest_creds_from_auth(c, &a);
 		if (rc == SIP_EUNSUPPORTED)
 			continue;
 		if (rc != 0)
-			return sip__reg_simple(m, 400, "Malformed Authorization", NULL, SIP_STR_NULL, now, out, cap,
-					       res);
+			return sip__reg_simple(m, 400, "Malformed Authorization", NULL, SIP_STR_NULL, now,
+					       out, cap, res);
 		if (sip_str_eq(c->realm, realm)) {
 			found = true;
 			break;
@@ -259,7 +262,8 @@ static int authenticate(struct sip_registrar *reg, const struct sip_msg *m, cons
 	case SIP_AUTH_BAD:
 		return challenge(reg, m, d, false, now, out, cap, res);
 	case SIP_AUTH_MALFORMED:
-		return sip__reg_simple(m, 400, "Malformed Authorization", NULL, SIP_STR_NULL, now, out, cap, res);
+		return sip__reg_simple(m, 400, "Malformed Authorization", NULL, SIP_STR_NULL, now, out, cap,
+				       res);
 	default:
 		return sip__reg_simple(m, 500, NULL, NULL, SIP_STR_NULL, now, out, cap, res);
 	}
@@ -286,8 +290,8 @@ static int aor_exists(struct sip_registrar *reg, const struct reg_req *rq, const
 	return rc;
 }
 
-int sip_registrar_error(struct sip_registrar *reg, const struct sip_msg *req, int status, int64_t now, char *out,
-			size_t cap)
+int sip_registrar_error(struct sip_registrar *reg, const struct sip_msg *req, int status, int64_t now,
+			char *out, size_t cap)
 {
 	struct sip_registrar_result res;
 	if (!reg || !req || !out || status < 300 || status > 699)
@@ -296,8 +300,9 @@ int sip_registrar_error(struct sip_registrar *reg, const struct sip_msg *req, in
 	return rc ? rc : (int)res.len;
 }
 
-int sip_registrar_handle(struct sip_registrar *reg, const struct sip_msg *m, const struct sip_registrar_src *src,
-			 int64_t now, char *out, size_t cap, struct sip_registrar_result *res)
+int sip_registrar_handle(struct sip_registrar *reg, const struct sip_msg *m,
+			 const struct sip_registrar_src *src, int64_t now, char *out, size_t cap,
+			 struct sip_registrar_result *res)
 {
 	if (res)
 		memset(res, 0, sizeof *res);
@@ -331,8 +336,8 @@ int sip_registrar_handle(struct sip_registrar *reg, const struct sip_msg *m, con
 	/* 4. The AOR: a SIP/SIPS To URI in canonical form, and the right to change it. */
 	struct reg_req rq = {.m = m};
 	if (m->to.uri.scheme != SIP_URI_SIP && m->to.uri.scheme != SIP_URI_SIPS)
-		return sip__reg_simple(m, 400, "AOR Must Be a SIP or SIPS URI", NULL, SIP_STR_NULL, now, out, cap,
-				       res);
+		return sip__reg_simple(m, 400, "AOR Must Be a SIP or SIPS URI", NULL, SIP_STR_NULL, now, out,
+				       cap, res);
 	int n = make_aor(&m->to.uri, reg->aor_buf, reg->cfg.max_aor_len, &rq.aor_user, &rq.aor_host);
 	if (n == SIP_ETOOBIG)
 		return sip__reg_simple(m, 400, "AOR Too Long", NULL, SIP_STR_NULL, now, out, cap, res);
@@ -340,7 +345,8 @@ int sip_registrar_handle(struct sip_registrar *reg, const struct sip_msg *m, con
 		return sip__reg_simple(m, 400, "Bad AOR", NULL, SIP_STR_NULL, now, out, cap, res);
 	rq.aor = (struct sip_str){reg->aor_buf, (size_t)n};
 	const struct reg_domain *aor_dom = uri_domain(reg, &m->to.uri);
-	if (reg->cfg.require_auth && !authorized(reg, &rq, aor_dom, user, (struct sip_str){d->realm, d->realm_len}))
+	if (reg->cfg.require_auth &&
+	    !authorized(reg, &rq, aor_dom, user, (struct sip_str){d->realm, d->realm_len}))
 		return sip__reg_simple(m, 403, NULL, NULL, SIP_STR_NULL, now, out, cap, res);
 
 	/* 5. The AOR must be ours (and, when someone else registers it, exist). */
@@ -349,8 +355,8 @@ int sip_registrar_handle(struct sip_registrar *reg, const struct sip_msg *m, con
 	if (reg->cfg.require_auth && !sip_str_eq(user, rq.aor_user)) {
 		rc = aor_exists(reg, &rq, aor_dom);
 		if (rc)
-			return sip__reg_simple(m, rc == SIP_ENOTFOUND ? 404 : 500, NULL, NULL, SIP_STR_NULL, now,
-					       out, cap, res);
+			return sip__reg_simple(m, rc == SIP_ENOTFOUND ? 404 : 500, NULL, NULL, SIP_STR_NULL,
+					       now, out, cap, res);
 	}
 
 	/* 6. Contacts, Expires, Path. */
@@ -359,8 +365,8 @@ int sip_registrar_handle(struct sip_registrar *reg, const struct sip_msg *m, con
 	if (status == 423) {
 		char v[16];
 		int k = snprintf(v, sizeof v, "%u", (unsigned)reg->cfg.min_expires);
-		return sip__reg_simple(m, 423, NULL, "Min-Expires", (struct sip_str){v, (size_t)k}, now, out, cap,
-				       res);
+		return sip__reg_simple(m, 423, NULL, "Min-Expires", (struct sip_str){v, (size_t)k}, now, out,
+				       cap, res);
 	}
 	if (status)
 		return sip__reg_simple(m, status, reason, NULL, SIP_STR_NULL, now, out, cap, res);

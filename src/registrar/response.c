@@ -49,15 +49,18 @@ size_t sip__reg_date(int64_t now, char *buf, size_t cap)
 	unsigned mo, d;
 	civil(days, &y, &mo, &d);
 	int n = snprintf(buf, cap, "%s, %02u %s %04lld %02u:%02u:%02u GMT", wd[days % 7], d, mn[mo - 1],
-			 (long long)y, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
+			 (long long)y, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
+			 (unsigned)(secs % 60));
 	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-void sip__reg_head(struct sip_builder *b, const struct sip_msg *m, int status, const char *reason, int64_t now)
+void sip__reg_head(struct sip_builder *b, const struct sip_msg *m, int status, const char *reason,
+		   int64_t now)
 {
 	char tag[17], date[40];
 	snprintf(tag, sizeof tag, "%016llx", (unsigned long long)tag_hash(m));
-	sip_build_response_head(b, m, status, sip_str_c(reason), m->to.has_tag ? SIP_STR_NULL : sip_str_c(tag));
+	sip_build_response_head(b, m, status, sip_str_c(reason),
+				m->to.has_tag ? SIP_STR_NULL : sip_str_c(tag));
 	size_t n = sip__reg_date(now, date, sizeof date);
 	sip_build_header(b, SIP_STR("Date"), (struct sip_str){date, n});
 }
@@ -74,7 +77,8 @@ int sip__reg_finish(struct sip_builder *b, int status, struct sip_registrar_resu
 }
 
 int sip__reg_simple(const struct sip_msg *m, int status, const char *reason, const char *hname,
-		    struct sip_str hvalue, int64_t now, char *out, size_t cap, struct sip_registrar_result *res)
+		    struct sip_str hvalue, int64_t now, char *out, size_t cap,
+		    struct sip_registrar_result *res)
 {
 	struct sip_builder b;
 	sip_build_init(&b, out, cap);

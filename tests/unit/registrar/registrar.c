@@ -91,10 +91,12 @@ static int setup(void **state)
 		snprintf(f->path, sizeof f->path, "%s/sipd.db", f->dir);
 	}
 	assert_int_equal(sip_users_open(&f->users, f->kind == SQLITE ? f->path : NULL), 0);
-	assert_int_equal(sip_users_add(f->users, SIP_STR("alice"), SIP_STR("example.com"), SIP_STR("secret")), 0);
-	assert_int_equal(sip_users_add(f->users, SIP_STR("bob"), SIP_STR("example.com"), SIP_STR("hunter2")), 0);
+	assert_int_equal(sip_users_add(f->users, SIP_STR("alice"), SIP_STR("example.com"), SIP_STR("secret")),
+			 0);
+	assert_int_equal(sip_users_add(f->users, SIP_STR("bob"), SIP_STR("example.com"), SIP_STR("hunter2")),
+			 0);
 	struct sip_auth_server_config ac = {
-		.secret = SECRET, .secret_len = sizeof SECRET - 1, .random = fake_random, .random_ud = &rnd_ctr};
+	    .secret = SECRET, .secret_len = sizeof SECRET - 1, .random = fake_random, .random_ud = &rnd_ctr};
 	assert_int_equal(sip_auth_server_new(&f->auth, &ac), 0);
 	f->cfg.auth = f->auth;
 	f->cfg.ha1 = sip_users_get_ha1;
@@ -229,10 +231,11 @@ static void test_domain(void **state)
 	assert_int_equal(f->res.len, 0);
 	assert_int_equal(sip_location_count(f->loc, SIP_STR_NULL, NOW), 0);
 	/* Case-insensitive match of a configured domain (and of the AOR host). */
-	n = snprintf(f->req, sizeof f->req,
-		     "REGISTER sip:OTHER.example.org SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK2\r\n"
-		     "From: <sip:a@other.example.org>;tag=1\r\nTo: <sip:a@other.EXAMPLE.org>\r\nCall-ID: d2\r\n"
-		     "CSeq: 1 REGISTER\r\nContact: <sip:a@192.0.2.1>\r\nContent-Length: 0\r\n\r\n");
+	n = snprintf(
+	    f->req, sizeof f->req,
+	    "REGISTER sip:OTHER.example.org SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK2\r\n"
+	    "From: <sip:a@other.example.org>;tag=1\r\nTo: <sip:a@other.EXAMPLE.org>\r\nCall-ID: d2\r\n"
+	    "CSeq: 1 REGISTER\r\nContact: <sip:a@192.0.2.1>\r\nContent-Length: 0\r\n\r\n");
 	assert_int_equal(send_raw(f, (size_t)n, NOW), 200);
 	assert_int_equal(count(f, "sip:a@other.example.org", NOW), 1);
 	/* To in a domain that is not ours: 404. */
@@ -249,13 +252,15 @@ static void test_require(void **state)
 {
 	struct fx *f = *state;
 	start(f);
-	assert_int_equal(reg(f, "r1", 1, "Require: path, foo\r\nRequire: bar\r\nContact: <sip:a@192.0.2.1>\r\n", NOW),
-			 420);
+	assert_int_equal(
+	    reg(f, "r1", 1, "Require: path, foo\r\nRequire: bar\r\nContact: <sip:a@192.0.2.1>\r\n", NOW),
+	    420);
 	assert_int_equal(nhdr(f, "Unsupported"), 2);
 	assert_string_equal(hdr(f, "Unsupported", 0), "foo");
 	assert_string_equal(hdr(f, "Unsupported", 1), "bar");
 	assert_int_equal(count(f, ALICE, NOW), 0);
-	assert_int_equal(reg(f, "r1", 2, "Require: path, outbound\r\nContact: <sip:a@192.0.2.1>\r\n", NOW), 200);
+	assert_int_equal(reg(f, "r1", 2, "Require: path, outbound\r\nContact: <sip:a@192.0.2.1>\r\n", NOW),
+			 200);
 }
 
 /* ---- step 6/8: a plain registration and its 200 ---- */
@@ -263,7 +268,8 @@ static void test_basic_200(void **state)
 {
 	struct fx *f = *state;
 	start(f);
-	assert_int_equal(reg(f, "b1", 1, "Contact: \"Al\" <sip:alice@192.0.2.1:5062;transport=tcp>\r\n", NOW), 200);
+	assert_int_equal(reg(f, "b1", 1, "Contact: \"Al\" <sip:alice@192.0.2.1:5062;transport=tcp>\r\n", NOW),
+			 200);
 	assert_string_equal(hdr(f, "Contact", 0), "<sip:alice@192.0.2.1:5062;transport=tcp>;expires=3600");
 	assert_string_equal(hdr(f, "Date", 0), "Tue, 14 Nov 2023 22:13:20 GMT");
 	assert_true(f->resp.to.has_tag);
@@ -300,7 +306,8 @@ static void test_expires(void **state)
 	struct fx *f = *state;
 	start(f);
 	assert_int_equal(reg(f, "e1", 1,
-			     "Expires: 300\r\nContact: <sip:a@192.0.2.1>;expires=120, <sip:b@192.0.2.1>\r\n", NOW),
+			     "Expires: 300\r\nContact: <sip:a@192.0.2.1>;expires=120, <sip:b@192.0.2.1>\r\n",
+			     NOW),
 			 200);
 	assert_string_equal(hdr(f, "Contact", 0), "<sip:a@192.0.2.1>;expires=120");
 	assert_string_equal(hdr(f, "Contact", 1), "<sip:b@192.0.2.1>;expires=300");
@@ -310,11 +317,13 @@ static void test_expires(void **state)
 	/* Over max: capped at 86400; Expires past 2^32-1 is huge, so capped too. */
 	assert_int_equal(reg(f, "e1", 3, "Contact: <sip:d@192.0.2.1>;expires=999999\r\n", NOW), 200);
 	assert_string_equal(hdr(f, "Contact", 3), "<sip:d@192.0.2.1>;expires=86400");
-	assert_int_equal(reg(f, "e1", 4, "Expires: 99999999999999\r\nContact: <sip:e@192.0.2.1>\r\n", NOW), 200);
+	assert_int_equal(reg(f, "e1", 4, "Expires: 99999999999999\r\nContact: <sip:e@192.0.2.1>\r\n", NOW),
+			 200);
 	assert_string_equal(hdr(f, "Contact", 4), "<sip:e@192.0.2.1>;expires=86400");
 	assert_int_equal(count(f, ALICE, NOW), 5);
 	/* Under min: 423 with Min-Expires, and nothing of that request is stored. */
-	assert_int_equal(reg(f, "e1", 5, "Contact: <sip:f@192.0.2.1>, <sip:g@192.0.2.1>;expires=30\r\n", NOW), 423);
+	assert_int_equal(reg(f, "e1", 5, "Contact: <sip:f@192.0.2.1>, <sip:g@192.0.2.1>;expires=30\r\n", NOW),
+			 423);
 	assert_string_equal(hdr(f, "Min-Expires", 0), "60");
 	assert_int_equal(reg(f, "e1", 6, "Expires: 59\r\nContact: <sip:f@192.0.2.1>\r\n", NOW), 423);
 	assert_int_equal(count(f, ALICE, NOW), 5);
@@ -373,8 +382,8 @@ static void test_unregister(void **state)
 	assert_int_equal(reg(f, "u1", 4, "Contact: *\r\n", NOW + 10), 400);
 	assert_int_equal(reg(f, "u1", 5, "Expires: 10\r\nContact: *\r\n", NOW + 10), 400);
 	assert_int_equal(reg(f, "u1", 6, "Expires: 0\r\nContact: *, <sip:c@192.0.2.3>\r\n", NOW + 10), 400);
-	assert_int_equal(reg(f, "u1", 7, "Expires: 0\r\nContact: *\r\nContact: <sip:c@192.0.2.3>\r\n", NOW + 10),
-			 400);
+	assert_int_equal(
+	    reg(f, "u1", 7, "Expires: 0\r\nContact: *\r\nContact: <sip:c@192.0.2.3>\r\n", NOW + 10), 400);
 	assert_int_equal(count(f, ALICE, NOW + 10), 1);
 	assert_int_equal(reg(f, "other-call", 1, "Contact: <sip:d@192.0.2.4>\r\n", NOW + 10), 200);
 	assert_int_equal(count(f, ALICE, NOW + 10), 2);
@@ -391,8 +400,9 @@ static void test_cseq(void **state)
 	assert_int_equal(reg(f, "s1", 5, "Contact: <sip:a@192.0.2.1>;expires=600\r\n", NOW), 200);
 	/* Same Call-ID, lower or equal CSeq: the request fails, the binding stays as it was. */
 	assert_int_equal(reg(f, "s1", 4, "Contact: <sip:a@192.0.2.1>;expires=0\r\n", NOW + 1), 500);
-	assert_int_equal(reg(f, "s1", 5, "Contact: <sip:a@192.0.2.1>;expires=3000, <sip:new@192.0.2.2>\r\n", NOW + 1),
-			 500);
+	assert_int_equal(
+	    reg(f, "s1", 5, "Contact: <sip:a@192.0.2.1>;expires=3000, <sip:new@192.0.2.2>\r\n", NOW + 1),
+	    500);
 	assert_int_equal(reg(f, "s1", 3, "Expires: 0\r\nContact: *\r\n", NOW + 1), 500);
 	struct sip_binding_list l;
 	assert_int_equal(stored(f, ALICE, &l, NOW + 1), 1); /* and <sip:new> was not added */
@@ -414,25 +424,32 @@ static void test_q_path(void **state)
 {
 	struct fx *f = *state;
 	start(f);
-	assert_int_equal(reg(f, "q1", 1,
-			     "Supported: path\r\nPath: <sip:edge1.example.com;lr>\r\nPath: <sip:edge2.example.com;lr>\r\n"
-			     "Contact: <sip:a@192.0.2.1>;q=0.7;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-0000000000a1>\"\r\n",
-			     NOW),
-			 200);
-	assert_string_equal(hdr(f, "Contact", 0),
-			    "<sip:a@192.0.2.1>;q=0.7;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-0000000000a1>\";"
-			    "expires=3600");
+	assert_int_equal(
+	    reg(f, "q1", 1,
+		"Supported: path\r\nPath: <sip:edge1.example.com;lr>\r\nPath: <sip:edge2.example.com;lr>\r\n"
+		"Contact: "
+		"<sip:a@192.0.2.1>;q=0.7;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-0000000000a1>"
+		"\"\r\n",
+		NOW),
+	    200);
+	assert_string_equal(
+	    hdr(f, "Contact", 0),
+	    "<sip:a@192.0.2.1>;q=0.7;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-0000000000a1>\";"
+	    "expires=3600");
 	assert_string_equal(hdr(f, "Path", 0), "<sip:edge1.example.com;lr>,<sip:edge2.example.com;lr>");
 	struct sip_binding_list l;
 	assert_int_equal(stored(f, ALICE, &l, NOW), 1);
 	assert_int_equal(l.v[0].q, 700);
-	assert_true(sip_str_eq(l.v[0].path, SIP_STR("<sip:edge1.example.com;lr>,<sip:edge2.example.com;lr>")));
-	assert_true(sip_str_eq(l.v[0].instance, SIP_STR("\"<urn:uuid:00000000-0000-0000-0000-0000000000a1>\"")));
+	assert_true(
+	    sip_str_eq(l.v[0].path, SIP_STR("<sip:edge1.example.com;lr>,<sip:edge2.example.com;lr>")));
+	assert_true(
+	    sip_str_eq(l.v[0].instance, SIP_STR("\"<urn:uuid:00000000-0000-0000-0000-0000000000a1>\"")));
 	assert_int_equal(l.v[0].reg_id, 0);
 	sip_binding_list_free(&l);
 	/* Without Supported: path the Path is neither stored nor echoed. */
-	assert_int_equal(reg(f, "q2", 1, "Path: <sip:edge1.example.com;lr>\r\nContact: <sip:b@192.0.2.1>;q=1\r\n", NOW),
-			 200);
+	assert_int_equal(
+	    reg(f, "q2", 1, "Path: <sip:edge1.example.com;lr>\r\nContact: <sip:b@192.0.2.1>;q=1\r\n", NOW),
+	    200);
 	assert_int_equal(nhdr(f, "Path"), 0);
 	assert_int_equal(stored(f, ALICE, &l, NOW), 2);
 	for (size_t i = 0; i < l.n; i++)
@@ -442,8 +459,9 @@ static void test_q_path(void **state)
 		}
 	sip_binding_list_free(&l);
 	/* A malformed Path value is a 400. */
-	assert_int_equal(reg(f, "q3", 1, "Supported: path\r\nPath: <sip:edge1\r\nContact: <sip:c@192.0.2.1>\r\n", NOW),
-			 400);
+	assert_int_equal(
+	    reg(f, "q3", 1, "Supported: path\r\nPath: <sip:edge1\r\nContact: <sip:c@192.0.2.1>\r\n", NOW),
+	    400);
 	assert_int_equal(count(f, ALICE, NOW), 2);
 }
 
@@ -452,12 +470,14 @@ static void test_outbound(void **state)
 	struct fx *f = *state;
 	start(f);
 #define INST "+sip.instance=\"<urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>\""
-	assert_int_equal(reg(f, "o1", 1, "Supported: outbound, path\r\nContact: <sip:a@10.0.0.1:5060>;" INST ";reg-id=1\r\n",
-			     NOW),
-			 200);
+	assert_int_equal(
+	    reg(f, "o1", 1,
+		"Supported: outbound, path\r\nContact: <sip:a@10.0.0.1:5060>;" INST ";reg-id=1\r\n", NOW),
+	    200);
 	assert_string_equal(hdr(f, "Require", 0), "outbound");
 	/* Same instance and reg-id from a new address (new NAT binding): replaces the flow. */
-	assert_int_equal(reg(f, "o2", 1, "Supported: outbound\r\nContact: <sip:a@10.0.0.2:6000>;" INST ";reg-id=1\r\n",
+	assert_int_equal(reg(f, "o2", 1,
+			     "Supported: outbound\r\nContact: <sip:a@10.0.0.2:6000>;" INST ";reg-id=1\r\n",
 			     NOW + 5),
 			 200);
 	struct sip_binding_list l;
@@ -468,7 +488,8 @@ static void test_outbound(void **state)
 	assert_true(sip_str_eq(l.v[0].received, SIP_STR("sip:192.0.2.9:40000;transport=udp")));
 	sip_binding_list_free(&l);
 	/* A second flow (reg-id 2) lives beside it. */
-	assert_int_equal(reg(f, "o3", 1, "Supported: outbound\r\nContact: <sip:a@10.0.0.3>;" INST ";reg-id=2\r\n",
+	assert_int_equal(reg(f, "o3", 1,
+			     "Supported: outbound\r\nContact: <sip:a@10.0.0.3>;" INST ";reg-id=2\r\n",
 			     NOW + 6),
 			 200);
 	assert_int_equal(count(f, ALICE, NOW + 6), 2);
@@ -477,7 +498,8 @@ static void test_outbound(void **state)
 	assert_int_equal(nhdr(f, "Require"), 0);
 	assert_int_equal(count(f, ALICE, NOW + 7), 3);
 	/* A bad reg-id is a 400. */
-	assert_int_equal(reg(f, "o5", 1, "Supported: outbound\r\nContact: <sip:a@10.0.0.5>;" INST ";reg-id=0\r\n",
+	assert_int_equal(reg(f, "o5", 1,
+			     "Supported: outbound\r\nContact: <sip:a@10.0.0.5>;" INST ";reg-id=0\r\n",
 			     NOW + 7),
 			 400);
 	assert_int_equal(count(f, ALICE, NOW + 7), 3);
@@ -532,13 +554,13 @@ static void test_bad_input(void **state)
 	struct fx *f = *state;
 	start(f);
 	static const char *const bad[] = {
-		"Contact: <sip:a@192.0.2.1\r\n",
-		"Contact: <sip:a@192.0.2.1>;q=2\r\n",
-		"Contact: <sip:a@192.0.2.1>;expires=abc\r\n",
-		"Contact: <sip:a@192.0.2.1>;expires=99999999999\r\n",
-		"Contact: <sip:a@192.0.2.1>,,<sip:b@192.0.2.1>\r\n",
-		"Expires: soon\r\nContact: <sip:a@192.0.2.1>\r\n",
-		"Contact: <sip:ok@192.0.2.1>, <sip:a@192.0.2.1>;expires=\r\n",
+	    "Contact: <sip:a@192.0.2.1\r\n",
+	    "Contact: <sip:a@192.0.2.1>;q=2\r\n",
+	    "Contact: <sip:a@192.0.2.1>;expires=abc\r\n",
+	    "Contact: <sip:a@192.0.2.1>;expires=99999999999\r\n",
+	    "Contact: <sip:a@192.0.2.1>,,<sip:b@192.0.2.1>\r\n",
+	    "Expires: soon\r\nContact: <sip:a@192.0.2.1>\r\n",
+	    "Contact: <sip:ok@192.0.2.1>, <sip:a@192.0.2.1>;expires=\r\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(reg(f, "x1", (unsigned)i + 1, bad[i], NOW), 400);
@@ -561,7 +583,8 @@ static void test_bad_input(void **state)
 			 "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
 	struct sip_parse_err err;
 	assert_true(sip_msg_parse(&f->m, f->req, (size_t)n, SIP_PARSE_DATAGRAM, &err) > 0);
-	assert_int_equal(sip_registrar_handle(f->reg, &f->m, NULL, NOW, f->out, sizeof f->out, &f->res), SIP_EINVAL);
+	assert_int_equal(sip_registrar_handle(f->reg, &f->m, NULL, NOW, f->out, sizeof f->out, &f->res),
+			 SIP_EINVAL);
 	/* Too small an output buffer: an error, and nothing stored. */
 	assert_int_equal(reg(f, "x3", 1, "Contact: <sip:a@192.0.2.1>\r\n", NOW), 200);
 	n = snprintf(f->req, sizeof f->req,
@@ -585,7 +608,8 @@ static void test_too_many_contacts(void **state)
 	for (int line = 0; line < 20; line++) {
 		n += (size_t)snprintf(extra + n, sizeof extra - n, "Contact: ");
 		for (int i = 0; i < 100; i++)
-			n += (size_t)snprintf(extra + n, sizeof extra - n, "%s<sip:%d@h>", i ? "," : "", line * 100 + i);
+			n += (size_t)snprintf(extra + n, sizeof extra - n, "%s<sip:%d@h>", i ? "," : "",
+					      line * 100 + i);
 		n += (size_t)snprintf(extra + n, sizeof extra - n, "\r\n");
 	}
 	assert_int_equal(reg(f, "t1", 1, extra, NOW), 400);
@@ -642,7 +666,8 @@ static void test_rfc4475(void **state)
 	assert_int_equal(stored(f, "sip:watson@example.com", &l, NOW), 1);
 	assert_true(sip_str_eq(l.v[0].contact_uri, SIP_STR("sip:+19725552222@gw1.example.net")));
 	sip_binding_list_free(&l);
-	assert_string_equal(hdr(f, "Contact", 0), "<sip:+19725552222@gw1.example.net>;unknownparam;expires=3600");
+	assert_string_equal(hdr(f, "Contact", 0),
+			    "<sip:+19725552222@gw1.example.net>;unknownparam;expires=3600");
 	/* cparam02: inside <> it is a URI param. Per §19.1.4 a parameter present in
 	 * one URI only is ignored, so this URI equals cparam01's and (another
 	 * Call-ID) replaces that binding: the stored URI now carries it. */
@@ -650,13 +675,16 @@ static void test_rfc4475(void **state)
 	assert_int_equal(stored(f, "sip:watson@example.com", &l, NOW), 1);
 	assert_true(sip_str_eq(l.v[0].contact_uri, SIP_STR("sip:+19725552222@gw1.example.net;unknownparam")));
 	sip_binding_list_free(&l);
-	assert_string_equal(hdr(f, "Contact", 0), "<sip:+19725552222@gw1.example.net;unknownparam>;expires=3600");
+	assert_string_equal(hdr(f, "Contact", 0),
+			    "<sip:+19725552222@gw1.example.net;unknownparam>;expires=3600");
 	/* regescrt: the escaped Route header stays in the URI. */
 	assert_int_equal(send_raw(f, load(f, "regescrt.dat"), NOW), 200);
 	assert_int_equal(stored(f, "sip:user@example.com", &l, NOW), 1);
-	assert_true(sip_str_eq(l.v[0].contact_uri, SIP_STR("sip:user@example.com?Route=%3Csip:sip.example.com%3E")));
+	assert_true(
+	    sip_str_eq(l.v[0].contact_uri, SIP_STR("sip:user@example.com?Route=%3Csip:sip.example.com%3E")));
 	sip_binding_list_free(&l);
-	assert_string_equal(hdr(f, "Contact", 0), "<sip:user@example.com?Route=%3Csip:sip.example.com%3E>;expires=3600");
+	assert_string_equal(hdr(f, "Contact", 0),
+			    "<sip:user@example.com?Route=%3Csip:sip.example.com%3E>;expires=3600");
 	/* unksm2: To is isbn: -> 400. */
 	assert_int_equal(send_raw(f, load(f, "unksm2.dat"), NOW), 400);
 	/* regaut01 (unknown auth scheme) with auth off: processed normally (a query). */
@@ -747,7 +775,8 @@ static void test_auth(void **state)
 	struct sip_auth_client cl2;
 	sip_auth_client_init(&cl2);
 	snprintf(auth, sizeof auth, "%s", answer(f, "mallory", "wrong", &cl2));
-	assert_int_equal(reg_auth(f, "mallory", "a1", 4, auth, "Contact: <sip:x@192.0.2.1>\r\n", NOW + 2), 401);
+	assert_int_equal(reg_auth(f, "mallory", "a1", 4, auth, "Contact: <sip:x@192.0.2.1>\r\n", NOW + 2),
+			 401);
 	/* Same length once the To/From user length difference is accounted for. */
 	assert_int_equal(f->res.len - 2 * (strlen("mallory") - strlen("alice")), len_wrong);
 	assert_int_equal(nhdr(f, "WWW-Authenticate"), nch_wrong);
@@ -762,8 +791,9 @@ static void test_auth(void **state)
 	snprintf(auth, sizeof auth, "%s", answer(f, "alice", "secret", &cl));
 	assert_int_equal(reg_auth(f, "alice", "a1", 7, auth, ct, NOW + 411), 200);
 	/* Malformed credentials: 400. Another scheme (RFC 4475 regaut01): a challenge. */
-	assert_int_equal(reg_auth(f, "alice", "a1", 8, "Authorization: Digest username=\"alice\", realm=\"example.com\"\r\n",
-				  ct, NOW + 412),
+	assert_int_equal(reg_auth(f, "alice", "a1", 8,
+				  "Authorization: Digest username=\"alice\", realm=\"example.com\"\r\n", ct,
+				  NOW + 412),
 			 400);
 	assert_int_equal(reg_auth(f, "alice", "a1", 9, "Authorization: Digest ,,,=\r\n", ct, NOW + 412), 400);
 	assert_int_equal(send_raw(f, load(f, "regaut01.dat"), NOW + 412), 401);
@@ -793,11 +823,12 @@ static void test_auth_authz(void **state)
 	assert_int_equal(send_raw(f, (size_t)n, NOW), 400);
 	/* Third-party registration (From differs from To) is fine when authorized. */
 	snprintf(auth, sizeof auth, "%s", answer(f, "alice", "secret", &cl));
-	n = snprintf(f->req, sizeof f->req,
-		     "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK10\r\n"
-		     "From: <sip:secretary@example.com>;tag=1\r\nTo: <sip:alice@example.com>\r\nCall-ID: z3\r\n"
-		     "CSeq: 1 REGISTER\r\n%sContact: <sip:alice@192.0.2.7>\r\nContent-Length: 0\r\n\r\n",
-		     auth);
+	n = snprintf(
+	    f->req, sizeof f->req,
+	    "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK10\r\n"
+	    "From: <sip:secretary@example.com>;tag=1\r\nTo: <sip:alice@example.com>\r\nCall-ID: z3\r\n"
+	    "CSeq: 1 REGISTER\r\n%sContact: <sip:alice@192.0.2.7>\r\nContent-Length: 0\r\n\r\n",
+	    auth);
 	assert_int_equal(send_raw(f, (size_t)n, NOW), 200);
 	assert_int_equal(count(f, ALICE, NOW), 1);
 }
@@ -837,11 +868,11 @@ static void test_aor(void **state)
 	static const struct {
 		const char *in, *out;
 	} v[] = {
-		{"sip:alice@EXAMPLE.com", "sip:alice@example.com"},
-		{"sip:Alice@example.com:5070;user=phone;transport=tcp?subject=x", "sip:Alice@example.com"},
-		{"SIPS:%61lice@Example.COM", "sips:alice@example.com"},
-		{"sip:bob:pw@[2001:DB8::1]", "sip:bob@[2001:db8::1]"},
-		{"sip:example.com", "sip:example.com"},
+	    {"sip:alice@EXAMPLE.com", "sip:alice@example.com"},
+	    {"sip:Alice@example.com:5070;user=phone;transport=tcp?subject=x", "sip:Alice@example.com"},
+	    {"SIPS:%61lice@Example.COM", "sips:alice@example.com"},
+	    {"sip:bob:pw@[2001:DB8::1]", "sip:bob@[2001:db8::1]"},
+	    {"sip:example.com", "sip:example.com"},
 	};
 	char out[256];
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
@@ -909,7 +940,8 @@ static void test_atomic_enomem(void **state)
 	struct fx *f = *state;
 	start(f);
 	const char *old_req = "Contact: <sip:a@192.0.2.1>, <sip:b@192.0.2.2>;expires=500\r\n";
-	const char *new_req = "Contact: <sip:a@192.0.2.1>;expires=0, <sip:b@192.0.2.2>;expires=900, <sip:c@192.0.2.3>\r\n";
+	const char *new_req =
+	    "Contact: <sip:a@192.0.2.1>;expires=0, <sip:b@192.0.2.2>;expires=900, <sip:c@192.0.2.3>\r\n";
 	unsigned cseq = 1;
 	bool done = false;
 	for (long k = 0; k < 400 && !done; k++) {
@@ -942,19 +974,34 @@ static void test_atomic_enomem(void **state)
 	assert_true(done);
 }
 
-#define BOTH(t)                                                                 \
-	cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, &fx_mem), \
-		cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, &fx_sql)
+#define BOTH(t)                                                                                              \
+	cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, &fx_mem),                               \
+	    cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, &fx_sql)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		BOTH(test_domain),     BOTH(test_require),         BOTH(test_basic_200),   BOTH(test_expires),
-		BOTH(test_expires_config), BOTH(test_unregister),  BOTH(test_cseq),        BOTH(test_q_path),
-		BOTH(test_outbound),   BOTH(test_nat_rewrite),     BOTH(test_query),       BOTH(test_bad_input),
-		BOTH(test_too_many_contacts), BOTH(test_binding_cap), BOTH(test_rfc4475),  BOTH(test_auth),
-		BOTH(test_auth_authz), BOTH(test_auth_callback),   BOTH(test_aor),         BOTH(test_batch),
-		BOTH(test_atomic_enomem),
+	    BOTH(test_domain),
+	    BOTH(test_require),
+	    BOTH(test_basic_200),
+	    BOTH(test_expires),
+	    BOTH(test_expires_config),
+	    BOTH(test_unregister),
+	    BOTH(test_cseq),
+	    BOTH(test_q_path),
+	    BOTH(test_outbound),
+	    BOTH(test_nat_rewrite),
+	    BOTH(test_query),
+	    BOTH(test_bad_input),
+	    BOTH(test_too_many_contacts),
+	    BOTH(test_binding_cap),
+	    BOTH(test_rfc4475),
+	    BOTH(test_auth),
+	    BOTH(test_auth_authz),
+	    BOTH(test_auth_callback),
+	    BOTH(test_aor),
+	    BOTH(test_batch),
+	    BOTH(test_atomic_enomem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
