@@ -8,6 +8,9 @@
 static const struct sipua_cmd cmds[] = {
 	{"parse", "FILE|-", "parse one raw SIP message; print it as JSON (exit 0) or the error (exit 1)",
 	 sipua_cmd_parse},
+	{"options", "URI [--transport udp|tcp|tls]",
+	 "OPTIONS ping: print the status line, Allow and Supported; exit 0 on 2xx (a health check)",
+	 sipua_cmd_options},
 };
 
 static void usage(FILE *out)

@@ -13,5 +13,7 @@ struct sipua_cmd {
 
 /* sipua parse FILE|- : one raw SIP message in, JSON out (apps/sipua/parse.c). */
 int sipua_cmd_parse(int argc, char **argv);
+/* sipua options URI [--transport udp|tcp|tls]: OPTIONS ping (apps/sipua/options.c). */
+int sipua_cmd_options(int argc, char **argv);
 
 #endif

@@ -46,9 +46,11 @@ SIP_API sip_ms_t sip_stack_now(const struct sip_stack *s);
 
 /* sip_txn_respond() on t, then re-arms the stack's timer. */
 SIP_API int sip_stack_respond(struct sip_stack *s, struct sip_txn *t, const char *bytes, size_t len);
-/* sip_txn_client_new() for req to dest, then re-arms the timer. */
+/* sip_txn_client_new() for req to dest, then re-arms the timer. tls_name: the
+ * name a TLS peer's certificate must match (RFC 5922) when this request opens
+ * the connection; NULL checks the IP address. */
 SIP_API int sip_stack_request(struct sip_stack *s, const struct sip_msg *req, const struct sip_txn_dest *dest,
-			      struct sip_txn **out);
+			      const char *tls_name, struct sip_txn **out);
 /* Sends bytes outside any transaction (ACK for a 2xx, stateless replies). */
 SIP_API int sip_stack_send(struct sip_stack *s, const char *bytes, size_t len, const struct sip_txn_dest *dest);
 /* Re-arms the timer at the transaction layer's next deadline (after calling

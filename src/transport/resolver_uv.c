@@ -234,6 +234,33 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 	job_step(j);
 }
 
+/* Address lookups look in the hosts file first (as getaddrinfo would), so
+ * "localhost" and names pinned in /etc/hosts resolve without a DNS server.
+ * Returns true when the hosts file answered the query. */
+static bool from_hosts_file(struct rjob *j, int qid, const char *name, enum sip__rtype type)
+{
+	if (type != SIP__RT_A && type != SIP__RT_AAAA)
+		return false;
+	int fam = type == SIP__RT_A ? AF_INET : AF_INET6;
+	struct hostent *he = NULL;
+	if (ares_gethostbyname_file(j->r->ch, name, fam, &he) != ARES_SUCCESS || !he)
+		return false;
+	struct sip__raddr a[SIP_RESOLVE_MAX_ADDRS];
+	size_t n = 0;
+	size_t alen = fam == AF_INET ? 4 : 16;
+	for (char **p = he->h_addr_list; p && *p && n < SIP_RESOLVE_MAX_ADDRS; p++) {
+		a[n].family = fam;
+		memset(a[n].addr, 0, sizeof(a[n].addr));
+		memcpy(a[n].addr, *p, alen);
+		n++;
+	}
+	ares_free_hostent(he);
+	if (n == 0)
+		return false;
+	sip__rsm_on_addr(&j->m, qid, SIP__RS_OK, a, n);
+	return true;
+}
+
 /* Issues every query the core wants; completes the job when all are answered. */
 static void job_step(struct rjob *j)
 {
@@ -244,6 +271,8 @@ static void job_step(struct rjob *j)
 	const char *name;
 	enum sip__rtype type;
 	while (!j->r->closing && sip__rsm_next_query(&j->m, &qid, &name, &type)) {
+		if (from_hosts_file(j, qid, name, type))
+			continue;
 		struct rqctx *c = &j->q[qid];
 		c->j = j;
 		c->qid = qid;

@@ -13,6 +13,7 @@ struct sip_stack {
 	uv_timer_t timer;
 	struct sip_stack_config cfg;
 	bool closing;
+	const char *tls_name; /* set during sip_stack_request(): the peer name for a new TLS connection */
 	/* The request being handled with its top Via stamped (received/rport), so
 	 * the responses built from it carry those parameters (§18.2.1). */
 	struct sip_msg smsg;
@@ -90,6 +91,7 @@ int sip_stack_send(struct sip_stack *s, const char *bytes, size_t len, const str
 	struct sip_tp_dest d;
 	memset(&d, 0, sizeof(d));
 	d.type = (enum sip_tp_type)dest->transport;
+	d.host = s->tls_name;
 	memcpy(&d.addr, dest->addr, dest->addr_len < sizeof(d.addr) ? dest->addr_len : sizeof(d.addr));
 	return sip_transport_send(s->tp, &d, bytes, len, dest->flags, NULL, NULL);
 }
@@ -231,9 +233,13 @@ int sip_stack_respond(struct sip_stack *s, struct sip_txn *t, const char *bytes,
 }
 
 int sip_stack_request(struct sip_stack *s, const struct sip_msg *req, const struct sip_txn_dest *dest,
-		      struct sip_txn **out)
+		      const char *tls_name, struct sip_txn **out)
 {
+	/* The first send happens inside sip_txn_client_new(); later ones reuse
+	 * the connection it opened (no retransmissions on TLS). */
+	s->tls_name = tls_name;
 	int rc = sip_txn_client_new(s->txns, req, dest, uv_now(s->loop), out);
+	s->tls_name = NULL;
 	sip_stack_rearm(s);
 	return rc;
 }

@@ -1,0 +1,417 @@
+/* client.c — the UA client core: one out-of-dialog request per sip_ua_send(),
+ * located per RFC 3263, sent in a client transaction, failed over to the next
+ * target on transport error, timeout or 503 (RFC 3263 §4.3). */
+#include <sip/log.h>
+#include <sip/print.h>
+#include <sip/resolver.h>
+#include <sip/ua.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+struct ua_req {
+	struct sip_ua *ua;
+	struct ua_req *next;
+	sip_ua_cb cb;
+	void *arg;
+	char method[64];
+	char uri[2048];
+	struct sip_uri puri;
+	enum sip_tp_type forced;
+	char *headers, *ctype, *body;
+	size_t body_len;
+	struct sip_resolve_result *res;
+	struct sip_target cur;
+	bool have_target;
+	struct sip_txn *txn;
+	char call_id[48], from_tag[24];
+	uint32_t cseq;
+	enum sip_tp_type used;
+	struct sip_msg msg;
+	size_t len;
+	char buf[SIP_UA_MAX_REQUEST];
+};
+
+struct sip_ua {
+	uv_loop_t *loop;
+	struct sip_stack *stack;
+	struct sip_resolver *resolver;
+	struct sip_ua_config cfg;
+	struct sip_listener *udp[2]; /* per family: [0] IPv4, [1] IPv6 */
+	struct ua_req *reqs;
+	uint64_t rng;
+	bool closing;
+};
+
+static void rand_hex(struct sip_ua *ua, char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		ua->rng ^= ua->rng << 13;
+		ua->rng ^= ua->rng >> 7;
+		ua->rng ^= ua->rng << 17;
+		out[i] = hex[ua->rng & 15];
+	}
+	out[n] = 0;
+}
+
+static void req_free(struct ua_req *r)
+{
+	struct ua_req **pp = &r->ua->reqs;
+	while (*pp && *pp != r)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = r->next;
+	if (r->txn)
+		sip_txn_set_udata(r->txn, NULL);
+	sip_resolve_result_free(r->res);
+	sip_free(r->headers);
+	sip_free(r->ctype);
+	sip_free(r->body);
+	sip_free(r);
+}
+
+static void finish(struct ua_req *r, int status, const struct sip_msg *msg, const char *error)
+{
+	struct sip_ua_result res;
+	memset(&res, 0, sizeof(res));
+	res.status = status;
+	res.msg = msg;
+	res.transport = r->used;
+	res.error = error;
+	if (r->have_target)
+		sip_target_format(&r->cur, res.target, sizeof(res.target));
+	sip_ua_cb cb = r->cb;
+	void *arg = r->arg;
+	req_free(r);
+	cb(arg, &res);
+}
+
+static enum sip_tp_type tp_of(enum sip_resolve_proto p)
+{
+	switch (p) {
+	case SIP_RESOLVE_TCP: return SIP_TP_TCP;
+	case SIP_RESOLVE_TLS: return SIP_TP_TLS;
+	default: return SIP_TP_UDP;
+	}
+}
+
+static void target_sockaddr(const struct sip_target *t, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (t->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, t->addr, 16);
+		s6->sin6_port = htons(t->port);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, t->addr, 4);
+		s4->sin_port = htons(t->port);
+	}
+}
+
+/* Our UDP listener for the target's address family, bound to the local
+ * address that routes to the target (its sent-by is what we put in Via). */
+static struct sip_listener *listener_for(struct sip_ua *ua, const struct sockaddr_storage *dst)
+{
+	int fam = dst->ss_family;
+	struct sip_listener **slot = &ua->udp[fam == AF_INET6];
+	if (*slot)
+		return *slot;
+	char ip[INET6_ADDRSTRLEN] = "";
+	if (ua->cfg.local_ip) {
+		snprintf(ip, sizeof(ip), "%s", ua->cfg.local_ip);
+	} else {
+		/* A connected UDP socket reveals the source address routing picks. */
+		int fd = socket(fam, SOCK_DGRAM, 0);
+		struct sockaddr_storage me;
+		socklen_t ml = sizeof(me);
+		socklen_t dl = fam == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+		if (fd < 0 || connect(fd, (const struct sockaddr *)dst, dl) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&me, &ml) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return NULL;
+		}
+		close(fd);
+		if (fam == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&me)->sin6_addr, ip, sizeof(ip));
+		else
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&me)->sin_addr, ip, sizeof(ip));
+	}
+	if (sip_transport_listen(sip_stack_transport(ua->stack), "udp", ip, 0, slot) < 0)
+		*slot = NULL;
+	return *slot;
+}
+
+/* Writes the request for the current target with a Via of transport type. */
+static int build(struct ua_req *r, struct sip_listener *l, enum sip_tp_type type)
+{
+	struct sip_ua *ua = r->ua;
+	char via[SIP_TP_VIA_MAX];
+	int vn = sip_transport_via(l, type, SIP_TP_VIA_RPORT, via, sizeof(via));
+	if (vn < 0)
+		return vn;
+	struct sockaddr_storage me;
+	char host[INET6_ADDRSTRLEN + 2] = "localhost";
+	if (sip_listener_addr(l, &me) == 0) {
+		char ip[INET6_ADDRSTRLEN];
+		if (me.ss_family == AF_INET6) {
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&me)->sin6_addr, ip, sizeof(ip));
+			snprintf(host, sizeof(host), "[%s]", ip);
+		} else {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&me)->sin_addr, ip, sizeof(ip));
+			snprintf(host, sizeof(host), "%s", ip);
+		}
+	}
+	const char *user = ua->cfg.user ? ua->cfg.user : "sipua";
+	struct sip_builder b;
+	sip_build_init(&b, r->buf, sizeof(r->buf));
+	sip_build_request_line(&b, sip_str_c(r->method), sip_str_c(r->uri));
+	sip_build_header(&b, SIP_STR("Via"), (struct sip_str){via, (size_t)vn});
+	sip_build_header(&b, SIP_STR("Max-Forwards"), SIP_STR("70"));
+	sip_build_headerf(&b, "From", "<sip:%s@%s>;tag=%s", user, host, r->from_tag);
+	sip_build_headerf(&b, "To", "<%s>", r->uri);
+	sip_build_header(&b, SIP_STR("Call-ID"), sip_str_c(r->call_id));
+	sip_build_headerf(&b, "CSeq", "%u %s", (unsigned)r->cseq, r->method);
+	sip_build_headerf(&b, "Contact", "<sip:%s@%s:%u%s>", user, host, (unsigned)sip_listener_port(l),
+			  type == SIP_TP_UDP ? "" : type == SIP_TP_TCP ? ";transport=tcp" : ";transport=tls");
+	sip_build_header(&b, SIP_STR("User-Agent"), SIP_STR("sipua/0.1"));
+	if (r->headers)
+		sip_build_raw(&b, sip_str_c(r->headers));
+	sip_build_body(&b, r->ctype ? sip_str_c(r->ctype) : SIP_STR_NULL, (struct sip_str){r->body, r->body_len});
+	int n = sip_build_finish(&b);
+	if (n < 0)
+		return n;
+	r->len = (size_t)n;
+	return 0;
+}
+
+/* Sends the request to the next target; finishes the request when none is left. */
+static void try_next(struct ua_req *r, int last_status, const struct sip_msg *last, const char *why)
+{
+	struct sip_ua *ua = r->ua;
+	for (;;) {
+		if (!r->res || !sip_resolve_next(r->res, &r->cur)) {
+			finish(r, last_status, last, why);
+			return;
+		}
+		r->have_target = true;
+		enum sip_tp_type type = r->forced ? r->forced : tp_of(r->cur.proto);
+		struct sockaddr_storage dst;
+		target_sockaddr(&r->cur, &dst);
+		struct sip_listener *l = listener_for(ua, &dst);
+		if (!l) {
+			why = "no local address to reach the target";
+			continue;
+		}
+		r->cseq++;
+		int rc = build(r, l, type);
+		uint8_t flags = 0;
+		if (rc == 0 && type == SIP_TP_UDP && sip_transport_pick(sip_stack_transport(ua->stack), r->len, type) != type) {
+			/* §18.1.1: too big for UDP — TCP, and back to UDP if TCP fails. */
+			type = SIP_TP_TCP;
+			flags = SIP_TP_SEND_UDP_FALLBACK;
+			rc = build(r, l, type);
+		}
+		if (rc < 0 || sip_msg_parse(&r->msg, r->buf, r->len, SIP_PARSE_DATAGRAM, NULL) < 0) {
+			finish(r, 500, NULL, "request did not fit or did not parse");
+			return;
+		}
+		r->used = type;
+		struct sip_txn_dest d;
+		sip_txn_dest_set(&d, (const struct sockaddr *)&dst, type, 0);
+		d.flags = flags;
+		const char *tls_name = r->puri.host_type == SIP_HOST_NAME ? r->cur.host : NULL;
+		char name[SIP_RESOLVE_NAME_MAX + 1];
+		if (tls_name) {
+			/* RFC 5922 §4: the certificate must match the URI's domain. */
+			snprintf(name, sizeof(name), "%.*s", SIP_STR_ARG(r->puri.host));
+			tls_name = name;
+		}
+		rc = sip_stack_request(ua->stack, &r->msg, &d, tls_name, &r->txn);
+		if (rc == 0) {
+			sip_txn_set_udata(r->txn, r);
+			return;
+		}
+		r->txn = NULL;
+		last_status = 503;
+		last = NULL;
+		why = "could not send the request";
+	}
+}
+
+static void on_resolved(void *arg, int err, struct sip_resolve_result *res)
+{
+	struct ua_req *r = arg;
+	if (err < 0) {
+		finish(r, 503, NULL, err == SIP_ENOTFOUND ? "no DNS records for the target" : "DNS lookup failed");
+		return;
+	}
+	r->res = res;
+	try_next(r, 503, NULL, "no target answered");
+}
+
+static void tu_event(void *ctx, struct sip_stack *s, struct sip_txn *txn, enum sip_txn_event ev,
+		     const struct sip_msg *msg)
+{
+	(void)ctx;
+	(void)s;
+	struct ua_req *r = txn ? sip_txn_udata(txn) : NULL;
+	if (!r)
+		return;
+	switch (ev) {
+	case SIP_TXN_EV_RESPONSE:
+		if (msg->status < 200)
+			return;
+		sip_txn_set_udata(txn, NULL);
+		r->txn = NULL;
+		if (msg->status == 503)
+			try_next(r, 503, msg, NULL); /* RFC 3263 §4.3 */
+		else
+			finish(r, msg->status, msg, NULL);
+		return;
+	case SIP_TXN_EV_TIMEOUT:
+		sip_txn_set_udata(txn, NULL);
+		r->txn = NULL;
+		try_next(r, 408, NULL, "no response (timeout)");
+		return;
+	case SIP_TXN_EV_TRANSPORT_ERROR:
+		sip_txn_set_udata(txn, NULL);
+		r->txn = NULL;
+		try_next(r, 503, NULL, "transport error");
+		return;
+	case SIP_TXN_EV_TERMINATED:
+		r->txn = NULL;
+		return;
+	default:
+		return;
+	}
+}
+
+int sip_ua_new(struct sip_ua **out, uv_loop_t *loop, const struct sip_ua_config *cfg)
+{
+	if (!out || !loop)
+		return SIP_EINVAL;
+	struct sip_ua *ua = sip_calloc(1, sizeof(*ua));
+	if (!ua)
+		return SIP_ENOMEM;
+	ua->loop = loop;
+	if (cfg)
+		ua->cfg = *cfg;
+	if (getrandom(&ua->rng, sizeof(ua->rng), 0) != sizeof(ua->rng) || !ua->rng)
+		ua->rng = 0x2545f4914f6cdd1dull ^ (uint64_t)(uintptr_t)ua;
+	struct sip_stack_config sc;
+	memset(&sc, 0, sizeof(sc));
+	sip_transport_config_init(&sc.tp);
+	sc.tp.mtu = ua->cfg.mtu;
+	sc.tp.mtu_rule_off = ua->cfg.mtu_rule_off;
+	sc.tp.tls_ca_file = ua->cfg.tls_ca_file;
+	sc.tp.tls_insecure_no_verify = ua->cfg.tls_insecure_no_verify;
+	sip_txn_config_default(&sc.txn);
+	if (cfg && cfg->txn.t1_ms)
+		sc.txn.t1_ms = cfg->txn.t1_ms;
+	if (cfg && cfg->txn.t2_ms)
+		sc.txn.t2_ms = cfg->txn.t2_ms;
+	if (cfg && cfg->txn.t4_ms)
+		sc.txn.t4_ms = cfg->txn.t4_ms;
+	sc.txn.hash_seed = ua->rng;
+	sc.tu_event = tu_event;
+	sc.ctx = ua;
+	sc.name = "ua";
+	int rc = sip_stack_new(&ua->stack, loop, &sc);
+	if (rc < 0) {
+		sip_free(ua);
+		return rc;
+	}
+	struct sip_resolver_opts ro;
+	memset(&ro, 0, sizeof(ro));
+	ro.servers = ua->cfg.dns_servers;
+	if ((rc = sip_resolver_new(&ua->resolver, loop, &ro)) < 0) {
+		sip_stack_close(ua->stack);
+		sip_free(ua);
+		return rc;
+	}
+	*out = ua;
+	return 0;
+}
+
+void sip_ua_close(struct sip_ua *ua)
+{
+	if (!ua || ua->closing)
+		return;
+	ua->closing = true;
+	/* Lookups still pending report SIP_ESTATE synchronously and finish their
+	 * requests; the rest are finished here. */
+	sip_resolver_free(ua->resolver);
+	while (ua->reqs)
+		finish(ua->reqs, 503, NULL, "closed");
+	sip_stack_close(ua->stack);
+	sip_free(ua);
+}
+
+static char *dup_str(const char *s, size_t n)
+{
+	char *d = sip_malloc(n + 1);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip_ua_cb cb, void *arg)
+{
+	if (!ua || !req || !req->method || !req->uri || !cb || ua->closing)
+		return SIP_EINVAL;
+	size_t ml = strlen(req->method), ul = strlen(req->uri);
+	struct sip_str mtok = {req->method, ml};
+	if (ml == 0 || ml >= sizeof(((struct ua_req *)0)->method) || ul >= sizeof(((struct ua_req *)0)->uri) ||
+	    sip_token_parse(mtok, NULL) < 0)
+		return SIP_EINVAL;
+	struct ua_req *r = sip_calloc(1, sizeof(*r));
+	if (!r)
+		return SIP_ENOMEM;
+	r->ua = ua;
+	r->cb = cb;
+	r->arg = arg;
+	memcpy(r->method, req->method, ml);
+	memcpy(r->uri, req->uri, ul);
+	r->forced = req->transport;
+	if (sip_uri_parse(&r->puri, r->uri, ul, NULL) < 0) {
+		sip_free(r);
+		return SIP_EINVAL;
+	}
+	if (r->puri.scheme != SIP_URI_SIP && r->puri.scheme != SIP_URI_SIPS) {
+		sip_free(r);
+		return SIP_EUNSUPPORTED;
+	}
+	if ((req->headers && !(r->headers = dup_str(req->headers, strlen(req->headers)))) ||
+	    (req->content_type && !(r->ctype = dup_str(req->content_type, strlen(req->content_type)))) ||
+	    (req->body.len && !(r->body = dup_str(req->body.p, req->body.len)))) {
+		req_free(r);
+		return SIP_ENOMEM;
+	}
+	r->body_len = req->body.len;
+	rand_hex(ua, r->call_id, 24);
+	rand_hex(ua, r->from_tag, 12);
+	r->next = ua->reqs;
+	ua->reqs = r;
+	/* A forced transport is a transport parameter for the lookup (RFC 3263
+	 * §4.1: SRV of that transport, or A/AAAA at the default port). */
+	struct sip_uri look = r->puri;
+	if (r->forced) {
+		static const char *const names[] = {[SIP_TP_UDP] = "udp", [SIP_TP_TCP] = "tcp", [SIP_TP_TLS] = "tls"};
+		look.transport = sip_str_c(names[r->forced]);
+	}
+	int rc = sip_resolve(ua->resolver, &look, on_resolved, r);
+	if (rc < 0) {
+		req_free(r);
+		return rc;
+	}
+	return 0;
+}
