@@ -1,6 +1,9 @@
 /* iter.c — header value iteration (§7.3.1: comma-separated values and
  * repeated lines are the same thing) and the full validation pass. */
 #include <sip/msg.h>
+#include <string.h>
+
+#include "core/ctype.h"
 
 void sip_hdr_iter_init(struct sip_hdr_iter *it, const struct sip_msg *m, enum sip_hdr_id id)
 {
@@ -15,6 +18,11 @@ static const bool list_special[256] = {['"'] = 1, ['<'] = 1, ['>'] = 1, ['('] = 
 
 static size_t element_end(struct sip_str v, size_t pos)
 {
+	/* Most values hold no comma at all (one Via, one Contact per line): then
+	 * the element is the rest whatever its quoting, and memchr finds that out
+	 * many bytes per step. */
+	if (pos >= v.len || !memchr(v.p + pos, ',', v.len - pos))
+		return v.len;
 	bool quoted = false;
 	int angle = 0, paren = 0;
 	for (size_t i = pos; i < v.len; i++) {
@@ -56,7 +64,13 @@ int sip_hdr_iter_next(struct sip_hdr_iter *it, struct sip_str *value)
 			}
 		} else if (it->pos < v.len || (it->pos == v.len && it->pos > 0)) {
 			size_t end = element_end(v, it->pos);
-			struct sip_str e = sip_str_trim((struct sip_str){v.p + it->pos, end - it->pos});
+			struct sip_str e = {v.p + it->pos, end - it->pos};
+			while (e.len && sip__is_ws((unsigned char)e.p[0])) {
+				e.p++;
+				e.len--;
+			}
+			while (e.len && sip__is_ws((unsigned char)e.p[e.len - 1]))
+				e.len--;
 			it->pos = end + 1;
 			if (e.len == 0)
 				return SIP_EPARSE; /* ",," or a trailing comma: not in the §7.3.1 grammar */

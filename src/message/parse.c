@@ -295,11 +295,16 @@ static int parse_eager(struct sip_msg *m, const char *start, struct sip_parse_er
 	if ((i = m->first[SIP_HDR_VIA]) == SIP_HDR_NONE)
 		return fail(err, off + m->start_line.len, "missing Via header", st, SIP_EPARSE);
 	{
-		struct sip_hdr_iter it;
-		struct sip_str v;
-		sip_hdr_iter_init(&it, m, SIP_HDR_VIA);
-		if (sip_hdr_iter_next(&it, &v) != 1)
-			return fail(err, HDR_OFF(&m->hdrs[i], 0), "empty Via header", st, SIP_EPARSE);
+		/* The top Via line usually holds one via-parm: a value without a
+		 * comma is that via-parm as it stands (already trimmed); anything
+		 * else goes through the list iterator. */
+		struct sip_str v = m->hdrs[i].value;
+		if (v.len == 0 || memchr(v.p, ',', v.len)) {
+			struct sip_hdr_iter it;
+			sip_hdr_iter_init(&it, m, SIP_HDR_VIA);
+			if (sip_hdr_iter_next(&it, &v) != 1)
+				return fail(err, HDR_OFF(&m->hdrs[i], 0), "empty Via header", st, SIP_EPARSE);
+		}
 		if (sip_via_parse(&m->via, v, &eoff) < 0)
 			return fail(err, off + (size_t)(v.p - m->buf) + eoff, "malformed Via header", st, SIP_EPARSE);
 	}
