@@ -1,6 +1,7 @@
 /* client.c — the UA client core: one out-of-dialog request per sip_ua_send(),
  * located per RFC 3263, sent in a client transaction, failed over to the next
- * target on transport error, timeout or 503 (RFC 3263 §4.3). */
+ * target on transport error, timeout or 503 (RFC 3263 §4.3), and sent again
+ * with credentials on a 401/407 (RFC 3261 §22.2, rules in auth.c). */
 #include <sip/log.h>
 #include <sip/print.h>
 #include <sip/resolver.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+
+#include "ua/ua_auth.h"
 
 struct ua_req {
 	struct sip_ua *ua;
@@ -21,13 +24,18 @@ struct ua_req {
 	struct sip_uri puri;
 	enum sip_tp_type forced;
 	char *headers, *ctype, *body;
+	char *from, *to, *contact; /* URIs the caller chose, or NULL */
+	bool no_contact;
 	size_t body_len;
 	struct sip_resolve_result *res;
 	struct sip_target cur;
 	bool have_target;
 	struct sip_txn *txn;
-	char call_id[48], from_tag[24];
-	uint32_t cseq;
+	struct sip_ua_session *s; /* the caller's, or own */
+	struct sip_ua_session own;
+	unsigned auth_rounds;
+	char auth[SIP_UA_AUTH_HDRS_MAX]; /* (Proxy-)Authorization lines of this attempt */
+	char sent_contact[SIP_UA_URI_MAX];
 	enum sip_tp_type used;
 	struct sip_msg msg;
 	size_t len;
@@ -70,6 +78,9 @@ static void req_free(struct ua_req *r)
 	sip_free(r->headers);
 	sip_free(r->ctype);
 	sip_free(r->body);
+	sip_free(r->from);
+	sip_free(r->to);
+	sip_free(r->contact);
 	sip_free(r);
 }
 
@@ -81,6 +92,9 @@ static void finish(struct ua_req *r, int status, const struct sip_msg *msg, cons
 	res.msg = msg;
 	res.transport = r->used;
 	res.error = error;
+	memcpy(res.contact, r->sent_contact, sizeof(res.contact));
+	res.cseq = r->s->cseq;
+	res.auth_rounds = r->auth_rounds;
 	if (r->have_target)
 		sip_target_format(&r->cur, res.target, sizeof(res.target));
 	sip_ua_cb cb = r->cb;
@@ -174,13 +188,25 @@ static int build(struct ua_req *r, struct sip_listener *l, enum sip_tp_type type
 	sip_build_request_line(&b, sip_str_c(r->method), sip_str_c(r->uri));
 	sip_build_header(&b, SIP_STR("Via"), (struct sip_str){via, (size_t)vn});
 	sip_build_header(&b, SIP_STR("Max-Forwards"), SIP_STR("70"));
-	sip_build_headerf(&b, "From", "<sip:%s@%s>;tag=%s", user, host, r->from_tag);
-	sip_build_headerf(&b, "To", "<%s>", r->uri);
-	sip_build_header(&b, SIP_STR("Call-ID"), sip_str_c(r->call_id));
-	sip_build_headerf(&b, "CSeq", "%u %s", (unsigned)r->cseq, r->method);
-	sip_build_headerf(&b, "Contact", "<sip:%s@%s:%u%s>", user, host, (unsigned)sip_listener_port(l),
-			  type == SIP_TP_UDP ? "" : type == SIP_TP_TCP ? ";transport=tcp" : ";transport=tls");
+	if (r->from)
+		sip_build_headerf(&b, "From", "<%s>;tag=%s", r->from, r->s->from_tag);
+	else
+		sip_build_headerf(&b, "From", "<sip:%s@%s>;tag=%s", user, host, r->s->from_tag);
+	sip_build_headerf(&b, "To", "<%s>", r->to ? r->to : r->uri);
+	sip_build_header(&b, SIP_STR("Call-ID"), sip_str_c(r->s->call_id));
+	sip_build_headerf(&b, "CSeq", "%u %s", (unsigned)r->s->cseq, r->method);
+	r->sent_contact[0] = 0;
+	if (r->contact)
+		snprintf(r->sent_contact, sizeof(r->sent_contact), "%s", r->contact);
+	else if (!r->no_contact)
+		snprintf(r->sent_contact, sizeof(r->sent_contact), "sip:%s@%s:%u%s", user, host,
+			 (unsigned)sip_listener_port(l),
+			 type == SIP_TP_UDP ? "" : type == SIP_TP_TCP ? ";transport=tcp" : ";transport=tls");
+	if (r->sent_contact[0])
+		sip_build_headerf(&b, "Contact", "<%s>", r->sent_contact);
 	sip_build_header(&b, SIP_STR("User-Agent"), SIP_STR("sipua/0.1"));
+	if (r->auth[0])
+		sip_build_raw(&b, sip_str_c(r->auth));
 	if (r->headers)
 		sip_build_raw(&b, sip_str_c(r->headers));
 	sip_build_body(&b, r->ctype ? sip_str_c(r->ctype) : SIP_STR_NULL, (struct sip_str){r->body, r->body_len});
@@ -191,58 +217,95 @@ static int build(struct ua_req *r, struct sip_listener *l, enum sip_tp_type type
 	return 0;
 }
 
+/* Sends the request (a new CSeq, and build() a new branch) to the current
+ * target. 0: sent; SIP_EIO: this target cannot be used, *why says why (try
+ * the next); any other code: the request was finished. */
+static int send_here(struct ua_req *r, const char **why)
+{
+	struct sip_ua *ua = r->ua;
+	enum sip_tp_type type = r->forced ? r->forced : tp_of(r->cur.proto);
+	struct sockaddr_storage dst;
+	target_sockaddr(&r->cur, &dst);
+	struct sip_listener *l = listener_for(ua, &dst);
+	if (!l) {
+		*why = "no local address to reach the target";
+		return SIP_EIO;
+	}
+	r->s->cseq++;
+	const char *user = ua->cfg.auth_user ? ua->cfg.auth_user : ua->cfg.user ? ua->cfg.user : "sipua";
+	/* Answers are made once per attempt: each one counts nc up. */
+	int rc = sip__ua_auth_lines(r->s, ua->cfg.auth_algs, sip_str_c(user), sip_str_c(ua->cfg.password),
+				    sip_str_c(r->method), sip_str_c(r->uri), r->auth, sizeof(r->auth));
+	if (rc < 0) {
+		finish(r, 500, NULL, "could not answer the authentication challenge");
+		return SIP_EAUTH;
+	}
+	if (rc == 0)
+		r->auth[0] = 0;
+	rc = build(r, l, type);
+	uint8_t flags = 0;
+	if (rc == 0 && type == SIP_TP_UDP && sip_transport_pick(sip_stack_transport(ua->stack), r->len, type) != type) {
+		/* §18.1.1: too big for UDP — TCP, and back to UDP if TCP fails. */
+		type = SIP_TP_TCP;
+		flags = SIP_TP_SEND_UDP_FALLBACK;
+		rc = build(r, l, type);
+	}
+	if (rc < 0 || sip_msg_parse(&r->msg, r->buf, r->len, SIP_PARSE_DATAGRAM, NULL) < 0) {
+		finish(r, 500, NULL, "request did not fit or did not parse");
+		return SIP_ETOOBIG;
+	}
+	r->used = type;
+	struct sip_txn_dest d;
+	sip_txn_dest_set(&d, (const struct sockaddr *)&dst, type, 0);
+	d.flags = flags;
+	const char *tls_name = r->puri.host_type == SIP_HOST_NAME ? r->cur.host : NULL;
+	char name[SIP_RESOLVE_NAME_MAX + 1];
+	if (tls_name) {
+		/* RFC 5922 §4: the certificate must match the URI's domain. */
+		snprintf(name, sizeof(name), "%.*s", SIP_STR_ARG(r->puri.host));
+		tls_name = name;
+	}
+	rc = sip_stack_request(ua->stack, &r->msg, &d, tls_name, &r->txn);
+	if (rc == 0) {
+		sip_txn_set_udata(r->txn, r);
+		return 0;
+	}
+	r->txn = NULL;
+	*why = "could not send the request";
+	return SIP_EIO;
+}
+
 /* Sends the request to the next target; finishes the request when none is left. */
 static void try_next(struct ua_req *r, int last_status, const struct sip_msg *last, const char *why)
 {
-	struct sip_ua *ua = r->ua;
 	for (;;) {
 		if (!r->res || !sip_resolve_next(r->res, &r->cur)) {
 			finish(r, last_status, last, why);
 			return;
 		}
 		r->have_target = true;
-		enum sip_tp_type type = r->forced ? r->forced : tp_of(r->cur.proto);
-		struct sockaddr_storage dst;
-		target_sockaddr(&r->cur, &dst);
-		struct sip_listener *l = listener_for(ua, &dst);
-		if (!l) {
-			why = "no local address to reach the target";
-			continue;
-		}
-		r->cseq++;
-		int rc = build(r, l, type);
-		uint8_t flags = 0;
-		if (rc == 0 && type == SIP_TP_UDP && sip_transport_pick(sip_stack_transport(ua->stack), r->len, type) != type) {
-			/* §18.1.1: too big for UDP — TCP, and back to UDP if TCP fails. */
-			type = SIP_TP_TCP;
-			flags = SIP_TP_SEND_UDP_FALLBACK;
-			rc = build(r, l, type);
-		}
-		if (rc < 0 || sip_msg_parse(&r->msg, r->buf, r->len, SIP_PARSE_DATAGRAM, NULL) < 0) {
-			finish(r, 500, NULL, "request did not fit or did not parse");
+		int rc = send_here(r, &why);
+		if (rc != SIP_EIO)
 			return;
-		}
-		r->used = type;
-		struct sip_txn_dest d;
-		sip_txn_dest_set(&d, (const struct sockaddr *)&dst, type, 0);
-		d.flags = flags;
-		const char *tls_name = r->puri.host_type == SIP_HOST_NAME ? r->cur.host : NULL;
-		char name[SIP_RESOLVE_NAME_MAX + 1];
-		if (tls_name) {
-			/* RFC 5922 §4: the certificate must match the URI's domain. */
-			snprintf(name, sizeof(name), "%.*s", SIP_STR_ARG(r->puri.host));
-			tls_name = name;
-		}
-		rc = sip_stack_request(ua->stack, &r->msg, &d, tls_name, &r->txn);
-		if (rc == 0) {
-			sip_txn_set_udata(r->txn, r);
-			return;
-		}
-		r->txn = NULL;
 		last_status = 503;
 		last = NULL;
-		why = "could not send the request";
 	}
+}
+
+/* A 401/407: send again to the same target with credentials when we have a
+ * password and an answerable challenge; else it is the final answer. */
+static void on_challenge(struct ua_req *r, const struct sip_msg *msg)
+{
+	struct sip_ua *ua = r->ua;
+	if (!ua->cfg.password || r->auth_rounds >= SIP_UA_MAX_AUTH_ROUNDS ||
+	    sip__ua_auth_challenged(r->s, ua->cfg.auth_algs, msg) != 1) {
+		finish(r, msg->status, msg, NULL);
+		return;
+	}
+	r->auth_rounds++;
+	const char *why = NULL;
+	if (send_here(r, &why) == SIP_EIO)
+		try_next(r, 503, NULL, why);
 }
 
 static void on_resolved(void *arg, int err, struct sip_resolve_result *res)
@@ -272,6 +335,8 @@ static void tu_event(void *ctx, struct sip_stack *s, struct sip_txn *txn, enum s
 		r->txn = NULL;
 		if (msg->status == 503)
 			try_next(r, 503, msg, NULL); /* RFC 3263 §4.3 */
+		else if (msg->status == 401 || msg->status == 407)
+			on_challenge(r, msg);
 		else
 			finish(r, msg->status, msg, NULL);
 		return;
@@ -390,15 +455,31 @@ int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip_ua_cb c
 		sip_free(r);
 		return SIP_EUNSUPPORTED;
 	}
+	/* The URIs go into header lines as they are: no line breaks, no '>'. */
+	const char *uris[] = {req->from, req->to, req->contact};
+	for (size_t i = 0; i < 3; i++) {
+		if (uris[i] && (!uris[i][0] || strlen(uris[i]) >= SIP_UA_URI_MAX || strpbrk(uris[i], "\r\n<>"))) {
+			sip_free(r);
+			return SIP_EINVAL;
+		}
+	}
 	if ((req->headers && !(r->headers = dup_str(req->headers, strlen(req->headers)))) ||
 	    (req->content_type && !(r->ctype = dup_str(req->content_type, strlen(req->content_type)))) ||
-	    (req->body.len && !(r->body = dup_str(req->body.p, req->body.len)))) {
+	    (req->body.len && !(r->body = dup_str(req->body.p, req->body.len))) ||
+	    (req->from && !(r->from = dup_str(req->from, strlen(req->from)))) ||
+	    (req->to && !(r->to = dup_str(req->to, strlen(req->to)))) ||
+	    (req->contact && !(r->contact = dup_str(req->contact, strlen(req->contact))))) {
 		req_free(r);
 		return SIP_ENOMEM;
 	}
 	r->body_len = req->body.len;
-	rand_hex(ua, r->call_id, 24);
-	rand_hex(ua, r->from_tag, 12);
+	r->no_contact = req->no_contact;
+	r->s = req->session ? req->session : &r->own;
+	if (!r->s->call_id[0])
+		rand_hex(ua, r->s->call_id, 24);
+	if (!r->s->from_tag[0])
+		rand_hex(ua, r->s->from_tag, 12);
+	sip__ua_auth_begin(r->s);
 	r->next = ua->reqs;
 	ua->reqs = r;
 	/* A forced transport is a transport parameter for the lookup (RFC 3263
