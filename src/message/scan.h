@@ -15,6 +15,9 @@
  * A CR or LF not followed by whitespace is not LWS and stops the scan. */
 static inline const char *sip__skip_lws(const char *p, const char *e)
 {
+	/* Most calls stand on a byte that is no whitespace at all. */
+	if (p < e && !SIP_IS(*p, SIP_C_WS))
+		return p;
 	for (;;) {
 		if (p < e && (*p == ' ' || *p == '\t')) {
 			p++;

@@ -63,6 +63,49 @@ static int scan_headers(const char *p, size_t len, size_t *pi, size_t *bad)
 
 #define name_is(name, lit) sip__esc_eq((name), SIP_STR(lit), true)
 
+/* n bytes of s equal the lower-case letters lit, ignoring case: OR-ing 0x20
+ * maps only the upper-case letter onto each lower-case one. */
+static inline bool letters_caseeq(const char *s, const char *lit, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] | 0x20) != (unsigned char)lit[i])
+			return false;
+	return true;
+}
+
+enum { P_OTHER, P_LR, P_TRANSPORT, P_USER, P_METHOD, P_MADDR, P_TTL };
+
+/* Which well-known uri-parameter a name is. A name without '%' is compared
+ * directly, dispatched on its length; only an escaped name ("%6cr" is lr)
+ * takes the §19.1.4 escape-aware comparison. */
+static int param_kind(struct sip_str n)
+{
+	if (!memchr(n.p, '%', n.len)) {
+		switch (n.len) {
+		case 2: return letters_caseeq(n.p, "lr", 2) ? P_LR : P_OTHER;
+		case 3: return letters_caseeq(n.p, "ttl", 3) ? P_TTL : P_OTHER;
+		case 4: return letters_caseeq(n.p, "user", 4) ? P_USER : P_OTHER;
+		case 5: return letters_caseeq(n.p, "maddr", 5) ? P_MADDR : P_OTHER;
+		case 6: return letters_caseeq(n.p, "method", 6) ? P_METHOD : P_OTHER;
+		case 9: return letters_caseeq(n.p, "transport", 9) ? P_TRANSPORT : P_OTHER;
+		default: return P_OTHER;
+		}
+	}
+	if (name_is(n, "lr"))
+		return P_LR;
+	if (name_is(n, "transport"))
+		return P_TRANSPORT;
+	if (name_is(n, "user"))
+		return P_USER;
+	if (name_is(n, "method"))
+		return P_METHOD;
+	if (name_is(n, "maddr"))
+		return P_MADDR;
+	if (name_is(n, "ttl"))
+		return P_TTL;
+	return P_OTHER;
+}
+
 /* Pre-extracts the well-known uri-parameters (first occurrence wins). */
 static int pick_params(struct sip_uri *u, size_t base, size_t *bad)
 {
@@ -71,21 +114,14 @@ static int pick_params(struct sip_uri *u, size_t base, size_t *bad)
 	int r;
 	while ((r = sip_param_next(&cur, &prm)) == 1) {
 		struct sip_str *slot = NULL;
-		if (name_is(prm.name, "lr")) {
-			u->lr = true;
-			continue;
-		} else if (name_is(prm.name, "transport")) {
-			slot = &u->transport;
-		} else if (name_is(prm.name, "user")) {
-			slot = &u->user_param;
-		} else if (name_is(prm.name, "method")) {
-			slot = &u->method;
-		} else if (name_is(prm.name, "maddr")) {
-			slot = &u->maddr;
-		} else if (name_is(prm.name, "ttl")) {
-			slot = &u->ttl;
-		} else {
-			continue;
+		switch (param_kind(prm.name)) {
+		case P_LR: u->lr = true; continue;
+		case P_TRANSPORT: slot = &u->transport; break;
+		case P_USER: slot = &u->user_param; break;
+		case P_METHOD: slot = &u->method; break;
+		case P_MADDR: slot = &u->maddr; break;
+		case P_TTL: slot = &u->ttl; break;
+		default: continue;
 		}
 		/* These five carry meaning in §19.1.4 comparisons: a value is required. */
 		if (!prm.has_value) {
@@ -212,49 +248,75 @@ static int parse_other(const char *p, size_t len, size_t i, size_t *bad)
 	return 0;
 }
 
+/* Case-insensitive "sip:" / "sips:" at p (n bytes): 3 or 4 for the scheme's
+ * length, 0 for anything else. OR-ing 0x20 folds only 'S'/'I'/'P' onto
+ * 's'/'i'/'p'; ':' is compared exactly. */
+static size_t sip_scheme_len(const char *p, size_t n)
+{
+	uint32_t w;
+	if (n < 4)
+		return 0;
+	memcpy(&w, p, 4);
+	w = (w | 0x00202020u) & 0x00ffffffu;
+	if (w != ((uint32_t)'s' | (uint32_t)'i' << 8 | (uint32_t)'p' << 16))
+		return 0;
+	if (p[3] == ':')
+		return 3;
+	if ((p[3] | 0x20) == 's' && n > 4 && p[4] == ':')
+		return 4;
+	return 0;
+}
+
 int sip_uri_parse(struct sip_uri *out, const char *p, size_t len, size_t *err_off)
 {
 	if (!out || (!p && len))
 		return fail(err_off, 0, SIP_EINVAL);
+	/* Parsed in place: *out is cleared once here and again on failure, so
+	 * a failed parse still leaves it all zero. */
 	memset(out, 0, sizeof(*out));
 	if (len > SIP_URI_MAX_LEN)
 		return fail(err_off, SIP_URI_MAX_LEN, SIP_ETOOBIG);
 
 	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
-	size_t i = 0;
-	if (len == 0 || !SIP_IS(p[0], SIP_C_ALPHA))
-		return fail(err_off, 0, SIP_EPARSE);
-	while (i < len &&
-	       (SIP_IS(p[i], SIP_C_ALPHA | SIP_C_DIGIT) || p[i] == '+' || p[i] == '-' || p[i] == '.'))
-		i++;
-	if (i == len || p[i] != ':')
-		return fail(err_off, i, SIP_EPARSE);
-
-	struct sip_uri u;
-	memset(&u, 0, sizeof(u));
-	u.raw = (struct sip_str){p, len};
-	u.scheme_str = (struct sip_str){p, i};
-	u.opaque = (struct sip_str){p + i + 1, len - i - 1};
-	i++;
-
+	size_t i = sip_scheme_len(p, len);
+	struct sip_uri *u = out;
 	size_t bad = 0;
 	int r;
-	if (sip_str_caseeq(u.scheme_str, SIP_STR("sip"))) {
-		u.scheme = SIP_URI_SIP;
-		r = parse_sip(&u, p, len, i, &bad);
-	} else if (sip_str_caseeq(u.scheme_str, SIP_STR("sips"))) {
-		u.scheme = SIP_URI_SIPS;
-		r = parse_sip(&u, p, len, i, &bad);
-	} else if (sip_str_caseeq(u.scheme_str, SIP_STR("tel"))) {
-		u.scheme = SIP_URI_TEL;
-		r = sip__tel_parse(&u, p, len, i, &bad);
+	if (i) {
+		u->scheme = i == 3 ? SIP_URI_SIP : SIP_URI_SIPS;
 	} else {
-		u.scheme = SIP_URI_OTHER;
-		r = parse_other(p, len, i, &bad);
+		if (len == 0 || !SIP_IS(p[0], SIP_C_ALPHA))
+			return fail(err_off, 0, SIP_EPARSE);
+		while (i < len &&
+		       (SIP_IS(p[i], SIP_C_ALPHA | SIP_C_DIGIT) || p[i] == '+' || p[i] == '-' || p[i] == '.'))
+			i++;
+		if (i == len || p[i] != ':')
+			return fail(err_off, i, SIP_EPARSE);
+		struct sip_str sch = {p, i};
+		if (sip_str_caseeq(sch, SIP_STR("sip")))
+			u->scheme = SIP_URI_SIP;
+		else if (sip_str_caseeq(sch, SIP_STR("sips")))
+			u->scheme = SIP_URI_SIPS;
+		else if (sip_str_caseeq(sch, SIP_STR("tel")))
+			u->scheme = SIP_URI_TEL;
+		else
+			u->scheme = SIP_URI_OTHER;
 	}
-	if (r < 0)
+	u->raw = (struct sip_str){p, len};
+	u->scheme_str = (struct sip_str){p, i};
+	u->opaque = (struct sip_str){p + i + 1, len - i - 1};
+	i++;
+
+	if (u->scheme == SIP_URI_SIP || u->scheme == SIP_URI_SIPS)
+		r = parse_sip(u, p, len, i, &bad);
+	else if (u->scheme == SIP_URI_TEL)
+		r = sip__tel_parse(u, p, len, i, &bad);
+	else
+		r = parse_other(p, len, i, &bad);
+	if (r < 0) {
+		memset(out, 0, sizeof(*out));
 		return fail(err_off, bad, r);
-	*out = u;
+	}
 	return 0;
 }
 

@@ -26,36 +26,10 @@ bool sip__is_ipv4(const char *p, size_t len)
 	return i == len;
 }
 
-/* hostname = *( domainlabel "." ) toplabel [ "." ]; labels are alphanum with
- * inner '-', and the top label starts with a letter (so "1.2.3.999" is neither
- * an IPv4 address nor a hostname). Returns the offset of the bad label, or len. */
-static size_t hostname_bad(const char *p, size_t len)
-{
-	if (len == 0 || len > SIP_URI_MAX_HOST)
-		return 0;
-	size_t i = 0, last = 0;
-	while (i < len) {
-		size_t start = i;
-		while (i < len && p[i] != '.') {
-			if (!SIP_IS(p[i], SIP_C_HOST))
-				return i;
-			i++;
-		}
-		size_t n = i - start;
-		if (n == 0 || n > SIP_URI_MAX_LABEL || p[start] == '-' || p[i - 1] == '-')
-			return start;
-		last = start;
-		if (i < len)
-			i++; /* the dot; a trailing dot is allowed */
-	}
-	if (!SIP_IS(p[last], SIP_C_ALPHA))
-		return last;
-	return len;
-}
-
 bool sip__is_hostname(const char *p, size_t len)
 {
-	return len > 0 && hostname_bad(p, len) == len;
+	size_t bad;
+	return len > 0 && sip__hostname_scan(p, len, true, &bad) == len && bad == len;
 }
 
 int sip__ipv6_to_bin(const char *p, size_t len, uint8_t out[16], size_t *bad)
@@ -176,18 +150,15 @@ int sip__host_scan(const char *p, size_t len, struct sip_str *host, enum sip_hos
 		*type = SIP_HOST_IPV6;
 		return (int)(j + 1);
 	}
-	size_t j = 0;
-	while (j < len && SIP_IS(p[j], SIP_C_HOST))
-		j++;
-	if (j == 0) {
-		*bad = 0;
-		return SIP_EPARSE;
-	}
-	if (sip__is_ipv4(p, j)) {
+	/* One pass: an IPv4 address when the host starts with a digit and is
+	 * one, else the hostname rules (which also reject "1.2.3.999"). */
+	size_t j;
+	if (p[0] >= '0' && p[0] <= '9' && (j = sip__ipv4_len(p, len)) > 0) {
 		*type = SIP_HOST_IPV4;
 	} else {
-		size_t b = hostname_bad(p, j);
-		if (b != j) {
+		size_t b;
+		j = sip__hostname_scan(p, len, true, &b);
+		if (b != j || j == 0) {
 			*bad = b;
 			return SIP_EPARSE;
 		}

@@ -4,12 +4,68 @@
 
 #include <sip/uri.h>
 
+#include <stdint.h>
+
 #include "core/ctype.h"
 
 /* Scans one host (hostname, IPv4 or bracketed IPv6) at the start of [p, p+len);
  * stops at the first byte that cannot continue it. Returns bytes consumed (> 0)
  * or SIP_EPARSE with *bad at the offending offset. */
 int sip__host_scan(const char *p, size_t len, struct sip_str *host, enum sip_host_type *type, size_t *bad);
+
+/* Length of the IPv4address at the start of [p, p+len) when the run of
+ * hostname bytes ends right after it (so exactly what sip__is_ipv4() accepts
+ * on that run), else 0. One pass; called when p[0] is a digit. */
+static inline size_t sip__ipv4_len(const char *p, size_t len)
+{
+	size_t i = 0;
+	for (int part = 0; part < 4; part++) {
+		if (part > 0) {
+			if (i >= len || p[i] != '.')
+				return 0;
+			i++;
+		}
+		unsigned v = 0;
+		size_t s = i;
+		while (i < len && i - s < 3 && p[i] >= '0' && p[i] <= '9')
+			v = v * 10 + (unsigned)(p[i++] - '0');
+		if (i == s || v > 255)
+			return 0;
+	}
+	return i < len && SIP_IS(p[i], SIP_C_HOST) ? 0 : i;
+}
+
+/* Scans the run of hostname bytes (alphanum . -) at the start of [p, p+len)
+ * in one pass and returns its length n; *bad is set to n when the run is a
+ * hostname (§25: *( domainlabel "." ) toplabel [ "." ], labels of alphanum
+ * with inner '-', the top label starting with a letter), else to the offset
+ * of the first bad label (0 for an empty run). caps adds the DNS limits
+ * (SIP_URI_MAX_LABEL per label, SIP_URI_MAX_HOST in all, 0 past that). */
+static inline size_t sip__hostname_scan(const char *p, size_t len, bool caps, size_t *bad)
+{
+	size_t j = 0, b = SIZE_MAX, top = 0;
+	for (;;) {
+		size_t start = j;
+		while (j < len && SIP_IS(p[j], SIP_C_HOST) && p[j] != '.')
+			j++;
+		size_t n = j - start;
+		if (b == SIZE_MAX && (n == 0 || (caps && n > SIP_URI_MAX_LABEL) || p[start] == '-' || p[j - 1] == '-'))
+			b = start;
+		top = start;
+		/* A '.' goes on to the next label, or ends the name as a trailing dot. */
+		if (j >= len || p[j] != '.')
+			break;
+		j++;
+		if (j >= len || !SIP_IS(p[j], SIP_C_HOST))
+			break;
+	}
+	if (b == SIZE_MAX && !SIP_IS(p[top], SIP_C_ALPHA))
+		b = top;
+	if (caps && j > SIP_URI_MAX_HOST)
+		b = 0;
+	*bad = b == SIZE_MAX ? j : b;
+	return j;
+}
 
 /* Text of an IPv6 address (no brackets) to 16 bytes; 0 or SIP_EPARSE with *bad. */
 int sip__ipv6_to_bin(const char *p, size_t len, uint8_t out[16], size_t *bad);
