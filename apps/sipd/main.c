@@ -21,6 +21,7 @@ static void usage(FILE *f)
 	      "  -l, --listen SPEC       udp|tcp|tls:HOST[:PORT], repeatable (IPv6: udp:[::1]:5060)\n"
 	      "      --domain NAME       a domain we are responsible for, repeatable\n"
 	      "      --db PATH           SQLite store for bindings and users (default ./sipd.db)\n"
+	      "      --location sqlite|memory  where bindings live (memory: not durable)\n"
 	      "      --mode proxy|redirect\n"
 	      "      --require-auth      require digest authentication, also on loopback\n"
 	      "      --tls-cert FILE     PEM certificate for tls listeners\n"
@@ -34,12 +35,13 @@ static void usage(FILE *f)
 	      f);
 }
 
-enum { OPT_DOMAIN = 256, OPT_DB, OPT_MODE, OPT_REQUIRE_AUTH, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_WORKERS,
+enum { OPT_DOMAIN = 256, OPT_DB, OPT_LOCATION, OPT_MODE, OPT_REQUIRE_AUTH, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_WORKERS,
        OPT_LOG_LEVEL, OPT_TRACE };
 
 static const struct option options[] = {
 	{"config", required_argument, NULL, 'c'},      {"listen", required_argument, NULL, 'l'},
 	{"domain", required_argument, NULL, OPT_DOMAIN}, {"db", required_argument, NULL, OPT_DB},
+	{"location", required_argument, NULL, OPT_LOCATION},
 	{"mode", required_argument, NULL, OPT_MODE},   {"require-auth", no_argument, NULL, OPT_REQUIRE_AUTH},
 	{"tls-cert", required_argument, NULL, OPT_TLS_CERT}, {"tls-key", required_argument, NULL, OPT_TLS_KEY},
 	{"tls-ca", required_argument, NULL, OPT_TLS_CA}, {"workers", required_argument, NULL, OPT_WORKERS},
@@ -123,6 +125,13 @@ int main(int argc, char **argv)
 			cfg.domains[cfg.ndomains++] = strdup(optarg);
 			break;
 		case OPT_DB: sip_server_config_set_str(&cfg.db_path, optarg); break;
+		case OPT_LOCATION:
+			if (strcmp(optarg, "sqlite") && strcmp(optarg, "memory")) {
+				rc = fail("--location: '%s' is not sqlite or memory", optarg);
+				goto out;
+			}
+			cfg.location_memory = !strcmp(optarg, "memory");
+			break;
 		case OPT_MODE:
 			if (!strcmp(optarg, "proxy")) {
 				cfg.mode = SIP_MODE_PROXY;

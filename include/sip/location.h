@@ -91,6 +91,15 @@ SIP_API int sip_location_open_memory(struct sip_location **out, const struct sip
  * to disk. cfg may be NULL. 0, SIP_EINVAL or SIP_EIO. */
 SIP_API int sip_location_open_sqlite(struct sip_location **out, const char *path,
 				     const struct sip_location_config *cfg);
+/* One store shared by several threads (e.g. the memory store of a
+ * multi-worker server). The share takes inner over (closed by
+ * sip_location_share_free, after every handle is closed). Each thread opens
+ * its own handle: operations are serialized, and a batch holds the lock from
+ * begin to commit/rollback. 0, SIP_EINVAL or SIP_ENOMEM. */
+struct sip_location_share;
+SIP_API int sip_location_share_new(struct sip_location_share **out, struct sip_location *inner);
+SIP_API int sip_location_share_open(struct sip_location **out, struct sip_location_share *sh);
+SIP_API void sip_location_share_free(struct sip_location_share *sh);
 /* Closes a store (NULL is fine); an open batch is rolled back. */
 SIP_API void sip_location_close(struct sip_location *loc);
 

@@ -4,6 +4,7 @@
 #ifndef SIP_SERVER_H
 #define SIP_SERVER_H
 
+#include <sip/auth.h>
 #include <sip/core.h>
 #include <sip/log.h>
 #include <sip/txn.h>
@@ -31,6 +32,7 @@ struct sip_server_config {
 	bool mtu_rule_off;
 	unsigned workers;                    /* 0: one per core */
 	char *db_path;
+	bool location_memory;                /* bindings in memory (not durable); users stay in db_path */
 	enum sip_server_mode mode;
 	bool require_auth;                   /* also on loopback */
 	bool open_registration;              /* explicitly allow unauthenticated REGISTER off loopback */
@@ -38,6 +40,12 @@ struct sip_server_config {
 	bool trace;
 	/* Registrar (§10.3). */
 	unsigned default_expires, min_expires, max_expires;
+	/* Digest challenges offered, in order. Default MD5 then SHA-256: clients
+	 * that take the first challenge (SIPp, older phones) only know MD5, and
+	 * clients that know SHA-256 pick it from the list (RFC 8760 §2.4). */
+	enum sip_digest_alg digest_algs[SIP_DIGEST__COUNT];
+	unsigned ndigest_algs;
+	unsigned nonce_lifetime;             /* seconds; 0: SIP_AUTH_DEFAULT_LIFETIME */
 };
 
 /* Fills cfg with the embedded default: UDP+TCP on 127.0.0.1:5060, domain

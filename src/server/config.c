@@ -27,6 +27,9 @@ struct y_limits {
 struct y_registrar {
 	uint32_t *default_expires, *min_expires, *max_expires;
 	bool *require_auth, *open_registration;
+	char **algorithms;
+	unsigned algorithms_count;
+	uint32_t *nonce_lifetime;
 };
 struct y_doc {
 	char **listen;
@@ -41,6 +44,7 @@ struct y_doc {
 	bool *trace;
 	uint32_t *workers;
 	char *db;
+	char *location;
 	char *mode;
 };
 
@@ -76,6 +80,8 @@ static const cyaml_schema_field_t registrar_fields[] = {
 	CYAML_FIELD_UINT_PTR("max_expires", OPT, struct y_registrar, max_expires),
 	CYAML_FIELD_BOOL_PTR("require_auth", OPT, struct y_registrar, require_auth),
 	CYAML_FIELD_BOOL_PTR("open_registration", OPT, struct y_registrar, open_registration),
+	CYAML_FIELD_SEQUENCE("algorithms", OPT, struct y_registrar, algorithms, &str_schema, 1, SIP_DIGEST__COUNT),
+	CYAML_FIELD_UINT_PTR("nonce_lifetime", OPT, struct y_registrar, nonce_lifetime),
 	CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t doc_fields[] = {
@@ -89,6 +95,7 @@ static const cyaml_schema_field_t doc_fields[] = {
 	CYAML_FIELD_BOOL_PTR("trace", OPT, struct y_doc, trace),
 	CYAML_FIELD_UINT_PTR("workers", OPT, struct y_doc, workers),
 	CYAML_FIELD_STRING_PTR("db", OPT, struct y_doc, db, 1, 4096),
+	CYAML_FIELD_STRING_PTR("location", OPT, struct y_doc, location, 1, 16),
 	CYAML_FIELD_STRING_PTR("mode", OPT, struct y_doc, mode, 1, 16),
 	CYAML_FIELD_END,
 };
@@ -143,6 +150,9 @@ void sip_server_config_defaults(struct sip_server_config *cfg)
 	cfg->default_expires = 3600;
 	cfg->min_expires = 60;
 	cfg->max_expires = 86400;
+	cfg->digest_algs[0] = SIP_DIGEST_MD5;
+	cfg->digest_algs[1] = SIP_DIGEST_SHA256;
+	cfg->ndigest_algs = 2;
 }
 
 int sip_server_config_set_str(char **field, const char *value)
@@ -262,6 +272,19 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 			cfg->require_auth = *r->require_auth;
 		if (r->open_registration)
 			cfg->open_registration = *r->open_registration;
+		if (r->nonce_lifetime)
+			cfg->nonce_lifetime = *r->nonce_lifetime;
+		if (r->algorithms) {
+			cfg->ndigest_algs = 0;
+			for (unsigned i = 0; i < r->algorithms_count; i++) {
+				if (sip_digest_alg_parse(sip_str_c(r->algorithms[i]), &cfg->digest_algs[i]) < 0) {
+					rc = errf(err, errcap, "%s: registrar.algorithms: '%s' is not MD5, SHA-256, MD5-sess or SHA-256-sess",
+						  path, r->algorithms[i]);
+					goto out;
+				}
+				cfg->ndigest_algs++;
+			}
+		}
 	}
 	if (d->log_level && sip_log_level_parse(d->log_level, &cfg->log_level) < 0) {
 		rc = errf(err, errcap, "%s: log_level: '%s' is not one of error, warn, info, debug", path, d->log_level);
@@ -273,6 +296,14 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 		cfg->workers = *d->workers;
 	if (d->db && (rc = sip_server_config_set_str(&cfg->db_path, d->db)))
 		goto out;
+	if (d->location) {
+		if (!strcmp(d->location, "memory") || !strcmp(d->location, "sqlite")) {
+			cfg->location_memory = !strcmp(d->location, "memory");
+		} else {
+			rc = errf(err, errcap, "%s: location: '%s' is not sqlite or memory", path, d->location);
+			goto out;
+		}
+	}
 	if (d->mode) {
 		if (!strcmp(d->mode, "proxy")) {
 			cfg->mode = SIP_MODE_PROXY;

@@ -8,9 +8,8 @@
 #include <sip/print.h>
 #include <string.h>
 
-#define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, SUBSCRIBE, NOTIFY, REFER, MESSAGE, INFO"
 /* Methods sipd itself accepts as a UAS today. */
-#define ALLOW_SELF "OPTIONS, ACK, CANCEL"
+#define ALLOW_SELF "REGISTER, OPTIONS, ACK, CANCEL"
 #define SERVER "sipd/" "0.1"
 
 /* Sends the response built in w->out on t. */
@@ -168,6 +167,8 @@ void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct
 		on_cancel(w, t, req);
 		return;
 	}
+	if (req->method_id == SIP_METHOD_REGISTER && sip__register_on_request(w, t, req, sip_txn_dest(t)))
+		return; /* the registrar checks the domain, Require, auth ... itself (§10.3) */
 	if (!is_local(w, req)) {
 		on_foreign(w, t, req);
 		return;

@@ -4,8 +4,11 @@
 #include "worker.h"
 
 #include <sip/log.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/random.h>
 
 static uv_async_t *volatile main_wakeup;
 
@@ -36,6 +39,57 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static void on_wakeup(uv_async_t *h) { stop_main(h->data); }
 
+/* Loopback addresses only (127/8, ::1, localhost)? Registration is open there
+ * by default; anywhere else it needs digest authentication unless the
+ * configuration opens it explicitly. */
+static bool loopback_only(const struct sip_server_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nlisten; i++) {
+		struct sip_tp_spec spec;
+		if (sip_transport_parse_spec(cfg->listen[i], &spec) < 0)
+			return false;
+		if (strncmp(spec.host, "127.", 4) && strcmp(spec.host, "::1") && strcasecmp(spec.host, "localhost"))
+			return false;
+	}
+	return true;
+}
+
+static int shared_open(struct sip__shared *sh, const struct sip_server_config *cfg, char *err, size_t errcap)
+{
+	uint8_t secret[32];
+	memset(sh, 0, sizeof(*sh));
+	/* A fresh nonce secret per start: nonces from before a restart come back
+	 * stale and clients simply answer the new challenge. */
+	if (getrandom(secret, sizeof(secret), 0) != sizeof(secret)) {
+		snprintf(err, errcap, "no randomness for the nonce secret");
+		return SIP_EIO;
+	}
+	struct sip_auth_server_config ac = {.secret = secret, .secret_len = sizeof(secret),
+					    .nonce_lifetime = cfg->nonce_lifetime, .nalgs = cfg->ndigest_algs};
+	memcpy(ac.algs, cfg->digest_algs, sizeof(ac.algs));
+	int rc = sip_auth_server_new(&sh->auth, &ac);
+	if (rc < 0) {
+		snprintf(err, errcap, "digest authentication: %s", sip_strerror(rc));
+		return rc;
+	}
+	sh->require_auth = cfg->require_auth || (!loopback_only(cfg) && !cfg->open_registration);
+	if (cfg->location_memory) {
+		struct sip_location *mem;
+		struct sip_location_config lc = {.uri_eq = sip_registrar_uri_eq};
+		if ((rc = sip_location_open_memory(&mem, &lc)) < 0 || (rc = sip_location_share_new(&sh->memory, mem)) < 0) {
+			snprintf(err, errcap, "in-memory location store: %s", sip_strerror(rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void shared_close(struct sip__shared *sh)
+{
+	sip_location_share_free(sh->memory);
+	sip_auth_server_free(sh->auth);
+}
+
 static unsigned default_workers(void)
 {
 	unsigned n = (unsigned)uv_available_parallelism();
@@ -53,13 +107,21 @@ int sip_server_run(const struct sip_server_config *cfg)
 	sip_log_set_level(cfg->log_level);
 	sip_log_set_trace(cfg->trace);
 	unsigned n = cfg->workers ? cfg->workers : default_workers();
+	struct sip__shared shared;
+	if ((rc = shared_open(&shared, cfg, err, sizeof(err))) < 0) {
+		sip_log(SIP_LOG_ERROR, "start-up failed: %s", err);
+		shared_close(&shared);
+		return rc;
+	}
 	struct sip__worker *w = calloc(n, sizeof(*w));
 	uint16_t ports[SIP_SERVER_MAX_LISTEN] = {0};
-	if (!w)
+	if (!w) {
+		shared_close(&shared);
 		return SIP_ENOMEM;
+	}
 	unsigned opened = 0;
 	for (; opened < n; opened++) {
-		if ((rc = sip__worker_open(&w[opened], opened, cfg, ports, err, sizeof(err))) < 0) {
+		if ((rc = sip__worker_open(&w[opened], opened, cfg, &shared, ports, err, sizeof(err))) < 0) {
 			sip_log(SIP_LOG_ERROR, "start-up failed: %s", err);
 			break;
 		}
@@ -68,8 +130,12 @@ int sip_server_run(const struct sip_server_config *cfg)
 		for (unsigned i = 0; i < opened; i++)
 			sip__worker_abandon(&w[i]);
 		free(w);
+		shared_close(&shared);
 		return rc;
 	}
+	sip_log(SIP_LOG_INFO, "registrar: bindings %s %s, users in %s, authentication %s",
+		cfg->location_memory ? "in" : "in SQLite", cfg->location_memory ? "memory" : cfg->db_path, cfg->db_path,
+		shared.require_auth ? "required" : "off (loopback only)");
 	for (unsigned i = 0; i < cfg->nlisten; i++)
 		sip_log(SIP_LOG_INFO, "listening on %s (port %u)", cfg->listen[i], ports[i]);
 	sip_log(SIP_LOG_INFO, "sipd running with %u worker thread%s", n, n == 1 ? "" : "s");
@@ -95,6 +161,7 @@ int sip_server_run(const struct sip_server_config *cfg)
 		uv_thread_join(&w[i].thread);
 	uv_loop_close(&main_loop);
 	free(w);
+	shared_close(&shared);
 	sip_log(SIP_LOG_INFO, "sipd stopped");
 	return 0;
 }

@@ -48,15 +48,17 @@ static void on_stop(uv_async_t *h)
 {
 	struct sip__worker *w = h->data;
 	uv_close((uv_handle_t *)&w->stop, NULL);
+	sip__register_close(w); /* pending 200s go out before the transactions end */
 	sip_stack_close(w->stack);
 }
 
-int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server_config *cfg, uint16_t *ports,
-		     char *err, size_t errcap)
+int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server_config *cfg,
+		     const struct sip__shared *shared, uint16_t *ports, char *err, size_t errcap)
 {
 	int rc;
 	w->id = id;
 	w->cfg = cfg;
+	w->shared = shared;
 	snprintf(w->name, sizeof(w->name), "worker %u", id);
 	if (getrandom(&w->rng, sizeof(w->rng), 0) != sizeof(w->rng) || !w->rng)
 		w->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)w;
@@ -107,10 +109,13 @@ int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server
 		}
 		ports[i] = sip_listener_port(l);
 	}
+	if ((rc = sip__register_open(w, err, errcap)) < 0)
+		goto fail;
 	uv_async_init(&w->loop, &w->stop, on_stop);
 	w->stop.data = w;
 	return 0;
 fail:
+	sip__register_close(w);
 	sip_stack_close(w->stack);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);

@@ -6,9 +6,28 @@
 #ifndef SIP_SERVER_WORKER_H
 #define SIP_SERVER_WORKER_H
 
+#include <sip/auth.h>
+#include <sip/location.h>
+#include <sip/registrar.h>
 #include <sip/server.h>
 #include <sip/stack.h>
 #include <uv.h>
+
+/* State every worker uses, made once by the main thread. */
+struct sip__shared {
+	struct sip_auth_server *auth;        /* thread-safe nonce + nc checks */
+	struct sip_location_share *memory;   /* the in-memory store, when configured */
+	bool require_auth;                   /* the effective registration policy */
+};
+
+/* A 200 to a REGISTER held until its batch is committed (SQLite store). */
+struct sip__held {
+	struct sip__held *next;
+	struct sip_txn *txn;
+	size_t len, reqlen;
+	char *req;   /* the request's bytes, to build a 500 if the commit fails */
+	char resp[]; /* the response */
+};
 
 struct sip__worker {
 	unsigned id;
@@ -18,6 +37,16 @@ struct sip__worker {
 	uv_thread_t thread;
 	uv_async_t stop;
 	struct sip_stack *stack;
+	const struct sip__shared *shared;
+	/* Registrar: this worker's store handle, credentials and registrar. */
+	struct sip_location *loc;
+	struct sip_users *users;
+	struct sip_registrar *reg;
+	bool batching;             /* SQLite: one commit per loop iteration */
+	bool in_batch, batch_failed;
+	struct sip__held *held, **held_tail;
+	uv_check_t flush;          /* commits the batch after the loop's I/O phase */
+	uv_timer_t purge;          /* expired bindings (worker 0) */
 	uint64_t rng;              /* xorshift state for tags */
 	char out[SIP_TP_DGRAM_MAX]; /* response being built */
 };
@@ -25,8 +54,8 @@ struct sip__worker {
 /* Opens the worker's loop, stack and listeners (on the calling thread, before
  * the thread starts). ports[i] gives the port for listen spec i (0: from the
  * spec); on return it holds the bound port so later workers share it. */
-int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server_config *cfg, uint16_t *ports,
-		     char *err, size_t errcap);
+int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server_config *cfg,
+		     const struct sip__shared *shared, uint16_t *ports, char *err, size_t errcap);
 /* Runs the loop until stopped; the thread entry. */
 void sip__worker_main(void *arg);
 /* Releases what sip__worker_open made when the thread never ran. */
@@ -34,6 +63,13 @@ void sip__worker_abandon(struct sip__worker *w);
 
 /* The request core (core.c): answers a request arriving in server txn t. */
 void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req);
+/* Registrar glue (register.c). open: the worker's store, users and registrar;
+ * close: commits what is pending and releases them. */
+int sip__register_open(struct sip__worker *w, char *err, size_t errcap);
+void sip__register_close(struct sip__worker *w);
+/* Handles a REGISTER; false when its Request-URI is not one of our domains. */
+bool sip__register_on_request(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req,
+			      const struct sip_txn_dest *src);
 /* Random lower-case hex tag (To tags, etc.), NUL-terminated; returns its length. */
 size_t sip__worker_tag(struct sip__worker *w, char *out, size_t cap);
 

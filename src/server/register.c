@@ -1,0 +1,226 @@
+/* register.c — the registrar inside a sipd worker: opens the worker's store
+ * handle, credentials and registrar, and batches SQLite commits.
+ *
+ * Durability: a 200 to a REGISTER means its bindings survive `kill -9`. With
+ * the SQLite store every REGISTER of one loop iteration joins one
+ * transaction; the 200s are held and sent after the COMMIT (one fsync for
+ * the batch) — or replaced by 500s if it fails. Errors (4xx) go out at once.
+ * The in-memory store commits at once and is shared by all workers. */
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <sip/log.h>
+#include <sip/print.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define PURGE_INTERVAL_MS 60000
+
+/* Bindings expire on wall-clock time: they must survive a restart, so the
+ * registrar is given real seconds since the epoch (the monotonic loop clock
+ * restarts with the process). */
+static int64_t wall_now(void) { return (int64_t)time(NULL); }
+
+static void send_bytes(struct sip__worker *w, struct sip_txn *t, const char *b, size_t n)
+{
+	int rc = sip_stack_respond(w->stack, t, b, n);
+	if (rc < 0)
+		sip_log(SIP_LOG_DEBUG, "%s: sending a REGISTER response failed: %s", w->name, sip_strerror(rc));
+}
+
+static void on_flush(uv_check_t *h)
+{
+	struct sip__worker *w = h->data;
+	uv_check_stop(&w->flush);
+	if (!w->in_batch)
+		return;
+	int rc = w->batch_failed ? SIP_EIO : sip_location_commit(w->loc);
+	if (rc < 0) {
+		sip_location_rollback(w->loc);
+		sip_log(SIP_LOG_ERROR, "%s: committing registrations failed (%s): answering 500", w->name,
+			sip_strerror(rc));
+	}
+	w->in_batch = w->batch_failed = false;
+	struct sip__held *hd = w->held;
+	w->held = NULL;
+	w->held_tail = &w->held;
+	while (hd) {
+		struct sip__held *next = hd->next;
+		if (rc == 0) {
+			send_bytes(w, hd->txn, hd->resp, hd->len);
+		} else {
+			struct sip_msg req;
+			if (sip_msg_parse(&req, hd->req, hd->reqlen, SIP_PARSE_DATAGRAM, NULL) > 0) {
+				int n = sip_registrar_error(w->reg, &req, 500, wall_now(), w->out, sizeof(w->out));
+				if (n > 0)
+					send_bytes(w, hd->txn, w->out, (size_t)n);
+			}
+		}
+		sip_free(hd);
+		hd = next;
+	}
+}
+
+static void on_purge(uv_timer_t *h)
+{
+	struct sip__worker *w = h->data;
+	int n = sip_location_purge(w->loc, wall_now());
+	if (n > 0)
+		sip_log(SIP_LOG_DEBUG, "%s: purged %d expired bindings", w->name, n);
+}
+
+/* Keeps a 200 until the batch commits; the transaction stays alive meanwhile
+ * (a non-INVITE server transaction has no timer before its final response). */
+static bool hold(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req, size_t len)
+{
+	struct sip__held *hd = sip_malloc(sizeof(*hd) + len + req->len);
+	if (!hd)
+		return false;
+	hd->next = NULL;
+	hd->txn = t;
+	hd->len = len;
+	memcpy(hd->resp, w->out, len);
+	hd->req = hd->resp + len;
+	hd->reqlen = req->len;
+	memcpy(hd->req, req->buf, req->len);
+	*w->held_tail = hd;
+	w->held_tail = &hd->next;
+	return true;
+}
+
+bool sip__register_on_request(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req,
+			      const struct sip_txn_dest *src)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+	uint16_t port = 0;
+	const struct sockaddr *sa = (const struct sockaddr *)src->addr;
+	if (sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	} else {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	}
+	const char *tp = src->transport == SIP_TP_TCP ? "tcp" : src->transport == SIP_TP_TLS ? "tls" : "udp";
+	struct sip_registrar_src rs = {sip_str_c(ip), port, sip_str_c(tp)};
+
+	if (w->batching && !w->in_batch) {
+		if (sip_location_begin(w->loc) == 0) {
+			w->in_batch = true;
+			uv_check_start(&w->flush, on_flush);
+		}
+	}
+	struct sip_registrar_result res;
+	int rc = sip_registrar_handle(w->reg, req, &rs, wall_now(), w->out, sizeof(w->out), &res);
+	if (rc < 0) {
+		int n = sip_registrar_error(w->reg, req, 500, wall_now(), w->out, sizeof(w->out));
+		if (n > 0)
+			send_bytes(w, t, w->out, (size_t)n);
+		return true;
+	}
+	if (res.not_ours)
+		return false;
+	if (res.store_failed)
+		w->batch_failed = true;
+	/* Inside a batch every 200 waits for the commit: even a query's 200 may
+	 * list a binding another REGISTER of this batch has not committed yet. */
+	if (w->in_batch && res.status == 200) {
+		if (!hold(w, t, req, res.len)) {
+			int n = sip_registrar_error(w->reg, req, 500, wall_now(), w->out, sizeof(w->out));
+			if (n > 0)
+				send_bytes(w, t, w->out, (size_t)n);
+		}
+		return true;
+	}
+	send_bytes(w, t, w->out, res.len);
+	return true;
+}
+
+/* The domains the registrar serves: the configured ones and the addresses we
+ * listen on (DESIGN: "domain localhost and the addresses it listens on"). */
+static size_t registrar_domains(const struct sip_server_config *cfg, struct sip_registrar_domain *d, size_t cap,
+				char hosts[][SIP_TP_HOST_MAX])
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < cfg->ndomains && n < cap; i++)
+		d[n++] = (struct sip_registrar_domain){cfg->domains[i], NULL};
+	for (unsigned i = 0; i < cfg->nlisten && n < cap; i++) {
+		struct sip_tp_spec spec;
+		if (sip_transport_parse_spec(cfg->listen[i], &spec) < 0 || !strcmp(spec.host, "0.0.0.0") ||
+		    !strcmp(spec.host, "::"))
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < n; k++)
+			dup |= !strcasecmp(d[k].name, spec.host);
+		if (dup)
+			continue;
+		snprintf(hosts[n], SIP_TP_HOST_MAX, "%s", spec.host);
+		d[n] = (struct sip_registrar_domain){hosts[n], NULL};
+		n++;
+	}
+	return n;
+}
+
+int sip__register_open(struct sip__worker *w, char *err, size_t errcap)
+{
+	const struct sip_server_config *cfg = w->cfg;
+	struct sip_location_config lc = {.uri_eq = sip_registrar_uri_eq};
+	int rc;
+	w->held_tail = &w->held;
+	if (w->shared->memory) {
+		rc = sip_location_share_open(&w->loc, w->shared->memory);
+	} else {
+		rc = sip_location_open_sqlite(&w->loc, cfg->db_path, &lc);
+		w->batching = rc == 0;
+	}
+	if (rc < 0) {
+		snprintf(err, errcap, "location store '%s': %s", cfg->db_path, sip_strerror(rc));
+		return rc;
+	}
+	if ((rc = sip_users_open(&w->users, cfg->db_path)) < 0) {
+		snprintf(err, errcap, "user store '%s': %s", cfg->db_path, sip_strerror(rc));
+		return rc;
+	}
+	struct sip_registrar_domain doms[SIP_REGISTRAR_MAX_DOMAINS];
+	char hosts[SIP_REGISTRAR_MAX_DOMAINS][SIP_TP_HOST_MAX];
+	struct sip_registrar_config rcfg = {
+		.domains = doms,
+		.ndomains = registrar_domains(cfg, doms, SIP_REGISTRAR_MAX_DOMAINS, hosts),
+		.default_expires = cfg->default_expires,
+		.min_expires = cfg->min_expires,
+		.max_expires = cfg->max_expires,
+		.require_auth = w->shared->require_auth,
+		.auth = w->shared->auth,
+		.ha1 = sip_users_get_ha1,
+		.ha1_ud = w->users,
+	};
+	if ((rc = sip_registrar_new(&w->reg, &rcfg, w->loc)) < 0) {
+		snprintf(err, errcap, "registrar: %s", sip_strerror(rc));
+		return rc;
+	}
+	uv_check_init(&w->loop, &w->flush);
+	w->flush.data = w;
+	uv_timer_init(&w->loop, &w->purge);
+	w->purge.data = w;
+	if (w->id == 0)
+		uv_timer_start(&w->purge, on_purge, PURGE_INTERVAL_MS, PURGE_INTERVAL_MS);
+	uv_unref((uv_handle_t *)&w->purge);
+	return 0;
+}
+
+void sip__register_close(struct sip__worker *w)
+{
+	if (w->in_batch)
+		on_flush(&w->flush);
+	if (w->reg) { /* the handles exist once the registrar does */
+		uv_close((uv_handle_t *)&w->flush, NULL);
+		uv_close((uv_handle_t *)&w->purge, NULL);
+	}
+	sip_registrar_free(w->reg);
+	sip_users_close(w->users);
+	sip_location_close(w->loc);
+	w->reg = NULL;
+	w->users = NULL;
+	w->loc = NULL;
+}
