@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/ctype.h"
+#include "hdr_lookup.h"
 
 static int fail(struct sip_parse_err *err, size_t off, const char *reason, int status, int code)
 {
@@ -496,7 +497,7 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 		h->value = trim_lws(buf + vstart, vend - vstart);
 		h->line_off = (uint32_t)(line - start);
 		h->line_len = (uint32_t)(pos - line);
-		h->id = (uint16_t)sip_hdr_lookup(buf + line, name_end - line);
+		h->id = (uint16_t)sip__hdr_lookup(buf + line, name_end - line);
 		h->next = SIP_HDR_NONE;
 		if (h->id != SIP_HDR_OTHER) {
 			if (m->first[h->id] == SIP_HDR_NONE) {
