@@ -102,3 +102,36 @@ def options(host, port, transport="UDP", branch=None, call_id=None, tag="t1"):
         "CSeq: 1 OPTIONS\r\n"
         "Content-Length: 0\r\n\r\n" % (h, port, transport, h, branch, h, tag, h, port, call_id)
     ).encode()
+
+
+def register(host, port, user, domain, contacts=(), expires=None, call_id="reg-1@test", cseq=1,
+             branch=None, local_port=9, extra=""):
+    """A REGISTER for user@domain; contacts are full Contact values."""
+    branch = branch or "z9hG4bK-reg-%d" % int(time.time() * 1e6)
+    lines = [
+        "REGISTER sip:%s SIP/2.0" % domain,
+        "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport" % (local_port, branch),
+        "Max-Forwards: 70",
+        "From: <sip:%s@%s>;tag=f%d" % (user, domain, cseq),
+        "To: <sip:%s@%s>" % (user, domain),
+        "Call-ID: %s" % call_id,
+        "CSeq: %d REGISTER" % cseq,
+    ]
+    lines += ["Contact: %s" % c for c in contacts]
+    if expires is not None:
+        lines.append("Expires: %d" % expires)
+    return ("\r\n".join(lines) + "\r\n" + extra + "Content-Length: 0\r\n\r\n").encode()
+
+
+def header_values(msg, name):
+    """Every value of a header (full name, case-insensitive), one per line."""
+    return [v.strip() for v in re.findall(rb"(?im)^" + name.encode() + rb"[ \t]*:(.*)$", msg)]
+
+
+def digest_md5(user, realm, password, method, uri, nonce, cnonce="0a4f113b", nc="00000001"):
+    import hashlib
+    h = lambda s: hashlib.md5(s.encode()).hexdigest()
+    ha1, ha2 = h("%s:%s:%s" % (user, realm, password)), h("%s:%s" % (method, uri))
+    resp = h("%s:%s:%s:%s:auth:%s" % (ha1, nonce, nc, cnonce, ha2))
+    return ('Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", algorithm=MD5, '
+            'qop=auth, nc=%s, cnonce="%s"' % (user, realm, nonce, uri, resp, nc, cnonce))

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The registrar end to end (RFC 3261 §10.3): SIPp registers, refreshes,
+# queries, unregisters one contact and all with '*', gets 423 and 400 for a
+# bad wildcard (open registration on loopback, UDP and TCP); with digest
+# authentication SIPp answers the 401 (MD5), a wrong password is challenged
+# again, an old nonce gets stale=true; bad input gets its 4xx; and bindings
+# survive `kill -9` of sipd.
+source "$(dirname "$0")/common.bash"
+
+sipp_reg() { # NAME TRANSPORT PORT SCENARIO ARGS...
+	local name=$1 t=$2 port=$3 sc=$4; shift 4
+	timeout 60 sipp -sf "$HERE/scenarios/$sc" -t "$t" -i 127.0.0.1 -p 0 -m 1 -nostdin -nd \
+		-trace_err -error_file "$WORK/$name.err" "$@" 127.0.0.1:$port >"$WORK/$name.sipp.log" 2>&1
+}
+
+# 1. Open registration (loopback): the whole §10.3 flow over UDP and TCP.
+P=$(free_port)
+start_sipd open -l udp:127.0.0.1:$P -l tcp:127.0.0.1:$P --db "$WORK/open.db"
+check "SIPp flow over UDP: register, refresh, query, unregister one/all, 423, 400 for bad wildcards" \
+	sipp_reg flow-udp u1 $P reg_flow.xml -s carol -set domain localhost
+check "the same flow over TCP" sipp_reg flow-tcp t1 $P reg_flow.xml -s dave -set domain localhost
+python3 - "$HERE" "$P" <<'PY' || FAILS=$((FAILS + 1))
+import sys
+sys.path.insert(0, sys.argv[1])
+import sipnet
+port = int(sys.argv[2])
+srv = ("127.0.0.1", port)
+fails = 0
+def check(what, cond):
+    global fails
+    print(("ok: " if cond else "FAIL: ") + what); fails += 0 if cond else 1
+def status(msg):
+    got = sipnet.udp_exchange(msg, srv)
+    return sipnet.status_of(got[-1]) if got else None, got[-1] if got else b""
+# A To that is not a SIP URI (RFC 4475 unksm2 style): 400.
+m = sipnet.register("127.0.0.1", port, "x", "localhost", ["<sip:x@127.0.0.1:9>"]).replace(
+    b"To: <sip:x@localhost>", b"To: isbn:2983792873")
+check("non-SIP To → 400", status(m)[0] == 400)
+# Thousands of Contacts in one REGISTER: a 4xx and nothing stored.
+many = ", ".join("<sip:m%d@127.0.0.1:9>" % i for i in range(2000))
+m = sipnet.register("127.0.0.1", port, "many", "localhost", [many], call_id="many@test")
+got = sipnet.tcp_exchange(m, srv)
+st = sipnet.status_of(got[-1]) if got else None
+check("2000 Contacts in one REGISTER (%d bytes, TCP) → 4xx (%s)" % (len(m), st), st is not None and 400 <= st < 500)
+m = sipnet.register("127.0.0.1", port, "many", "localhost", ["<sip:n%d@127.0.0.1:9>" % i for i in range(200)],
+                    call_id="many3@test")
+got = sipnet.tcp_exchange(m, srv)
+st = sipnet.status_of(got[-1]) if got else None
+check("200 Contact lines in one REGISTER → 4xx/513 (%s)" % st, st is not None and 400 <= st < 600)
+m = sipnet.register("127.0.0.1", port, "many", "localhost", [], call_id="many2@test", cseq=2)
+st, r = status(m)
+check("  and nothing was stored (query lists no binding)", st == 200 and not sipnet.header_values(r, "Contact"))
+# Malformed Expires and Contact: 400, nothing stored.
+m = sipnet.register("127.0.0.1", port, "bad", "localhost", ["<sip:bad@127.0.0.1:9>"], extra="Expires: soon\r\n")
+check("malformed Expires → 400", status(m)[0] == 400)
+m = sipnet.register("127.0.0.1", port, "bad", "localhost", ["<sip:bad@127.0.0.1:9;>"], call_id="b2@t")
+check("malformed Contact → 400", status(m)[0] == 400)
+m = sipnet.register("127.0.0.1", port, "a" * 300, "localhost", ["<sip:y@127.0.0.1:9>"], call_id="long@t")
+check("over-long AOR → 400", status(m)[0] == 400)
+m = sipnet.register("127.0.0.1", port, "nobody", "elsewhere.example", ["<sip:y@127.0.0.1:9>"], call_id="f@t")
+check("REGISTER for a domain that is not ours → 404", status(m)[0] == 404)
+m = sipnet.register("127.0.0.1", port, "req", "localhost", ["<sip:y@127.0.0.1:9>"], extra="Require: nonsense\r\n")
+st, r = status(m)
+check("unknown Require → 420 with Unsupported", st == 420 and sipnet.header_values(r, "Unsupported") == [b"nonsense"])
+sys.exit(1 if fails else 0)
+PY
+check "sipd still serving" kill -0 "$SIPD_PID"
+stop_pid "$SIPD_PID"
+
+# 2. Digest authentication (--require-auth on loopback).
+P=$(free_port)
+"$SIPD" user add sip:alice@localhost secret --db "$WORK/auth.db" >/dev/null
+cat >"$WORK/auth.yaml" <<YAML
+listen: [udp:127.0.0.1:$P]
+db: $WORK/auth.db
+registrar: {require_auth: true, nonce_lifetime: 1}
+YAML
+start_sipd auth -c "$WORK/auth.yaml"
+check "SIPp answers the 401 (MD5 digest) and registers" \
+	sipp_reg auth u1 $P reg_auth.xml -s alice -set domain localhost -set expires 300 -au alice -ap secret -auth_uri localhost
+check "a wrong password is challenged again (401)" \
+	sipp_reg wrong u1 $P reg_auth_wrong.xml -s alice -set domain localhost -set expires 300 -au alice -ap nope -auth_uri localhost
+python3 - "$HERE" "$P" <<'PY' || FAILS=$((FAILS + 1))
+import re, sys, time
+sys.path.insert(0, sys.argv[1])
+import sipnet
+port = int(sys.argv[2]); srv = ("127.0.0.1", port); fails = 0
+def check(what, cond):
+    global fails
+    print(("ok: " if cond else "FAIL: ") + what); fails += 0 if cond else 1
+def ask(m):
+    got = sipnet.udp_exchange(m, srv)
+    return got[-1] if got else b""
+r = ask(sipnet.register("127.0.0.1", port, "alice", "localhost", ["<sip:alice@127.0.0.1:9>"], call_id="st@t"))
+chal = [c for c in sipnet.header_values(r, "WWW-Authenticate") if b"MD5" in c]
+check("401 offers MD5 first, SHA-256 too", sipnet.status_of(r) == 401 and len(sipnet.header_values(r, "WWW-Authenticate")) == 2
+      and b"MD5" in sipnet.header_values(r, "WWW-Authenticate")[0])
+nonce = re.search(rb'nonce="([^"]+)"', chal[0]).group(1).decode()
+auth = sipnet.digest_md5("alice", "localhost", "secret", "REGISTER", "sip:localhost", nonce)
+ok = ask(sipnet.register("127.0.0.1", port, "alice", "localhost", ["<sip:alice@127.0.0.1:9>"], call_id="st@t",
+                         cseq=2, extra="Authorization: %s\r\n" % auth))
+check("right credentials → 200", sipnet.status_of(ok) == 200)
+bob = ask(sipnet.register("127.0.0.1", port, "bob", "localhost", ["<sip:bob@127.0.0.1:9>"], call_id="bob@t",
+          extra="Authorization: %s\r\n" % sipnet.digest_md5("bob", "localhost", "x", "REGISTER", "sip:localhost", nonce)))
+wrong = ask(sipnet.register("127.0.0.1", port, "alice", "localhost", ["<sip:alice@127.0.0.1:9>"], call_id="w@t",
+            extra="Authorization: %s\r\n" % sipnet.digest_md5("alice", "localhost", "bad", "REGISTER", "sip:localhost", nonce, nc="00000002")))
+strip = lambda m: re.sub(rb'(nonce|tag)="?[^",;\r\n]+', b"", re.sub(rb"(?m)^(Via|From|To|Call-ID|CSeq|Date):.*\r\n", b"", m))
+check("unknown user and wrong password get the same answer (401)",
+      sipnet.status_of(bob) == sipnet.status_of(wrong) == 401 and strip(bob) == strip(wrong))
+time.sleep(2.2)  # nonce_lifetime is 1 s
+stale = ask(sipnet.register("127.0.0.1", port, "alice", "localhost", ["<sip:alice@127.0.0.1:9>"], call_id="st@t",
+            cseq=3, extra="Authorization: %s\r\n" % sipnet.digest_md5("alice", "localhost", "secret", "REGISTER",
+                                                                      "sip:localhost", nonce, nc="00000009")))
+check("an expired nonce → 401 with stale=true", sipnet.status_of(stale) == 401 and b"stale=true" in stale.lower())
+sys.exit(1 if fails else 0)
+PY
+stop_pid "$SIPD_PID"
+
+# 3. Durability: a 200 means the binding survives kill -9.
+P=$(free_port)
+start_sipd durable -l udp:127.0.0.1:$P --db "$WORK/durable.db"
+python3 - "$HERE" "$P" register <<'PY' || FAILS=$((FAILS + 1))
+import sys
+sys.path.insert(0, sys.argv[1]); import sipnet
+port = int(sys.argv[2])
+got = sipnet.udp_exchange(sipnet.register("127.0.0.1", port, "erin", "localhost", ["<sip:erin@127.0.0.1:9>"],
+                                           expires=600, call_id="dur@t"), ("127.0.0.1", port))
+ok = got and sipnet.status_of(got[-1]) == 200
+print(("ok: " if ok else "FAIL: ") + "registered erin for 600 s")
+sys.exit(0 if ok else 1)
+PY
+kill -9 "$SIPD_PID"; wait "$SIPD_PID" 2>/dev/null || true
+sleep 2
+start_sipd durable2 -l udp:127.0.0.1:$P --db "$WORK/durable.db"
+python3 - "$HERE" "$P" <<'PY' || FAILS=$((FAILS + 1))
+import re, sys
+sys.path.insert(0, sys.argv[1]); import sipnet
+port = int(sys.argv[2])
+got = sipnet.udp_exchange(sipnet.register("127.0.0.1", port, "erin", "localhost", [], call_id="q@t"), ("127.0.0.1", port))
+c = sipnet.header_values(got[-1], "Contact") if got else []
+m = re.search(rb"expires=(\d+)", c[0]) if c else None
+left = int(m.group(1)) if m else -1
+ok = bool(c) and b"sip:erin@127.0.0.1:9" in c[0] and 0 < left < 600
+print(("ok: " if ok else "FAIL: ") + "after kill -9 and restart the binding is there with %d s left (< 600)" % left)
+sys.exit(0 if ok else 1)
+PY
+check "sipd still running" kill -0 "$SIPD_PID"
