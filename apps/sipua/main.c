@@ -11,6 +11,9 @@ static const struct sipua_cmd cmds[] = {
 	{"options", "URI [--transport udp|tcp|tls]",
 	 "OPTIONS ping: print the status line, Allow and Supported; exit 0 on 2xx (a health check)",
 	 sipua_cmd_options},
+	{"register", "--user U --password P --registrar URI [--expires N] [--unregister] [--once] [--transport udp|tcp|tls] [--contact URI]",
+	 "register U at the registrar (digest auth), refresh until SIGINT/SIGTERM, then unregister; exit 0 on success",
+	 sipua_cmd_register},
 };
 
 static void usage(FILE *out)

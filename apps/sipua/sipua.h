@@ -15,5 +15,7 @@ struct sipua_cmd {
 int sipua_cmd_parse(int argc, char **argv);
 /* sipua options URI [--transport udp|tcp|tls]: OPTIONS ping (apps/sipua/options.c). */
 int sipua_cmd_options(int argc, char **argv);
+/* sipua register --user U --password P --registrar URI ...: registration (apps/sipua/register.c). */
+int sipua_cmd_register(int argc, char **argv);
 
 #endif
