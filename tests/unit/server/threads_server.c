@@ -1,0 +1,182 @@
+/* sipd's threads end to end, in one process so ThreadSanitizer sees every
+ * worker: a 2-worker server (shared in-memory store, then per-worker SQLite
+ * handles with batched commits) answers OPTIONS and REGISTERs from several
+ * client sockets at once (the kernel spreads them over the workers' reuseport
+ * sockets), every binding is visible from every worker, and SIGTERM-style
+ * shutdown (sip_server_stop) returns cleanly. Runs in the `threads` label. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <sip/server.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static uint16_t free_port(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof(a);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	getsockname(s, (struct sockaddr *)&a, &l);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+static int client(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	struct timeval tv = {0, 200000};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return s;
+}
+
+/* Sends msg and waits (bounded) for a response whose status line starts with want. */
+static bool exchange(int s, uint16_t port, const char *msg, const char *want, char *resp, size_t cap)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	for (int attempt = 0; attempt < 25; attempt++) {
+		sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&to, sizeof(to));
+		ssize_t n = recv(s, resp, cap - 1, 0);
+		if (n > 0) {
+			resp[n] = 0;
+			return !strncmp(resp, want, strlen(want));
+		}
+	}
+	return false;
+}
+
+struct run {
+	struct sip_server_config cfg;
+	int rc;
+};
+
+static void *server_thread(void *arg)
+{
+	struct run *r = arg;
+	r->rc = sip_server_run(&r->cfg);
+	return NULL;
+}
+
+#define CLIENTS 4
+#define PER_CLIENT 25
+
+struct load {
+	uint16_t port;
+	int id;
+	int ok;
+};
+
+static void *register_many(void *arg)
+{
+	struct load *ld = arg;
+	int s = client();
+	char msg[1024], resp[4096];
+	for (int i = 0; i < PER_CLIENT; i++) {
+		snprintf(msg, sizeof(msg),
+			 "REGISTER sip:localhost SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-t%d-%d;rport\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:u%d_%d@localhost>;tag=a\r\nTo: <sip:u%d_%d@localhost>\r\n"
+			 "Call-ID: c%d-%d@t\r\nCSeq: 1 REGISTER\r\nContact: <sip:u%d_%d@127.0.0.1:9>\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 ld->id, i, ld->id, i, ld->id, i, ld->id, i, ld->id, i);
+		if (exchange(s, ld->port, msg, "SIP/2.0 200", resp, sizeof(resp)))
+			ld->ok++;
+	}
+	close(s);
+	return NULL;
+}
+
+static void run_server(bool memory)
+{
+	char dir[] = "/tmp/sipd-threads-XXXXXX", db[128];
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/sipd.db", dir);
+	struct run r;
+	sip_server_config_defaults(&r.cfg);
+	uint16_t port = free_port();
+	char spec[64];
+	snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u", port);
+	r.cfg.listen[r.cfg.nlisten++] = strdup(spec);
+	r.cfg.domains[r.cfg.ndomains++] = strdup("localhost");
+	r.cfg.db_path = strdup(db);
+	r.cfg.workers = 2;
+	r.cfg.location_memory = memory;
+	r.cfg.log_level = SIP_LOG_WARN;
+	r.rc = -1;
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, server_thread, &r), 0);
+
+	int s = client();
+	char resp[4096];
+	const char *options = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-o1;rport\r\n"
+			      "Max-Forwards: 70\r\nFrom: <sip:t@localhost>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
+			      "Call-ID: o1@t\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+	assert_true(exchange(s, port, options, "SIP/2.0 200", resp, sizeof(resp)));
+
+	pthread_t lt[CLIENTS];
+	struct load ld[CLIENTS];
+	for (int i = 0; i < CLIENTS; i++) {
+		ld[i] = (struct load){port, i, 0};
+		pthread_create(&lt[i], NULL, register_many, &ld[i]);
+	}
+	for (int i = 0; i < CLIENTS; i++) {
+		pthread_join(lt[i], NULL);
+		assert_int_equal(ld[i].ok, PER_CLIENT);
+	}
+	/* Every binding is visible whichever worker answers the query. */
+	int found = 0;
+	char msg[1024];
+	for (int c = 0; c < CLIENTS; c++)
+		for (int i = 0; i < PER_CLIENT; i += 6) {
+			int q = client();
+			snprintf(msg, sizeof(msg),
+				 "REGISTER sip:localhost SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-q%d-%d;rport\r\n"
+				 "Max-Forwards: 70\r\nFrom: <sip:u%d_%d@localhost>;tag=q\r\nTo: <sip:u%d_%d@localhost>\r\n"
+				 "Call-ID: q%d-%d@t\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n",
+				 c, i, c, i, c, i, c, i);
+			if (exchange(q, port, msg, "SIP/2.0 200", resp, sizeof(resp))) {
+				char want[64];
+				snprintf(want, sizeof(want), "<sip:u%d_%d@127.0.0.1:9>", c, i);
+				found += strstr(resp, want) != NULL;
+			}
+			close(q);
+		}
+	assert_int_equal(found, CLIENTS * ((PER_CLIENT + 5) / 6));
+	close(s);
+	sip_server_stop();
+	pthread_join(th, NULL);
+	assert_int_equal(r.rc, 0);
+	sip_server_config_free(&r.cfg);
+	char rm[256];
+	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
+	assert_int_equal(system(rm), 0);
+}
+
+static void test_memory_store(void **state)
+{
+	(void)state;
+	run_server(true);
+}
+
+static void test_sqlite_store(void **state)
+{
+	(void)state;
+	run_server(false);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_memory_store),
+		cmocka_unit_test(test_sqlite_store),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
