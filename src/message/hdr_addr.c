@@ -5,14 +5,18 @@
 
 #include "scan.h"
 
-/* Parses the URI [p, e) into na; on failure reports the URI parser's offset. */
-static int parse_uri(struct sip_nameaddr *na, const char *s, const char *p, const char *e, size_t *err_off)
+/* Parses the URI [p, e) into na; on failure reports the URI parser's offset.
+ * sip_uri_parse() sets every field of na->uri (all zero on failure); when it
+ * is not reached, nameaddr_parse() clears na->uri itself. */
+static int parse_uri(struct sip_nameaddr *na, const char *s, const char *p, const char *e, size_t *err_off,
+		     bool *uri_set)
 {
 	size_t uoff = 0;
 	na->uri_str = (struct sip_str){p, (size_t)(e - p)};
 	if (p == e)
 		return sip__fail(err_off, s, p, SIP_EPARSE);
 	int rc = sip_uri_parse(&na->uri, p, (size_t)(e - p), &uoff);
+	*uri_set = true;
 	if (rc)
 		return sip__fail(err_off, s, p + (uoff <= (size_t)(e - p) ? uoff : 0), rc);
 	return 0;
@@ -87,7 +91,7 @@ static int contact_param(struct sip_contact *c, const struct sip_param *prm, con
 			*bad = prm->name.p + prm->name.len;
 			return SIP_EPARSE;
 		}
-		rc = sip_str_to_u32(prm->value, &c->expires);
+		rc = sip__to_u32(prm->value.p, prm->value.len, &c->expires);
 		if (rc) {
 			*bad = prm->value.p;
 			return rc;
@@ -97,11 +101,12 @@ static int contact_param(struct sip_contact *c, const struct sip_param *prm, con
 	return 0;
 }
 
-/* name-addr / addr-spec with header params; c (may be NULL) collects Contact params. */
-static int nameaddr_parse(struct sip_nameaddr *na, struct sip_contact *c, struct sip_str value,
-			  size_t *err_off)
+/* name-addr / addr-spec with header params; c (may be NULL) collects Contact
+ * params. Every field but na->uri starts cleared; *uri_set tells whether
+ * sip_uri_parse() filled na->uri. */
+static int nameaddr_fields(struct sip_nameaddr *na, struct sip_contact *c, struct sip_str value,
+			   size_t *err_off, bool *uri_set)
 {
-	memset(na, 0, sizeof(*na));
 	SIP__CHECK_VALUE(value, err_off);
 	const char *s = value.p, *e = s + value.len, *p, *lt = NULL, *bad;
 	int rc;
@@ -136,7 +141,7 @@ static int nameaddr_parse(struct sip_nameaddr *na, struct sip_contact *c, struct
 			return sip__fail(err_off, s, u, SIP_EPARSE);
 		if (u < gt && SIP_IS(gt[-1], SIP_C_WS))
 			return sip__fail(err_off, s, gt - 1, SIP_EPARSE);
-		rc = parse_uri(na, s, u, gt, err_off);
+		rc = parse_uri(na, s, u, gt, err_off, uri_set);
 		if (rc)
 			return rc;
 		na->bracketed = true;
@@ -151,7 +156,7 @@ static int nameaddr_parse(struct sip_nameaddr *na, struct sip_contact *c, struct
 				return sip__fail(err_off, s, p, SIP_EPARSE);
 			p++;
 		}
-		rc = parse_uri(na, s, u, p, err_off);
+		rc = parse_uri(na, s, u, p, err_off, uri_set);
 		if (rc)
 			return rc;
 	}
@@ -182,6 +187,20 @@ static int nameaddr_parse(struct sip_nameaddr *na, struct sip_contact *c, struct
 	return 0;
 }
 
+/* The whole struct ends up as a memset-then-parse would leave it, without
+ * clearing the large URI twice (sip_uri_parse() clears it anyway). */
+static int nameaddr_parse(struct sip_nameaddr *na, struct sip_contact *c, struct sip_str value,
+			  size_t *err_off)
+{
+	bool uri_set = false;
+	na->display = na->uri_str = na->params = na->tag = SIP_STR_NULL;
+	na->bracketed = na->star = na->has_tag = false;
+	int rc = nameaddr_fields(na, c, value, err_off, &uri_set);
+	if (!uri_set)
+		memset(&na->uri, 0, sizeof(na->uri));
+	return rc;
+}
+
 int sip_nameaddr_parse(struct sip_nameaddr *na, struct sip_str value, size_t *err_off)
 {
 	return nameaddr_parse(na, NULL, value, err_off);
@@ -189,11 +208,13 @@ int sip_nameaddr_parse(struct sip_nameaddr *na, struct sip_str value, size_t *er
 
 int sip_contact_parse(struct sip_contact *c, struct sip_str value, size_t *err_off)
 {
-	memset(c, 0, sizeof(*c));
 	c->q = -1;
+	c->expires = 0;
+	c->has_expires = false;
 	struct sip_str t = sip_str_trim(value);
 	if (t.len == 1 && t.p[0] == '*') {
 		/* STAR alone: the wildcard of a REGISTER that removes every binding. */
+		memset(&c->na, 0, sizeof(c->na));
 		c->na.star = true;
 		c->na.uri_str = t;
 		return 0;

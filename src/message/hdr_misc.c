@@ -11,7 +11,7 @@
 static const char *scan_u32(const char *p, const char *e, uint32_t *out, int *rc)
 {
 	const char *d = sip__scan_digits(p, e);
-	*rc = sip_str_to_u32((struct sip_str){p, (size_t)(d - p)}, out);
+	*rc = sip__to_u32(p, (size_t)(d - p), out);
 	return *rc ? NULL : d;
 }
 
@@ -217,7 +217,7 @@ static int retry_param(void *ctx, const struct sip_param *prm, const char **bad)
 			*bad = prm->name.p + prm->name.len;
 			return SIP_EPARSE;
 		}
-		int rc = sip_str_to_u32(prm->value, &r->duration);
+		int rc = sip__to_u32(prm->value.p, prm->value.len, &r->duration);
 		if (rc) {
 			*bad = prm->value.p;
 			return rc;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "scan.h"
+#include "uri_int.h"
 
 /* IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT, each <= 255. */
 static bool ipv4_ok(const char *p, const char *e)
@@ -68,45 +69,24 @@ static bool ipv6_ok(const char *p, const char *e)
 	return dbl ? groups <= 7 : groups == 8;
 }
 
-/* hostname = *( domainlabel "." ) toplabel [ "." ]: labels of alphanum and
- * inner '-', the last one starting with a letter. */
-static bool hostname_ok(const char *p, const char *e)
-{
-	if (p < e && e[-1] == '.')
-		e--;
-	if (p == e)
-		return false;
-	const char *label = p;
-	for (const char *q = p; q <= e; q++) {
-		if (q < e && *q != '.') {
-			if (!SIP_IS(*q, SIP_C_ALPHA | SIP_C_DIGIT) && *q != '-')
-				return false;
-			continue;
-		}
-		if (q == label || *label == '-' || q[-1] == '-')
-			return false;
-		if (q == e && !SIP_IS(*label, SIP_C_ALPHA))
-			return false;
-		label = q + 1;
-	}
-	return true;
-}
-
 /* Classifies a host (IPv6 without brackets when bracketed was stripped). */
 static enum sip_host_type host_type(const char *p, const char *e, bool bracketed)
 {
 	if (bracketed)
 		return ipv6_ok(p, e) ? SIP_HOST_IPV6 : SIP_HOST_NONE;
-	if (ipv4_ok(p, e))
+	/* One pass over the bytes, shared with the URI parser; Via takes no
+	 * DNS length caps. The whole of [p, e) must be the host. */
+	size_t n = (size_t)(e - p), bad;
+	if (n && *p >= '0' && *p <= '9' && sip__ipv4_len(p, n) == n)
 		return SIP_HOST_IPV4;
-	return hostname_ok(p, e) ? SIP_HOST_NAME : SIP_HOST_NONE;
+	return n && sip__hostname_scan(p, n, false, &bad) == n && bad == n ? SIP_HOST_NAME : SIP_HOST_NONE;
 }
 
 /* Parses decimal digits [p, e) into a port; SIP_EPARSE/SIP_ERANGE. */
 static int port_parse(const char *p, const char *e, uint16_t *out)
 {
 	uint32_t v;
-	int rc = sip_str_to_u32((struct sip_str){p, (size_t)(e - p)}, &v);
+	int rc = sip__to_u32(p, (size_t)(e - p), &v);
 	if (rc)
 		return rc;
 	if (v > 65535)
@@ -170,7 +150,7 @@ static int via_param(struct sip_via *v, const struct sip_param *prm, const char 
 			v->maddr = prm->value;
 	} else if (SIP__IS_NAME(prm->name, "ttl")) {
 		uint32_t ttl;
-		if (!prm->has_value || prm->value.len > 3 || sip_str_to_u32(prm->value, &ttl))
+		if (!prm->has_value || prm->value.len > 3 || sip__to_u32(prm->value.p, prm->value.len, &ttl))
 			goto bad_value;
 		if (ttl > 255) {
 			*bad = vp;
@@ -199,15 +179,21 @@ static const char *sent_by_host(struct sip_via *v, const char *p, const char *e,
 		v->host_type = SIP_HOST_IPV6;
 		return c + 1;
 	}
-	while (p < e && SIP_IS(*p, SIP_C_HOST))
-		p++;
-	v->host_type = host_type(h, p, false);
-	if (v->host_type == SIP_HOST_NONE) {
-		*bad = h;
-		return NULL;
+	/* The sent-by host is the run of hostname bytes: an IPv4 address or a
+	 * hostname (no DNS length caps), classified in one pass. */
+	size_t n = (size_t)(e - p), len, b;
+	if (n && *p >= '0' && *p <= '9' && (len = sip__ipv4_len(p, n)) > 0) {
+		v->host_type = SIP_HOST_IPV4;
+	} else {
+		len = sip__hostname_scan(p, n, false, &b);
+		if (len == 0 || b != len) {
+			*bad = h;
+			return NULL;
+		}
+		v->host_type = SIP_HOST_NAME;
 	}
-	v->host = (struct sip_str){h, (size_t)(p - h)};
-	return p;
+	v->host = (struct sip_str){h, len};
+	return p + len;
 }
 
 int sip_via_parse(struct sip_via *v, struct sip_str value, size_t *err_off)

@@ -10,6 +10,7 @@
 
 #include "core/ctype.h"
 #include "hdr_lookup.h"
+#include "str_int.h"
 
 static int fail(struct sip_parse_err *err, size_t off, const char *reason, int status, int code)
 {
@@ -108,12 +109,57 @@ static const struct {
 	{"INFO", 4, SIP_METHOD_INFO},           {"PUBLISH", 7, SIP_METHOD_PUBLISH},
 };
 
+/* t is exactly the literal m (constant length: the compiler compares words). */
+#define METHOD_IS(t, m) (!memcmp((t).p, (m), sizeof(m) - 1))
+
 enum sip_method sip_method_lookup(struct sip_str t)
 {
-	/* Methods are case-sensitive (§7.1): "invite" is an unknown method. */
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (methods[i].len == t.len && t.p[0] == methods[i].name[0] && !memcmp(t.p, methods[i].name, t.len))
-			return methods[i].id;
+	/* Methods are case-sensitive (§7.1): "invite" is an unknown method.
+	 * Dispatched on the length; the table above stays the list of names. */
+	switch (t.len) {
+	case 3:
+		if (METHOD_IS(t, "ACK"))
+			return SIP_METHOD_ACK;
+		if (METHOD_IS(t, "BYE"))
+			return SIP_METHOD_BYE;
+		break;
+	case 4:
+		if (METHOD_IS(t, "INFO"))
+			return SIP_METHOD_INFO;
+		break;
+	case 5:
+		if (METHOD_IS(t, "PRACK"))
+			return SIP_METHOD_PRACK;
+		if (METHOD_IS(t, "REFER"))
+			return SIP_METHOD_REFER;
+		break;
+	case 6:
+		if (METHOD_IS(t, "INVITE"))
+			return SIP_METHOD_INVITE;
+		if (METHOD_IS(t, "CANCEL"))
+			return SIP_METHOD_CANCEL;
+		if (METHOD_IS(t, "UPDATE"))
+			return SIP_METHOD_UPDATE;
+		if (METHOD_IS(t, "NOTIFY"))
+			return SIP_METHOD_NOTIFY;
+		break;
+	case 7:
+		if (METHOD_IS(t, "OPTIONS"))
+			return SIP_METHOD_OPTIONS;
+		if (METHOD_IS(t, "MESSAGE"))
+			return SIP_METHOD_MESSAGE;
+		if (METHOD_IS(t, "PUBLISH"))
+			return SIP_METHOD_PUBLISH;
+		break;
+	case 8:
+		if (METHOD_IS(t, "REGISTER"))
+			return SIP_METHOD_REGISTER;
+		break;
+	case 9:
+		if (METHOD_IS(t, "SUBSCRIBE"))
+			return SIP_METHOD_SUBSCRIBE;
+		break;
+	}
 	return SIP_METHOD_UNKNOWN;
 }
 
@@ -139,6 +185,8 @@ static bool all_token(const char *p, size_t n)
  * Returns 1 for 2.0, 0 for another well-formed version, -1 when malformed. */
 static int check_version(const char *p, size_t n)
 {
+	if (n == 7 && !memcmp(p, "SIP/2.0", 7))
+		return 1; /* as nearly every message writes it */
 	if (n < 7 || sip__lower[(unsigned char)p[0]] != 's' || sip__lower[(unsigned char)p[1]] != 'i' ||
 	    sip__lower[(unsigned char)p[2]] != 'p' || p[3] != '/')
 		return -1;
@@ -154,8 +202,7 @@ static int check_version(const char *p, size_t n)
 		return -1;
 	/* Leading zeros are not a different version: compare numerically. */
 	uint32_t a = 0, b = 0;
-	if (sip_str_to_u32((struct sip_str){p + major, minor - 1 - major}, &a) ||
-	    sip_str_to_u32((struct sip_str){p + minor, n - minor}, &b))
+	if (sip__to_u32(p + major, minor - 1 - major, &a) || sip__to_u32(p + minor, n - minor, &b))
 		return 0;
 	return a == 2 && b == 0;
 }

@@ -7,6 +7,7 @@
 #include <sip/uri.h>
 
 #include "core/ctype.h"
+#include "str_int.h"
 
 /* Nesting cap for comments: "((((...))))" must not cost unbounded depth. */
 #define SIP__MAX_COMMENT_DEPTH 32
@@ -187,8 +188,8 @@ static inline int sip__param_next(struct sip_str *cur, struct sip_param *out, un
 	return 1;
 }
 
-/* Case-insensitive comparison of a slice with a lowercase literal. */
-#define SIP__IS_NAME(s, lit) sip_str_caseeq((s), SIP_STR(lit))
+/* Case-insensitive comparison of a slice with a literal of lower-case letters. */
+#define SIP__IS_NAME(s, lit) SIP__IS_LETTERS(s, lit)
 
 /* Reports an error: sets *err_off (if non-NULL) to at - base and returns rc. */
 static inline int sip__fail(size_t *err_off, const char *base, const char *at, int rc)

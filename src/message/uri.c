@@ -63,16 +63,6 @@ static int scan_headers(const char *p, size_t len, size_t *pi, size_t *bad)
 
 #define name_is(name, lit) sip__esc_eq((name), SIP_STR(lit), true)
 
-/* n bytes of s equal the lower-case letters lit, ignoring case: OR-ing 0x20
- * maps only the upper-case letter onto each lower-case one. */
-static inline bool letters_caseeq(const char *s, const char *lit, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (((unsigned char)s[i] | 0x20) != (unsigned char)lit[i])
-			return false;
-	return true;
-}
-
 enum { P_OTHER, P_LR, P_TRANSPORT, P_USER, P_METHOD, P_MADDR, P_TTL };
 
 /* Which well-known uri-parameter a name is. A name without '%' is compared
@@ -82,12 +72,12 @@ static int param_kind(struct sip_str n)
 {
 	if (!memchr(n.p, '%', n.len)) {
 		switch (n.len) {
-		case 2: return letters_caseeq(n.p, "lr", 2) ? P_LR : P_OTHER;
-		case 3: return letters_caseeq(n.p, "ttl", 3) ? P_TTL : P_OTHER;
-		case 4: return letters_caseeq(n.p, "user", 4) ? P_USER : P_OTHER;
-		case 5: return letters_caseeq(n.p, "maddr", 5) ? P_MADDR : P_OTHER;
-		case 6: return letters_caseeq(n.p, "method", 6) ? P_METHOD : P_OTHER;
-		case 9: return letters_caseeq(n.p, "transport", 9) ? P_TRANSPORT : P_OTHER;
+		case 2: return sip__letters_caseeq(n.p, "lr", 2) ? P_LR : P_OTHER;
+		case 3: return sip__letters_caseeq(n.p, "ttl", 3) ? P_TTL : P_OTHER;
+		case 4: return sip__letters_caseeq(n.p, "user", 4) ? P_USER : P_OTHER;
+		case 5: return sip__letters_caseeq(n.p, "maddr", 5) ? P_MADDR : P_OTHER;
+		case 6: return sip__letters_caseeq(n.p, "method", 6) ? P_METHOD : P_OTHER;
+		case 9: return sip__letters_caseeq(n.p, "transport", 9) ? P_TRANSPORT : P_OTHER;
 		default: return P_OTHER;
 		}
 	}
@@ -131,7 +121,7 @@ static int pick_params(struct sip_uri *u, size_t base, size_t *bad)
 		size_t voff = base + (size_t)(prm.value.p - u->params.p);
 		if (slot == &u->ttl) {
 			uint32_t t;
-			if (prm.value.len > 3 || sip_str_to_u32(prm.value, &t) < 0 || t > 255) {
+			if (prm.value.len > 3 || sip__to_u32(prm.value.p, prm.value.len, &t) < 0 || t > 255) {
 				*bad = voff;
 				return SIP_EPARSE;
 			}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/ctype.h"
+#include "str_int.h"
 
 /* Scans one host (hostname, IPv4 or bracketed IPv6) at the start of [p, p+len);
  * stops at the first byte that cannot continue it. Returns bytes consumed (> 0)
