@@ -30,8 +30,9 @@ struct reg {
 	const char *registrar;
 	enum sip_tp_type transport;
 	char aor[REG_AOR_MAX];
-	char contact[SIP_UA_URI_MAX]; /* fixed after the first request, so refreshes and the unregister match it */
-	uint32_t expires;             /* asked for */
+	char contact[SIP_UA_URI_MAX]; /* fixed after the first request, so refreshes and the unregister match
+					 it */
+	uint32_t expires;	      /* asked for */
 	bool once, unregister_only;
 	enum reg_state state;
 	bool registered, stop_requested, min_expires_retried;
@@ -130,14 +131,16 @@ static void on_done(void *arg, const struct sip_ua_result *r)
 		    min > g->expires) {
 			g->min_expires_retried = true;
 			g->expires = min;
-			fprintf(stderr, "sipua register: registrar wants expires >= %u; asking again\n", (unsigned)min);
+			fprintf(stderr, "sipua register: registrar wants expires >= %u; asking again\n",
+				(unsigned)min);
 			send_register(g, g->expires);
 			return;
 		}
 	}
 	if (!ok) {
-		fprintf(stderr, "sipua register: %s failed: %d%s%s\n", g->registered ? "refresh" : "registration",
-			r->status, r->error ? " " : "", r->error ? r->error : "");
+		fprintf(stderr, "sipua register: %s failed: %d%s%s\n",
+			g->registered ? "refresh" : "registration", r->status, r->error ? " " : "",
+			r->error ? r->error : "");
 		shut_down(g, 1);
 		return;
 	}
@@ -233,21 +236,28 @@ static int make_aor(struct reg *g, const char *user)
 	    (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_SIPS))
 		return SIP_EINVAL;
 	bool v6 = u.host_type == SIP_HOST_IPV6;
-	int n = snprintf(g->aor, sizeof(g->aor), "%s:%s@%s%.*s%s", u.scheme == SIP_URI_SIPS ? "sips" : "sip", user,
-			 v6 ? "[" : "", SIP_STR_ARG(u.host), v6 ? "]" : "");
+	int n = snprintf(g->aor, sizeof(g->aor), "%s:%s@%s%.*s%s", u.scheme == SIP_URI_SIPS ? "sips" : "sip",
+			 user, v6 ? "[" : "", SIP_STR_ARG(u.host), v6 ? "]" : "");
 	return n > 0 && (size_t)n < sizeof(g->aor) ? 0 : SIP_ETOOBIG;
 }
 
 int sipua_cmd_register(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"user", required_argument, NULL, 'u'},	    {"password", required_argument, NULL, 'p'},
-		{"registrar", required_argument, NULL, 'r'}, {"expires", required_argument, NULL, 'e'},
-		{"unregister", no_argument, NULL, 'U'},	    {"once", no_argument, NULL, 'o'},
-		{"transport", required_argument, NULL, 't'}, {"contact", required_argument, NULL, 'c'},
-		{"tls-ca", required_argument, NULL, 'C'},    {"insecure", no_argument, NULL, 'k'},
-		{"dns", required_argument, NULL, 'D'},	    {"t1", required_argument, NULL, '1'},
-		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	    {"user", required_argument, NULL, 'u'},
+	    {"password", required_argument, NULL, 'p'},
+	    {"registrar", required_argument, NULL, 'r'},
+	    {"expires", required_argument, NULL, 'e'},
+	    {"unregister", no_argument, NULL, 'U'},
+	    {"once", no_argument, NULL, 'o'},
+	    {"transport", required_argument, NULL, 't'},
+	    {"contact", required_argument, NULL, 'c'},
+	    {"tls-ca", required_argument, NULL, 'C'},
+	    {"insecure", no_argument, NULL, 'k'},
+	    {"dns", required_argument, NULL, 'D'},
+	    {"t1", required_argument, NULL, '1'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	static struct reg g; /* large (a session) and used by callbacks: not on the stack */
 	memset(&g, 0, sizeof(g));
@@ -259,17 +269,27 @@ int sipua_cmd_register(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "u:p:r:e:t:c:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'u': user = optarg; break;
-		case 'p': cfg.password = optarg; break;
-		case 'r': g.registrar = optarg; break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'p':
+			cfg.password = optarg;
+			break;
+		case 'r':
+			g.registrar = optarg;
+			break;
 		case 'e':
 			if (sip_str_to_u32(sip_str_c(optarg), &g.expires) < 0) {
 				fprintf(stderr, "sipua register: --expires wants seconds\n");
 				return 2;
 			}
 			break;
-		case 'U': g.unregister_only = true; break;
-		case 'o': g.once = true; break;
+		case 'U':
+			g.unregister_only = true;
+			break;
+		case 'o':
+			g.once = true;
+			break;
 		case 't':
 			g.transport = sip_transport_type_parse(sip_str_c(optarg));
 			if (!g.transport) {
@@ -277,13 +297,25 @@ int sipua_cmd_register(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'c': contact = optarg; break;
-		case 'C': cfg.tls_ca_file = optarg; break;
-		case 'k': cfg.tls_insecure_no_verify = true; break;
-		case 'D': cfg.dns_servers = optarg; break;
-		case '1': cfg.txn.t1_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'h': return usage(stdout);
-		default: return usage(stderr);
+		case 'c':
+			contact = optarg;
+			break;
+		case 'C':
+			cfg.tls_ca_file = optarg;
+			break;
+		case 'k':
+			cfg.tls_insecure_no_verify = true;
+			break;
+		case 'D':
+			cfg.dns_servers = optarg;
+			break;
+		case '1':
+			cfg.txn.t1_ms = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'h':
+			return usage(stdout);
+		default:
+			return usage(stderr);
 		}
 	}
 	if (optind != argc || !user || !g.registrar || !user[0] || strpbrk(user, "@:;<>\r\n \t")) {
@@ -296,8 +328,8 @@ int sipua_cmd_register(int argc, char **argv)
 	}
 	if (contact) {
 		struct sip_uri cu;
-		if (strlen(contact) >= sizeof(g.contact) || sip_uri_parse(&cu, contact, strlen(contact), NULL) < 0 ||
-		    strpbrk(contact, "<>\r\n")) {
+		if (strlen(contact) >= sizeof(g.contact) ||
+		    sip_uri_parse(&cu, contact, strlen(contact), NULL) < 0 || strpbrk(contact, "<>\r\n")) {
 			fprintf(stderr, "sipua register: --contact wants a URI\n");
 			return 2;
 		}

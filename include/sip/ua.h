@@ -14,40 +14,40 @@
 extern "C" {
 #endif
 
-#define SIP_UA_MAX_REQUEST 65000 /* bytes of a request we build */
-#define SIP_UA_URI_MAX 2048        /* bytes of a Request-URI, From, To or Contact URI we take */
-#define SIP_UA_CALL_ID_MAX 64      /* bytes of a Call-ID we keep (with NUL) */
-#define SIP_UA_TAG_MAX 32          /* bytes of a From tag we keep (with NUL) */
-#define SIP_UA_MAX_REALMS 4        /* realms a session keeps credentials for */
-#define SIP_UA_MAX_CHALLENGES 8    /* challenge values looked at in one 401/407 */
-#define SIP_UA_MAX_AUTH_ROUNDS 4   /* authenticated resends of one request */
-#define SIP_UA_AUTH_HDRS_MAX 8192  /* bytes of the (Proxy-)Authorization lines of one request */
+#define SIP_UA_MAX_REQUEST 65000  /* bytes of a request we build */
+#define SIP_UA_URI_MAX 2048	  /* bytes of a Request-URI, From, To or Contact URI we take */
+#define SIP_UA_CALL_ID_MAX 64	  /* bytes of a Call-ID we keep (with NUL) */
+#define SIP_UA_TAG_MAX 32	  /* bytes of a From tag we keep (with NUL) */
+#define SIP_UA_MAX_REALMS 4	  /* realms a session keeps credentials for */
+#define SIP_UA_MAX_CHALLENGES 8	  /* challenge values looked at in one 401/407 */
+#define SIP_UA_MAX_AUTH_ROUNDS 4  /* authenticated resends of one request */
+#define SIP_UA_AUTH_HDRS_MAX 8192 /* bytes of the (Proxy-)Authorization lines of one request */
 
 struct sip_ua;
 
 struct sip_ua_config {
-	struct sip_txn_config txn;     /* timers; zeroed fields take the RFC defaults */
-	const char *tls_ca_file;       /* trust anchors for TLS; NULL: system store */
-	bool tls_insecure_no_verify;   /* TESTS ONLY */
-	unsigned mtu;                  /* 0: unknown (1300-byte rule) */
+	struct sip_txn_config txn;   /* timers; zeroed fields take the RFC defaults */
+	const char *tls_ca_file;     /* trust anchors for TLS; NULL: system store */
+	bool tls_insecure_no_verify; /* TESTS ONLY */
+	unsigned mtu;		     /* 0: unknown (1300-byte rule) */
 	bool mtu_rule_off;
-	const char *dns_servers;       /* "127.0.0.1:5353"; NULL: /etc/resolv.conf */
-	const char *user;              /* From user part; default "sipua" */
-	const char *local_ip;          /* address to bind; NULL: the one routing to the target */
+	const char *dns_servers; /* "127.0.0.1:5353"; NULL: /etc/resolv.conf */
+	const char *user;	 /* From user part; default "sipua" */
+	const char *local_ip;	 /* address to bind; NULL: the one routing to the target */
 	/* Digest credentials (RFC 3261 §22.2): with a password, a 401/407 is
 	 * answered and the request sent again. auth_user NULL: user. */
 	const char *auth_user;
 	const char *password;
-	unsigned auth_algs;            /* SIP_DIGEST_BIT mask accepted; 0: all */
+	unsigned auth_algs; /* SIP_DIGEST_BIT mask accepted; 0: all */
 };
 
 /* The last challenge of one realm, kept to answer it again (stale nonce) and
  * to send credentials pre-emptively on later requests of the session. */
 struct sip_ua_auth_entry {
 	bool used;
-	bool proxy;                    /* Proxy-Authenticate: answer with Proxy-Authorization */
-	bool sent;                     /* credentials for it went with the last attempt */
-	bool answered;                 /* it came from a challenge to this very request */
+	bool proxy;    /* Proxy-Authenticate: answer with Proxy-Authorization */
+	bool sent;     /* credentials for it went with the last attempt */
+	bool answered; /* it came from a challenge to this very request */
 	uint16_t realm_len, nonce_len, opaque_len, alg_len, qop_len;
 	char realm[SIP_DIGEST_PARAM_MAX], nonce[SIP_DIGEST_PARAM_MAX], opaque[SIP_DIGEST_PARAM_MAX];
 	char alg[32], qop[64];
@@ -61,35 +61,35 @@ struct sip_ua_auth_entry {
 struct sip_ua_session {
 	char call_id[SIP_UA_CALL_ID_MAX]; /* "" until the first request makes one */
 	char from_tag[SIP_UA_TAG_MAX];
-	uint32_t cseq;                    /* CSeq of the last request sent */
+	uint32_t cseq; /* CSeq of the last request sent */
 	struct sip_ua_auth_entry auth[SIP_UA_MAX_REALMS];
 };
 
 /* What a request ended with. */
 struct sip_ua_result {
-	int status;                    /* final status; 408 on timeout, 503 on transport failure (local) */
-	const struct sip_msg *msg;     /* the final response, or NULL when generated locally */
-	enum sip_tp_type transport;    /* transport the request went over last */
-	char target[64];               /* "tcp:127.0.0.1:5060" of the last target tried */
-	const char *error;             /* local failure text, or NULL */
-	char contact[SIP_UA_URI_MAX];  /* the Contact URI we sent last ("" when none) */
-	uint32_t cseq;                 /* CSeq of the last attempt */
-	unsigned auth_rounds;          /* times the request was resent with credentials */
+	int status;		      /* final status; 408 on timeout, 503 on transport failure (local) */
+	const struct sip_msg *msg;    /* the final response, or NULL when generated locally */
+	enum sip_tp_type transport;   /* transport the request went over last */
+	char target[64];	      /* "tcp:127.0.0.1:5060" of the last target tried */
+	const char *error;	      /* local failure text, or NULL */
+	char contact[SIP_UA_URI_MAX]; /* the Contact URI we sent last ("" when none) */
+	uint32_t cseq;		      /* CSeq of the last attempt */
+	unsigned auth_rounds;	      /* times the request was resent with credentials */
 };
 
 typedef void (*sip_ua_cb)(void *arg, const struct sip_ua_result *r);
 
 struct sip_ua_request {
-	const char *method;            /* "OPTIONS" */
-	const char *uri;               /* Request-URI, also the To URI */
-	enum sip_tp_type transport;    /* SIP_TP_NONE: from the URI / RFC 3263 */
-	const char *headers;           /* extra header lines, each ending in CRLF; may be NULL */
-	const char *content_type;      /* with body */
+	const char *method;	    /* "OPTIONS" */
+	const char *uri;	    /* Request-URI, also the To URI */
+	enum sip_tp_type transport; /* SIP_TP_NONE: from the URI / RFC 3263 */
+	const char *headers;	    /* extra header lines, each ending in CRLF; may be NULL */
+	const char *content_type;   /* with body */
 	struct sip_str body;
-	const char *from;              /* From URI; NULL: sip:<user>@<our address> */
-	const char *to;                /* To URI; NULL: the Request-URI */
-	const char *contact;           /* Contact URI; NULL: sip:<user>@<our UDP listener> */
-	bool no_contact;               /* send no Contact (a REGISTER query) */
+	const char *from;		/* From URI; NULL: sip:<user>@<our address> */
+	const char *to;			/* To URI; NULL: the Request-URI */
+	const char *contact;		/* Contact URI; NULL: sip:<user>@<our UDP listener> */
+	bool no_contact;		/* send no Contact (a REGISTER query) */
 	struct sip_ua_session *session; /* NULL: a fresh Call-ID, From tag and CSeq */
 };
 

@@ -110,7 +110,8 @@ static struct sip_ua_auth_entry *find_entry(struct sip_ua_session *s, bool proxy
 {
 	for (size_t i = 0; i < SIP_UA_MAX_REALMS; i++) {
 		struct sip_ua_auth_entry *e = &s->auth[i];
-		if (e->used && e->proxy == proxy && sip_str_eq((struct sip_str){e->realm, e->realm_len}, realm))
+		if (e->used && e->proxy == proxy &&
+		    sip_str_eq((struct sip_str){e->realm, e->realm_len}, realm))
 			return e;
 	}
 	return NULL;
@@ -132,7 +133,8 @@ static bool put(char *dst, size_t cap, uint16_t *len, struct sip_str v)
 {
 	if (v.len > cap)
 		return false;
-	memcpy(dst, v.p, v.len);
+	if (v.len)
+		memcpy(dst, v.p, v.len);
 	*len = (uint16_t)v.len;
 	return true;
 }
@@ -150,7 +152,8 @@ static bool keep(struct sip_ua_auth_entry *e, bool proxy, const struct sip_diges
 	if (!put(n.realm, sizeof(n.realm), &n.realm_len, ch->realm) ||
 	    !put(n.nonce, sizeof(n.nonce), &n.nonce_len, ch->nonce) ||
 	    !put(n.opaque, sizeof(n.opaque), &n.opaque_len, ch->opaque) ||
-	    !put(n.alg, sizeof(n.alg), &n.alg_len, ch->algorithm) || !put(n.qop, sizeof(n.qop), &n.qop_len, ch->qop))
+	    !put(n.alg, sizeof(n.alg), &n.alg_len, ch->algorithm) ||
+	    !put(n.qop, sizeof(n.qop), &n.qop_len, ch->qop))
 		return false;
 	*e = n;
 	return true;
@@ -179,7 +182,8 @@ int sip__ua_auth_challenged(struct sip_ua_session *s, unsigned algs, const struc
 		struct sip_digest_challenge group[SIP_UA_MAX_CHALLENGES];
 		size_t idx[SIP_UA_MAX_CHALLENGES], gn = 0;
 		for (size_t j = i; j < f.n; j++) {
-			if (f.done[j] || f.proxy[j] != f.proxy[i] || !sip_str_eq(f.ch[j].realm, f.ch[i].realm))
+			if (f.done[j] || f.proxy[j] != f.proxy[i] ||
+			    !sip_str_eq(f.ch[j].realm, f.ch[i].realm))
 				continue;
 			f.done[j] = true;
 			group[gn] = f.ch[j];

@@ -106,9 +106,12 @@ static void finish(struct ua_req *r, int status, const struct sip_msg *msg, cons
 static enum sip_tp_type tp_of(enum sip_resolve_proto p)
 {
 	switch (p) {
-	case SIP_RESOLVE_TCP: return SIP_TP_TCP;
-	case SIP_RESOLVE_TLS: return SIP_TP_TLS;
-	default: return SIP_TP_UDP;
+	case SIP_RESOLVE_TCP:
+		return SIP_TP_TCP;
+	case SIP_RESOLVE_TLS:
+		return SIP_TP_TLS;
+	default:
+		return SIP_TP_UDP;
 	}
 }
 
@@ -201,7 +204,9 @@ static int build(struct ua_req *r, struct sip_listener *l, enum sip_tp_type type
 	else if (!r->no_contact)
 		snprintf(r->sent_contact, sizeof(r->sent_contact), "sip:%s@%s:%u%s", user, host,
 			 (unsigned)sip_listener_port(l),
-			 type == SIP_TP_UDP ? "" : type == SIP_TP_TCP ? ";transport=tcp" : ";transport=tls");
+			 type == SIP_TP_UDP   ? ""
+			 : type == SIP_TP_TCP ? ";transport=tcp"
+					      : ";transport=tls");
 	if (r->sent_contact[0])
 		sip_build_headerf(&b, "Contact", "<%s>", r->sent_contact);
 	sip_build_header(&b, SIP_STR("User-Agent"), SIP_STR("sipua/0.1"));
@@ -209,7 +214,8 @@ static int build(struct ua_req *r, struct sip_listener *l, enum sip_tp_type type
 		sip_build_raw(&b, sip_str_c(r->auth));
 	if (r->headers)
 		sip_build_raw(&b, sip_str_c(r->headers));
-	sip_build_body(&b, r->ctype ? sip_str_c(r->ctype) : SIP_STR_NULL, (struct sip_str){r->body, r->body_len});
+	sip_build_body(&b, r->ctype ? sip_str_c(r->ctype) : SIP_STR_NULL,
+		       (struct sip_str){r->body, r->body_len});
 	int n = sip_build_finish(&b);
 	if (n < 0)
 		return n;
@@ -244,7 +250,8 @@ static int send_here(struct ua_req *r, const char **why)
 		r->auth[0] = 0;
 	rc = build(r, l, type);
 	uint8_t flags = 0;
-	if (rc == 0 && type == SIP_TP_UDP && sip_transport_pick(sip_stack_transport(ua->stack), r->len, type) != type) {
+	if (rc == 0 && type == SIP_TP_UDP &&
+	    sip_transport_pick(sip_stack_transport(ua->stack), r->len, type) != type) {
 		/* §18.1.1: too big for UDP — TCP, and back to UDP if TCP fails. */
 		type = SIP_TP_TCP;
 		flags = SIP_TP_SEND_UDP_FALLBACK;
@@ -312,7 +319,8 @@ static void on_resolved(void *arg, int err, struct sip_resolve_result *res)
 {
 	struct ua_req *r = arg;
 	if (err < 0) {
-		finish(r, 503, NULL, err == SIP_ENOTFOUND ? "no DNS records for the target" : "DNS lookup failed");
+		finish(r, 503, NULL,
+		       err == SIP_ENOTFOUND ? "no DNS records for the target" : "DNS lookup failed");
 		return;
 	}
 	r->res = res;
@@ -435,8 +443,8 @@ int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip_ua_cb c
 		return SIP_EINVAL;
 	size_t ml = strlen(req->method), ul = strlen(req->uri);
 	struct sip_str mtok = {req->method, ml};
-	if (ml == 0 || ml >= sizeof(((struct ua_req *)0)->method) || ul >= sizeof(((struct ua_req *)0)->uri) ||
-	    sip_token_parse(mtok, NULL) < 0)
+	if (ml == 0 || ml >= sizeof(((struct ua_req *)0)->method) ||
+	    ul >= sizeof(((struct ua_req *)0)->uri) || sip_token_parse(mtok, NULL) < 0)
 		return SIP_EINVAL;
 	struct ua_req *r = sip_calloc(1, sizeof(*r));
 	if (!r)
@@ -458,7 +466,8 @@ int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip_ua_cb c
 	/* The URIs go into header lines as they are: no line breaks, no '>'. */
 	const char *uris[] = {req->from, req->to, req->contact};
 	for (size_t i = 0; i < 3; i++) {
-		if (uris[i] && (!uris[i][0] || strlen(uris[i]) >= SIP_UA_URI_MAX || strpbrk(uris[i], "\r\n<>"))) {
+		if (uris[i] &&
+		    (!uris[i][0] || strlen(uris[i]) >= SIP_UA_URI_MAX || strpbrk(uris[i], "\r\n<>"))) {
 			sip_free(r);
 			return SIP_EINVAL;
 		}
@@ -486,7 +495,8 @@ int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip_ua_cb c
 	 * §4.1: SRV of that transport, or A/AAAA at the default port). */
 	struct sip_uri look = r->puri;
 	if (r->forced) {
-		static const char *const names[] = {[SIP_TP_UDP] = "udp", [SIP_TP_TCP] = "tcp", [SIP_TP_TLS] = "tls"};
+		static const char *const names[] = {
+		    [SIP_TP_UDP] = "udp", [SIP_TP_TCP] = "tcp", [SIP_TP_TLS] = "tls"};
 		look.transport = sip_str_c(names[r->forced]);
 	}
 	int rc = sip_resolve(ua->resolver, &look, on_resolved, r);

@@ -82,14 +82,15 @@ static void challenge(struct fx *f, struct sip_auth_server *srv, const char *hdr
 	size_t n = 0, len = 0;
 	assert_int_equal(sip_auth_challenges(srv, SIP_STR(REALM), now, stale, buf, sizeof buf, v, 4, &n), 0);
 	for (size_t i = 0; i < n; i++)
-		len += (size_t)snprintf(lines + len, sizeof(lines) - len, "%s: %.*s\r\n", hdr, SIP_STR_ARG(v[i]));
+		len += (size_t)snprintf(lines + len, sizeof(lines) - len, "%s: %.*s\r\n", hdr,
+					SIP_STR_ARG(v[i]));
 	response(f, strcmp(hdr, "WWW-Authenticate") ? 407 : 401, lines);
 }
 
 static int lines(struct fx *f, const char *pw)
 {
-	return sip__ua_auth_lines(&f->s, 0, SIP_STR("alice"), sip_str_c(pw), SIP_STR("REGISTER"), SIP_STR(RURI),
-				  f->lines, sizeof(f->lines));
+	return sip__ua_auth_lines(&f->s, 0, SIP_STR("alice"), sip_str_c(pw), SIP_STR("REGISTER"),
+				  SIP_STR(RURI), f->lines, sizeof(f->lines));
 }
 
 /* Verifies the k-th line of f->lines as the registrar would. */
@@ -148,8 +149,9 @@ static void md5_only_client_answers_md5(void **state)
 	struct fx *f = *state;
 	challenge(f, f->srv, "WWW-Authenticate", false, 1000);
 	assert_int_equal(sip__ua_auth_challenged(&f->s, SIP_DIGEST_BIT(SIP_DIGEST_MD5), &f->m), 1);
-	assert_true(sip__ua_auth_lines(&f->s, SIP_DIGEST_BIT(SIP_DIGEST_MD5), SIP_STR("alice"), SIP_STR("secret"),
-				       SIP_STR("REGISTER"), SIP_STR(RURI), f->lines, sizeof(f->lines)) > 0);
+	assert_true(sip__ua_auth_lines(&f->s, SIP_DIGEST_BIT(SIP_DIGEST_MD5), SIP_STR("alice"),
+				       SIP_STR("secret"), SIP_STR("REGISTER"), SIP_STR(RURI), f->lines,
+				       sizeof(f->lines)) > 0);
 	assert_non_null(strstr(f->lines, "algorithm=MD5"));
 	assert_int_equal(verify_line(f, 0, 1001, NULL, 0), SIP_AUTH_OK);
 	/* No algorithm we accept (SHA-256-sess only): not answerable, final. */
@@ -228,8 +230,9 @@ static void proxy_and_www_realms_each_answered(void **state)
 	char buf[2048];
 	struct sip_str v[4];
 	size_t n = 0;
-	assert_int_equal(sip_auth_challenges(proxy, SIP_STR("proxy.example.net"), 1000, false, buf, sizeof buf, v, 4, &n),
-			 0);
+	assert_int_equal(
+	    sip_auth_challenges(proxy, SIP_STR("proxy.example.net"), 1000, false, buf, sizeof buf, v, 4, &n),
+	    0);
 	char hdrs[2048];
 	snprintf(hdrs, sizeof hdrs,
 		 "Proxy-Authenticate: %.*s\r\nWWW-Authenticate: Basic realm=\"x\"\r\n"
@@ -240,9 +243,10 @@ static void proxy_and_www_realms_each_answered(void **state)
 	assert_int_equal(sip__ua_auth_challenged(&f->s, 0, &f->m), 1);
 	assert_true(lines(f, "secret") > 0);
 	/* Basic and the auth-int-only one are skipped; the RFC 2069-style one is answered. */
-	assert_non_null(strstr(f->lines, "Authorization: Digest username=\"alice\", realm=\"" REALM
-					 "\", nonce=\"def\""));
-	assert_non_null(strstr(f->lines, "Proxy-Authorization: Digest username=\"alice\", realm=\"proxy.example.net\""));
+	assert_non_null(
+	    strstr(f->lines, "Authorization: Digest username=\"alice\", realm=\"" REALM "\", nonce=\"def\""));
+	assert_non_null(
+	    strstr(f->lines, "Proxy-Authorization: Digest username=\"alice\", realm=\"proxy.example.net\""));
 	assert_null(strstr(f->lines, "nonce=\"abc\""));
 	assert_null(strstr(f->lines, "realm=\"x\""));
 	sip_auth_server_free(proxy);
@@ -295,23 +299,23 @@ static void realms_past_the_cap_are_not_kept(void **state)
 		count++;
 	assert_int_equal(count, SIP_UA_MAX_REALMS);
 	/* A buffer too small for the lines: SIP_ETOOBIG, never an overflow. */
-	assert_int_equal(sip__ua_auth_lines(&f->s, 0, SIP_STR("alice"), SIP_STR("secret"), SIP_STR("REGISTER"),
-					    SIP_STR(RURI), f->lines, 100),
+	assert_int_equal(sip__ua_auth_lines(&f->s, 0, SIP_STR("alice"), SIP_STR("secret"),
+					    SIP_STR("REGISTER"), SIP_STR(RURI), f->lines, 100),
 			 SIP_ETOOBIG);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(no_credentials_before_a_challenge, setup, teardown),
-		cmocka_unit_test_setup_teardown(answers_the_strongest_algorithm, setup, teardown),
-		cmocka_unit_test_setup_teardown(md5_only_client_answers_md5, setup, teardown),
-		cmocka_unit_test_setup_teardown(wrong_password_is_final, setup, teardown),
-		cmocka_unit_test_setup_teardown(stale_nonce_is_answered_again, setup, teardown),
-		cmocka_unit_test_setup_teardown(later_requests_send_credentials_preemptively, setup, teardown),
-		cmocka_unit_test_setup_teardown(proxy_and_www_realms_each_answered, setup, teardown),
-		cmocka_unit_test_setup_teardown(nothing_answerable_is_final, setup, teardown),
-		cmocka_unit_test_setup_teardown(realms_past_the_cap_are_not_kept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(no_credentials_before_a_challenge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(answers_the_strongest_algorithm, setup, teardown),
+	    cmocka_unit_test_setup_teardown(md5_only_client_answers_md5, setup, teardown),
+	    cmocka_unit_test_setup_teardown(wrong_password_is_final, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stale_nonce_is_answered_again, setup, teardown),
+	    cmocka_unit_test_setup_teardown(later_requests_send_credentials_preemptively, setup, teardown),
+	    cmocka_unit_test_setup_teardown(proxy_and_www_realms_each_answered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(nothing_answerable_is_final, setup, teardown),
+	    cmocka_unit_test_setup_teardown(realms_past_the_cap_are_not_kept, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
