@@ -286,6 +286,10 @@ static int parse_status_line(struct sip_msg *m, const char *line, size_t n, size
 /* The value without surrounding LWS (the scan already found both ends). */
 static inline struct sip_str trim_lws(const char *p, size_t n)
 {
+	/* Nearly every value is ": value\r\n": one SP before, nothing after
+	 * (LWS bytes are all <= 0x20). */
+	if (n >= 2 && p[0] == ' ' && (unsigned char)p[1] > ' ' && (unsigned char)p[n - 1] > ' ')
+		return (struct sip_str){p + 1, n - 1};
 	while (n && (p[0] == ' ' || p[0] == '\t' || p[0] == '\r' || p[0] == '\n')) {
 		p++;
 		n--;

@@ -36,6 +36,29 @@ static inline size_t sip__ipv4_len(const char *p, size_t len)
 	return i < len && SIP_IS(p[i], SIP_C_HOST) ? 0 : i;
 }
 
+/* 1 for the bytes of a hostname label (alphanum and '-'), else 0. */
+extern const uint8_t sip__label_ch[256];
+
+/* Length of the run of label bytes at the start of [p, p+n), four table
+ * lookups per loop test. */
+static inline size_t sip__label_len(const char *p, size_t n)
+{
+	size_t i = 0;
+	for (; n - i >= 4; i += 4) {
+		if (!sip__label_ch[(unsigned char)p[i]])
+			return i;
+		if (!sip__label_ch[(unsigned char)p[i + 1]])
+			return i + 1;
+		if (!sip__label_ch[(unsigned char)p[i + 2]])
+			return i + 2;
+		if (!sip__label_ch[(unsigned char)p[i + 3]])
+			return i + 3;
+	}
+	while (i < n && sip__label_ch[(unsigned char)p[i]])
+		i++;
+	return i;
+}
+
 /* Scans the run of hostname bytes (alphanum . -) at the start of [p, p+len)
  * in one pass and returns its length n; *bad is set to n when the run is a
  * hostname (§25: *( domainlabel "." ) toplabel [ "." ], labels of alphanum
@@ -47,8 +70,7 @@ static inline size_t sip__hostname_scan(const char *p, size_t len, bool caps, si
 	size_t j = 0, b = SIZE_MAX, top = 0;
 	for (;;) {
 		size_t start = j;
-		while (j < len && SIP_IS(p[j], SIP_C_HOST) && p[j] != '.')
-			j++;
+		j += sip__label_len(p + j, len - j);
 		size_t n = j - start;
 		if (b == SIZE_MAX && (n == 0 || (caps && n > SIP_URI_MAX_LABEL) || p[start] == '-' || p[j - 1] == '-'))
 			b = start;
