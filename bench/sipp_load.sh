@@ -136,12 +136,15 @@ sl_start_sipd() {
 # sl_start_kamailio NAME PORT CFG [ARGS...]: Kamailio in the foreground (-DD:
 # the creator does not daemonize, children are forked), logging to stderr
 # (-E), UDP and TCP listeners on PORT, SL_KAM_CHILDREN receivers per protocol.
+# Memory manager TLSF for shm and pkg (-x): the Debian build's default q_malloc
+# spends ~75% of a receiver's time in qm_malloc under this load (33 vs 7 µs
+# per OPTIONS here), which would make Kamailio look 4x worse than it runs.
 sl_start_kamailio() {
 	local name=$1 port=$2 cfg=$3; shift 3
 	local n=${SL_KAM_CHILDREN:-$SL_NPROC}
 	sl_start "$name" "$port" kamailio -DD -E -f "$cfg" \
 		-l "udp:$SL_HOST:$port" -l "tcp:$SL_HOST:$port" -n "$n" -N "$n" \
-		-m "${SL_KAM_SHM_MB:-128}" -M "${SL_KAM_PKG_MB:-8}" -Y "$SL_WORK" "$@"
+		-x "${SL_KAM_MALLOC:-tlsf}" -m "${SL_KAM_SHM_MB:-128}" -M "${SL_KAM_PKG_MB:-8}" -Y "$SL_WORK" "$@"
 }
 
 # sl__group_pids PGID: every process of the group.
@@ -218,6 +221,63 @@ print(calls, ok, failed, retrans, "%.0f" % rate, "%g" % pct(0.50), "%g" % pct(0.
 PY
 }
 
+# sl__probe HOST PORT udp|tcp SECONDS INTERVAL_MS: latency probe with
+# microsecond resolution, run beside SIPp: one OPTIONS at a time every
+# INTERVAL_MS on its own socket (TCP: one connection), timed with a monotonic
+# ns clock. Prints "answered p50_us p99_us" (-1 when nothing was answered).
+# The figures include the probe's own Python overhead (tens of µs, the same
+# for every server); SIPp's own response times are whole milliseconds.
+sl__probe() {
+	python3 - "$@" <<'PY'
+import socket, sys, time
+host, port, tr, secs, ivl = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), float(sys.argv[5]) / 1000
+if tr == "tcp":
+    s = socket.create_connection((host, port), timeout=1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((host, 0)); s.connect((host, port)); s.settimeout(1)
+lport = s.getsockname()[1]
+T = "TCP" if tr == "tcp" else "UDP"
+lat, n, end, buf = [], 0, time.monotonic() + secs, b""
+while time.monotonic() < end:
+    n += 1
+    req = ("OPTIONS sip:%s:%d SIP/2.0\r\nVia: SIP/2.0/%s %s:%d;branch=z9hG4bKprobe%d\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:probe@%s>;tag=p%d\r\nTo: <sip:%s:%d>\r\n"
+           "Call-ID: probe%d-%d@%s\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+           % (host, port, T, host, lport, n, host, n, host, port, n, lport, host)).encode()
+    t0 = time.perf_counter_ns()
+    try:
+        s.send(req)
+        if tr == "tcp":
+            while True:
+                i = buf.find(b"\r\n\r\n")
+                if i >= 0:
+                    head = buf[:i].decode("latin-1").lower()
+                    cl = 0
+                    for line in head.split("\r\n"):
+                        if line.startswith("content-length:") or line.startswith("l:"):
+                            cl = int(line.split(":", 1)[1])
+                    if len(buf) >= i + 4 + cl:
+                        buf = buf[i + 4 + cl:]
+                        break
+                d = s.recv(65536)
+                if not d:
+                    raise OSError("closed")
+                buf += d
+        else:
+            s.recv(65536)
+        lat.append((time.perf_counter_ns() - t0) / 1000)
+    except OSError:
+        if tr == "tcp":
+            break
+    time.sleep(max(0, ivl - (time.perf_counter_ns() - t0) / 1e9))
+lat.sort()
+pct = lambda q: lat[max(0, min(len(lat) - 1, int(-(-q * len(lat) // 1)) - 1))] if lat else -1
+print(len(lat), "%.0f" % pct(0.5), "%.0f" % pct(0.99))
+PY
+}
+
 # sl_step NAME TRANSPORT RATE: one SIPp run against server NAME (udp|tcp) at
 # RATE calls/s for SL_DURATION s. Fills SL_R[target rate calls ok failed
 # retrans cpu_us p50 p99 p999 good why].
@@ -239,11 +299,20 @@ sl_step() {
 		-timeout $((SL_DURATION * 3 + 10)) -max_recv_loops 100000 -max_sched_loops 100000 \
 		-buff_size 4194304 "${SL_SIPP_EXTRA[@]}" >"$dir/sipp.out" 2>&1) &
 	SL_SIPP_PID=$!
+	local probe=(0 -1 -1)
+	if [ "${SL_PROBE:-0}" = 1 ] && [ "$SL_DURATION" -ge 2 ]; then
+		# Starts after SIPp's first second, ends before its last.
+		sleep 1
+		read -r -a probe < <(sl__probe "$SL_HOST" "$port" "$tr" $((SL_DURATION - 2)).5 \
+			"${SL_PROBE_MS:-2}" 2>>"$dir/probe.err" || echo 0 -1 -1)
+		[ ${#probe[@]} -eq 3 ] || probe=(0 -1 -1)
+	fi
 	wait "$SL_SIPP_PID" || true
 	SL_SIPP_PID=""
 	cpu1=$(sl_cpu_ns "$name")
 	SL_R=([target]=$rate [good]=0 [why]="" [calls]=0 [ok]=0 [failed]=0 [retrans]=0 [rate]=0
-		[cpu_us]=-1 [p50]=-1 [p99]=-1 [p999]=-1)
+		[cpu_us]=-1 [p50]=-1 [p99]=-1 [p999]=-1
+		[probe_n]=${probe[0]} [probe_p50_us]=${probe[1]} [probe_p99_us]=${probe[2]})
 	if ! kill -0 "${SL_PID[$name]}" 2>/dev/null; then
 		SL_R[why]="server died"
 		sl_log "$name $tr $rate/s: server died"; tail -n 20 "$SL_WORK/$name.log" >&2
@@ -259,7 +328,8 @@ sl_step() {
 	SL_R[calls]=$calls SL_R[ok]=$ok SL_R[failed]=$failed SL_R[retrans]=$retrans SL_R[rate]=$arate
 	SL_R[p50]=$p50 SL_R[p99]=$p99 SL_R[p999]=$p999
 	if [ "$ok" -gt 0 ]; then
-		SL_R[cpu_us]=$(awk -v d=$((cpu1 - cpu0)) -v n="$ok" 'BEGIN { printf "%.2f", d / n / 1000 }')
+		# The probe's requests cost the server CPU too: count them.
+		SL_R[cpu_us]=$(awk -v d=$((cpu1 - cpu0)) -v n=$((ok + probe[0])) 'BEGIN { printf "%.2f", d / n / 1000 }')
 	fi
 	local why=""
 	[ "$failed" -eq 0 ] || why+="failed=$failed "
@@ -270,30 +340,40 @@ sl_step() {
 		why+="client-limited(sent ${arate}/s) "
 	SL_R[why]=${why% }
 	[ -z "$why" ] && SL_R[good]=1
-	sl_log "$(printf '%-9s %s %7d/s: sent %6s/s ok %7d fail %d retrans %d cpu %6s us/req rtt p50 %s p99 %s p99.9 %s ms %s' \
+	sl_log "$(printf '%-9s %s %7d/s: sent %6s/s ok %7d fail %d retrans %d cpu %6s us/req rtt p50 %s p99 %s p99.9 %s ms%s %s' \
 		"$name" "$tr" "$rate" "$arate" "$ok" "$failed" "$retrans" "${SL_R[cpu_us]}" "$p50" "$p99" "$p999" \
+		"$([ "${probe[0]}" -gt 0 ] && echo " (probe p50 ${probe[1]} p99 ${probe[2]} us)")" \
 		"$([ "${SL_R[good]}" = 1 ] && echo good || echo "BAD: ${SL_R[why]}")")"
 	rm -f "$dir"/*_rtt.csv
 	return 0
 }
 
 sl__keep_best() {
-	SL_BEST=([rate]=${SL_R[target]} [cpu_us]=${SL_R[cpu_us]} [p99]=${SL_R[p99]} [p50]=${SL_R[p50]})
+	SL_BEST=([rate]=${SL_R[target]} [cpu_us]=${SL_R[cpu_us]} [p99]=${SL_R[p99]} [p50]=${SL_R[p50]}
+		[probe_p99_us]=${SL_R[probe_p99_us]})
 }
 
-# sl_search NAME TRANSPORT START [KNOWN_GOOD_RATE CPU P99]: highest good rate.
+# sl__late: true once SL_DEADLINE (epoch seconds, optional) has passed.
+sl__late() {
+	[ -n "${SL_DEADLINE:-}" ] && [ "$(date +%s)" -ge "$SL_DEADLINE" ] && {
+		sl_log "time budget reached: search stops here"; return 0; }
+	return 1
+}
+
+# sl_search NAME TRANSPORT START [KNOWN_GOOD_RATE CPU P99 PROBE_P99]: highest good rate.
 # Doubles from START (or from 2*KNOWN_GOOD_RATE when a step at that rate
 # already passed, whose figures are then reused) until a step fails, then
 # bisects until hi/lo <= SL_BISECT_RATIO. If START fails, halves down to
-# SL_MIN_RATE. Fills SL_BEST[rate cpu_us p99] (rate 0: nothing passed).
+# SL_MIN_RATE. Stops early at SL_DEADLINE. Fills SL_BEST[rate cpu_us p99
+# probe_p99_us] (rate 0: nothing passed).
 sl_search() {
 	local name=$1 tr=$2 r=$3 lo=0 hi=0
-	SL_BEST=([rate]=0 [cpu_us]=-1 [p99]=-1 [p50]=-1)
+	SL_BEST=([rate]=0 [cpu_us]=-1 [p99]=-1 [p50]=-1 [probe_p99_us]=-1)
 	if [ -n "${4:-}" ] && [ "$4" -gt 0 ]; then
 		lo=$4 r=$((2 * $4))
-		SL_BEST=([rate]=$4 [cpu_us]=$5 [p99]=$6 [p50]=-1)
+		SL_BEST=([rate]=$4 [cpu_us]=$5 [p99]=$6 [p50]=-1 [probe_p99_us]=${7:--1})
 	fi
-	while [ "$r" -le "$SL_MAX_RATE" ]; do
+	while [ "$r" -le "$SL_MAX_RATE" ] && ! sl__late; do
 		sl_step "$name" "$tr" "$r" || return 0
 		if [ "${SL_R[good]}" = 1 ]; then
 			lo=$r; sl__keep_best; r=$((r * 2))
@@ -303,7 +383,7 @@ sl_search() {
 	done
 	if [ "$lo" -eq 0 ]; then
 		r=$((hi / 2))
-		while [ "$r" -ge "$SL_MIN_RATE" ]; do
+		while [ "$r" -ge "$SL_MIN_RATE" ] && ! sl__late; do
 			sl_step "$name" "$tr" "$r" || return 0
 			if [ "${SL_R[good]}" = 1 ]; then lo=$r; sl__keep_best; break; fi
 			hi=$r; r=$((r / 2))
@@ -311,7 +391,7 @@ sl_search() {
 		[ "$lo" -eq 0 ] && return 0
 	fi
 	[ "$hi" -eq 0 ] && return 0
-	while awk -v h="$hi" -v l="$lo" -v q="$SL_BISECT_RATIO" 'BEGIN { exit !(h > l * q) }'; do
+	while ! sl__late && awk -v h="$hi" -v l="$lo" -v q="$SL_BISECT_RATIO" 'BEGIN { exit !(h > l * q) }'; do
 		r=$(((lo + hi) / 2 / SL_RATE_QUANTUM * SL_RATE_QUANTUM))
 		{ [ "$r" -le "$lo" ] || [ "$r" -ge "$hi" ]; } && break
 		sl_step "$name" "$tr" "$r" || return 0
