@@ -41,7 +41,7 @@ SL_TCP_MODE=$TCP_MODE
 SL_KAM_CHILDREN=$WORKERS
 SL_PROBE=1
 BUDGET=280
-[ $QUICK = 1 ] && BUDGET=55
+[ $QUICK = 1 ] && BUDGET=48
 
 # shellcheck source=bench/sipp_load.sh
 source "$(dirname "${BASH_SOURCE[0]}")/sipp_load.sh"

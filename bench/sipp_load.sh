@@ -21,6 +21,12 @@
 #   - latency: SIPp's per-call response times (-trace_rtt), integer ms — SIPp
 #     measures with its millisecond clock tick, so finer is not available.
 
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	# `make bench` runs every bench/*.sh; this one is only a library.
+	echo "bench/sipp_load.sh is the driver library of the SIPp benches (see bench/README-load.md)" >&2
+	exit 0
+fi
+
 SL_DURATION=${SL_DURATION:-5}          # seconds per step
 SL_MIN_ACHIEVED=${SL_MIN_ACHIEVED:-0.90}
 SL_MAX_RETRANS_PCT=${SL_MAX_RETRANS_PCT:-1}
