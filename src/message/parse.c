@@ -587,7 +587,7 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 			if (h->id == SIP_HDR_CONTENT_LENGTH) {
 				size_t eoff = 0;
 				if (sip_u32_parse(&m->content_length, h->value, &eoff) < 0)
-					return fail(err, vstart + eoff, "malformed Content-Length",
+					return fail(err, (size_t)(h->value.p - buf) + eoff, "malformed Content-Length",
 						    m->is_request ? 400 : 0, SIP_EPARSE);
 				m->has_content_length = true;
 			}

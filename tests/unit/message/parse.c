@@ -141,7 +141,8 @@ static void test_rejections(void **state)
 {
 	(void)state;
 	static const struct bad bad[] = {
-		{"INVITE sip:a@b SIP/2.0\r\n" HDRS "Content-Length: -1\r\n\r\n", 0, 400, "malformed Content-Length"},
+		{"INVITE sip:a@b SIP/2.0\r\n" HDRS "Content-Length: -1\r\n\r\n", sizeof("INVITE sip:a@b SIP/2.0\r\n" HDRS "Content-Length: ") - 1, 400,
+		 "malformed Content-Length"},
 		{"INVITE sip:a@b SIP/2.0\r\n" HDRS "Content-Length: 4294967296\r\n\r\n", 0, 400, "malformed Content-Length"},
 		{"INVITE sip:a@b SIP/2.0\r\n" HDRS "Max-Forwards: 99999999999\r\n\r\n", 0, 400, "header may appear only once"},
 		{"INVITE sip:a@b SIP/3.0\r\n" HDRS "\r\n", 15, 505, "SIP version not supported"},
