@@ -30,27 +30,37 @@ static const char *scan_method(const char *p, const char *e, struct sip_str *m)
 	return t;
 }
 
-int sip_cseq_parse(struct sip_cseq *c, struct sip_str value, size_t *err_off)
+/* "1*DIGIT LWS Method *LWS" up to e, starting at p (s: the value's start, for
+ * error offsets): the tail shared by CSeq and RAck. */
+static int num_method(const char *s, const char *p, const char *e, uint32_t *num, struct sip_str *method,
+		      size_t *err_off)
 {
-	memset(c, 0, sizeof(*c));
-	SIP__CHECK_VALUE(value, err_off);
-	const char *s = value.p, *e = s + value.len, *p, *q;
 	int rc;
-
-	/* CSeq = 1*DIGIT LWS Method; leading zeros are fine (RFC 4475 wsinv "0009"). */
-	p = sip__skip_lws(s, e);
-	q = scan_u32(p, e, &c->num, &rc);
+	const char *q = scan_u32(p, e, num, &rc);
 	if (!q)
 		return sip__fail(err_off, s, p, rc);
 	p = need_lws(q, e);
 	if (!p)
 		return sip__fail(err_off, s, q, SIP_EPARSE);
-	q = scan_method(p, e, &c->method);
+	q = scan_method(p, e, method);
 	if (q == p)
 		return sip__fail(err_off, s, p, SIP_EPARSE);
 	p = sip__skip_lws(q, e);
 	if (p != e)
 		return sip__fail(err_off, s, p, SIP_EPARSE);
+	return 0;
+}
+
+int sip_cseq_parse(struct sip_cseq *c, struct sip_str value, size_t *err_off)
+{
+	memset(c, 0, sizeof(*c));
+	SIP__CHECK_VALUE(value, err_off);
+	const char *s = value.p, *e = s + value.len;
+
+	/* CSeq = 1*DIGIT LWS Method; leading zeros are fine (RFC 4475 wsinv "0009"). */
+	int rc = num_method(s, sip__skip_lws(s, e), e, &c->num, &c->method, err_off);
+	if (rc < 0)
+		return rc;
 	c->method_id = sip_method_lookup(c->method);
 	return 0;
 }
@@ -165,19 +175,7 @@ int sip_rack_parse(struct sip_rack *r, struct sip_str value, size_t *err_off)
 	p = need_lws(q, e);
 	if (!p)
 		return sip__fail(err_off, s, q, SIP_EPARSE);
-	q = scan_u32(p, e, &r->cseq, &rc);
-	if (!q)
-		return sip__fail(err_off, s, p, rc);
-	p = need_lws(q, e);
-	if (!p)
-		return sip__fail(err_off, s, q, SIP_EPARSE);
-	q = scan_method(p, e, &r->method);
-	if (q == p)
-		return sip__fail(err_off, s, p, SIP_EPARSE);
-	p = sip__skip_lws(q, e);
-	if (p != e)
-		return sip__fail(err_off, s, p, SIP_EPARSE);
-	return 0;
+	return num_method(s, p, e, &r->cseq, &r->method, err_off);
 }
 
 static int event_param(void *ctx, const struct sip_param *prm, const char **bad)
