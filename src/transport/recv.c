@@ -3,6 +3,8 @@
  * (§18.2.1, RFC 3581) and hand it to the TU. */
 #include "tp_int.h"
 
+#include <sip/print.h>
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -136,29 +138,13 @@ void sip__tp_deliver(struct sip_transport *t, const char *buf, size_t len, const
 	t->cfg.on_recv(t, &ev, t->cfg.ud);
 }
 
-/* Bounded appender: overflow is remembered, not written. */
-struct out {
-	char *p;
-	size_t cap, len;
-	bool over;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-	if (o->over || n > o->cap - o->len) {
-		o->over = true;
-		return;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
 int sip_transport_stamp_via(const struct sip_tp_recv *ev, char *out, size_t cap)
 {
 	if (!ev || !ev->msg || !out || ev->msg->buf != ev->buf)
 		return SIP_EINVAL;
 	const struct sip_via *v = &ev->msg->via;
-	struct out o = {out, cap, 0, false};
+	struct sip_builder o;
+	sip_build_init(&o, out, cap);
 	const char *end = v->raw.p + v->raw.len;
 	if (!v->raw.p || v->raw.p < ev->buf || end > ev->buf + ev->len)
 		return SIP_EINVAL;
@@ -179,17 +165,17 @@ int sip_transport_stamp_via(const struct sip_tp_recv *ev, char *out, size_t cap)
 	if (rp) {
 		char num[16];
 		int n = snprintf(num, sizeof(num), "=%u", ev->rport);
-		put(&o, at, (size_t)(rp - at));
-		put(&o, num, (size_t)n);
+		sip_build_raw(&o, (struct sip_str){at, (size_t)(rp - at)});
+		sip_build_raw(&o, (struct sip_str){num, (size_t)n});
 		at = rp;
 	}
-	put(&o, at, (size_t)(end - at));
+	sip_build_raw(&o, (struct sip_str){at, (size_t)(end - at)});
 	if (ev->add_received) {
-		put(&o, ";received=", 10);
-		put(&o, ev->received, strlen(ev->received));
+		sip_build_raw(&o, SIP_STR(";received="));
+		sip_build_raw(&o, (struct sip_str){ev->received, strlen(ev->received)});
 	}
-	put(&o, end, (size_t)(ev->buf + ev->len - end));
-	if (o.over)
+	sip_build_raw(&o, (struct sip_str){end, (size_t)(ev->buf + ev->len - end)});
+	if (o.err)
 		return SIP_ETOOBIG;
 	return (int)o.len;
 }

@@ -2,6 +2,8 @@
  * stateless error response for requests the parser rejected. */
 #include "tp_int.h"
 
+#include <sip/print.h>
+
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,46 +76,6 @@ int sip_transport_send_response(struct sip_transport *t, const struct sip_msg *r
 	return sip__udp_send(t, l, (struct sockaddr *)&d.addr, bytes, len, NULL);
 }
 
-static const char *phrase(int status)
-{
-	switch (status) {
-	case 400:
-		return "Bad Request";
-	case 413:
-		return "Request Entity Too Large";
-	case 414:
-		return "Request-URI Too Long";
-	case 416:
-		return "Unsupported URI Scheme";
-	case 420:
-		return "Bad Extension";
-	case 483:
-		return "Too Many Hops";
-	case 505:
-		return "Version Not Supported";
-	case 513:
-		return "Message Too Large";
-	default:
-		return "Error";
-	}
-}
-
-struct out {
-	char *p;
-	size_t cap, len;
-	bool over;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-	if (o->over || n > o->cap - o->len) {
-		o->over = true;
-		return;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
 static size_t line_end(const char *buf, size_t len, size_t pos, size_t *next)
 {
 	const char *nl = memchr(buf + pos, '\n', len - pos);
@@ -159,10 +121,11 @@ int sip_transport_error_response(const char *buf, size_t len, int status, char *
 		return SIP_EINVAL;
 	if (len < 4 || memcmp(buf, "SIP/", 4) == 0)
 		return SIP_EPARSE; /* never answer a response */
-	struct out o = {out, cap, 0, false};
-	char line[64];
-	int n = snprintf(line, sizeof(line), "SIP/2.0 %d %s\r\n", status, phrase(status));
-	put(&o, line, (size_t)n);
+	/* Built from the raw lines: the parser rejected this message, so the
+	 * typed copy in sip_build_response_head() is not available. */
+	struct sip_builder o;
+	sip_build_init(&o, out, cap);
+	sip_build_status_line(&o, status, SIP_STR_NULL);
 	size_t pos, next;
 	if (line_end(buf, len, 0, &pos) == SIZE_MAX)
 		return SIP_EPARSE;
@@ -186,7 +149,7 @@ int sip_transport_error_response(const char *buf, size_t len, int status, char *
 		 * with two Call-IDs (RFC 4475 multi01) still gets its 400. */
 		if (h >= 0 && (h == H_VIA || !seen[h])) {
 			seen[h]++;
-			put(&o, buf + pos, last_e - pos);
+			sip_build_raw(&o, (struct sip_str){buf + pos, last_e - pos});
 			if (h == H_TO && !has_tag(buf + pos, last_e - pos)) {
 				unsigned char r[8];
 				char tag[24] = ";tag=";
@@ -194,16 +157,14 @@ int sip_transport_error_response(const char *buf, size_t len, int status, char *
 					return SIP_EIO;
 				for (int i = 0; i < 8; i++)
 					tag[5 + i] = "0123456789abcdef"[r[i] & 15];
-				put(&o, tag, 13);
+				sip_build_raw(&o, (struct sip_str){tag, 13});
 			}
-			put(&o, "\r\n", 2);
+			sip_build_raw(&o, SIP_STR("\r\n"));
 		}
 		pos = next;
 	}
 	if (!seen[H_VIA] || !seen[H_FROM] || !seen[H_TO] || !seen[H_CALLID] || !seen[H_CSEQ])
 		return SIP_EPARSE;
-	put(&o, "Content-Length: 0\r\n\r\n", 21);
-	if (o.over)
-		return SIP_ETOOBIG;
-	return (int)o.len;
+	sip_build_raw(&o, SIP_STR("Content-Length: 0\r\n\r\n"));
+	return sip_build_finish(&o);
 }
