@@ -83,15 +83,7 @@ static int build_ack(struct sip_txn *t, const struct sip_msg *resp)
 	sip_build_header(&b, SIP_STR("Call-ID"), req.call_id);
 	sip_build_headerf(&b, "CSeq", "%" PRIu32 " ACK", req.cseq.num);
 	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
-	int n = sip_build_finish(&b);
-	if (n <= 0) {
-		sip_free(buf);
-		return n < 0 ? n : SIP_ETOOBIG;
-	}
-	/* Give back the slack: the ACK may live 32 s (Timer D). */
-	char *shrunk = sip_realloc(buf, (size_t)n);
-	sip__txn_keep_owned(t, shrunk ? shrunk : buf, (size_t)n);
-	return 0;
+	return sip__txn_keep_built(t, &b);
 }
 
 static void ict_on_response(struct sip_txn *t, const struct sip_msg *m, sip_ms_t now)

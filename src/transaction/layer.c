@@ -1,6 +1,7 @@
 /* layer.c — the transaction layer's entry points: creation, message
  * dispatch, timers, the destructor, accessors. The four state machines live
  * in client.c (ICT, NICT) and server.c (IST, NIST). */
+#include <sip/print.h>
 #include <string.h>
 #include "transaction/txn_int.h"
 
@@ -92,6 +93,19 @@ void sip__txn_keep_owned(struct sip_txn *t, char *buf, size_t len)
 	t->msg = buf;
 	t->msg_len = (uint32_t)len;
 	t->layer->msg_bytes += len;
+}
+
+int sip__txn_keep_built(struct sip_txn *t, struct sip_builder *b)
+{
+	int n = sip_build_finish(b);
+	if (n <= 0) {
+		sip_free(b->buf);
+		return n < 0 ? n : SIP_ETOOBIG;
+	}
+	/* Give back the slack: the message may be kept for 32 s (Timer D). */
+	char *shrunk = sip_realloc(b->buf, (size_t)n);
+	sip__txn_keep_owned(t, shrunk ? shrunk : b->buf, (size_t)n);
+	return 0;
 }
 
 int sip__txn_keep(struct sip_txn *t, const char *bytes, size_t len)

@@ -23,14 +23,7 @@ static int build_trying(struct sip_txn *t, const struct sip_msg *req)
 	if (ts != SIP_HDR_NONE)
 		sip_build_header(&b, SIP_STR("Timestamp"), req->hdrs[ts].value);
 	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
-	int n = sip_build_finish(&b);
-	if (n <= 0) {
-		sip_free(buf);
-		return n < 0 ? n : SIP_ETOOBIG;
-	}
-	char *shrunk = sip_realloc(buf, (size_t)n);
-	sip__txn_keep_owned(t, shrunk ? shrunk : buf, (size_t)n);
-	return 0;
+	return sip__txn_keep_built(t, &b);
 }
 
 int sip__server_new(struct sip_txn_layer *l, const struct sip__key *k, const struct sip_msg *m,

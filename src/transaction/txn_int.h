@@ -90,6 +90,10 @@ uint32_t sip__tag_hash(const struct sip_txn_layer *l, const struct sip_nameaddr 
 int sip__txn_keep(struct sip_txn *t, const char *bytes, size_t len);
 /* Takes ownership of a heap buffer as the kept message. */
 void sip__txn_keep_owned(struct sip_txn *t, char *buf, size_t len);
+/* Finishes a message built into a sip_malloc'd buffer (b->buf) and keeps it,
+ * shrunk to size; frees the buffer on error. 0, SIP_ETOOBIG or SIP_EINVAL. */
+struct sip_builder;
+int sip__txn_keep_built(struct sip_txn *t, struct sip_builder *b);
 /* Sends bytes to t->dest; on failure reports the transport error and
  * terminates t (then t is gone). Returns the send result. */
 int sip__txn_send(struct sip_txn *t, const char *bytes, size_t len);
