@@ -344,6 +344,10 @@ sl_step() {
 		why+="retrans=$retrans "
 	awk -v a="$arate" -v r="$rate" -v m="$SL_MIN_ACHIEVED" 'BEGIN { exit !(a < r * m) }' &&
 		why+="client-limited(sent ${arate}/s) "
+	# Optional latency bound (off by default: the issue's criterion is
+	# failures and retransmissions only, which TCP never shows).
+	[ -n "${SL_MAX_P99_MS:-}" ] && awk -v p="$p99" -v m="$SL_MAX_P99_MS" 'BEGIN { exit !(p > m) }' &&
+		why+="p99>${SL_MAX_P99_MS}ms "
 	SL_R[why]=${why% }
 	[ -z "$why" ] && SL_R[good]=1
 	sl_log "$(printf '%-9s %s %7d/s: sent %6s/s ok %7d fail %d retrans %d cpu %6s us/req rtt p50 %s p99 %s p99.9 %s ms%s %s' \
