@@ -1,3 +1,5 @@
+# shellcheck shell=bash disable=SC2034
+# (SC2034: SL_* results are read by the scripts that source this file.)
 # sipp_load.sh — reusable SIPp load driver for the server benches (sourced, bash).
 #
 #   source bench/sipp_load.sh; sl_init BUILD_DIR
@@ -49,7 +51,7 @@ sl_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 sl_init() {
 	SL_BUILD=$(cd "${1:?usage: sl_init BUILD_DIR}" && pwd)
 	SL_BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	SL_ROOT=$(cd "$SL_BENCH/.." && pwd)
+	SL_ROOT=$(cd "$SL_BENCH/.." && pwd) # for benches that need repo files
 	SL_WORK=$(mktemp -d /tmp/sipd-bench.XXXXXX)
 	SL_NPROC=$(nproc)
 	SL_CLK_TCK=$(getconf CLK_TCK)
@@ -164,8 +166,7 @@ sl_stop() {
 	local name=$1 pid=${SL_PID[$1]:-}
 	[ -n "$pid" ] || return 0
 	kill -TERM -- "-$pid" 2>/dev/null || true
-	local i
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		[ -z "$(sl__group_pids "$pid")" ] && break
 		sleep 0.1
 	done
@@ -329,8 +330,8 @@ sl_step() {
 		sl_log "$name $tr $rate/s: no SIPp statistics"; tail -n 5 "$dir/sipp.out" >&2
 		return 0
 	fi
-	local calls ok failed retrans arate p50 p99 p999 samples
-	read -r calls ok failed retrans arate p50 p99 p999 samples < <(sl__parse "$dir/stat.csv" "$dir")
+	local calls ok failed retrans arate p50 p99 p999
+	read -r calls ok failed retrans arate p50 p99 p999 _ < <(sl__parse "$dir/stat.csv" "$dir")
 	SL_R[calls]=$calls SL_R[ok]=$ok SL_R[failed]=$failed SL_R[retrans]=$retrans SL_R[rate]=$arate
 	SL_R[p50]=$p50 SL_R[p99]=$p99 SL_R[p999]=$p999
 	if [ "$ok" -gt 0 ]; then
