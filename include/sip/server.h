@@ -40,6 +40,8 @@ struct sip_server_config {
 	bool trace;
 	/* Registrar (§10.3). */
 	unsigned default_expires, min_expires, max_expires;
+	bool nat_rewrite;                    /* store each REGISTER's source address with its bindings */
+	unsigned foreign_register_status;    /* REGISTER for a domain not ours: 404 (default) or 403 */
 	/* Digest challenges offered, in order. Default MD5 then SHA-256: clients
 	 * that take the first challenge (SIPp, older phones) only know MD5, and
 	 * clients that know SHA-256 pick it from the list (RFC 8760 §2.4). */

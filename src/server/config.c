@@ -30,6 +30,8 @@ struct y_registrar {
 	char **algorithms;
 	unsigned algorithms_count;
 	uint32_t *nonce_lifetime;
+	bool *nat_rewrite;
+	uint32_t *foreign_status;
 };
 struct y_doc {
 	char **listen;
@@ -82,6 +84,8 @@ static const cyaml_schema_field_t registrar_fields[] = {
 	CYAML_FIELD_BOOL_PTR("open_registration", OPT, struct y_registrar, open_registration),
 	CYAML_FIELD_SEQUENCE("algorithms", OPT, struct y_registrar, algorithms, &str_schema, 1, SIP_DIGEST__COUNT),
 	CYAML_FIELD_UINT_PTR("nonce_lifetime", OPT, struct y_registrar, nonce_lifetime),
+	CYAML_FIELD_BOOL_PTR("nat_rewrite", OPT, struct y_registrar, nat_rewrite),
+	CYAML_FIELD_UINT_PTR("foreign_status", OPT, struct y_registrar, foreign_status),
 	CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t doc_fields[] = {
@@ -150,6 +154,7 @@ void sip_server_config_defaults(struct sip_server_config *cfg)
 	cfg->default_expires = 3600;
 	cfg->min_expires = 60;
 	cfg->max_expires = 86400;
+	cfg->foreign_register_status = 404;
 	cfg->digest_algs[0] = SIP_DIGEST_MD5;
 	cfg->digest_algs[1] = SIP_DIGEST_SHA256;
 	cfg->ndigest_algs = 2;
@@ -274,6 +279,10 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 			cfg->open_registration = *r->open_registration;
 		if (r->nonce_lifetime)
 			cfg->nonce_lifetime = *r->nonce_lifetime;
+		if (r->nat_rewrite)
+			cfg->nat_rewrite = *r->nat_rewrite;
+		if (r->foreign_status)
+			cfg->foreign_register_status = *r->foreign_status;
 		if (r->algorithms) {
 			cfg->ndigest_algs = 0;
 			for (unsigned i = 0; i < r->algorithms_count; i++) {
@@ -338,6 +347,8 @@ int sip_server_config_check(const struct sip_server_config *cfg, char *err, size
 		return errf(err, errcap, "timers: t1 must be > 0 and t2 >= t1");
 	if (cfg->min_expires > cfg->max_expires || cfg->default_expires > cfg->max_expires)
 		return errf(err, errcap, "registrar: need min_expires <= default_expires <= max_expires");
+	if (cfg->foreign_register_status != 404 && cfg->foreign_register_status != 403)
+		return errf(err, errcap, "registrar.foreign_status: %u is not 404 or 403", cfg->foreign_register_status);
 	if (cfg->workers > SIP_SERVER_MAX_WORKERS)
 		return errf(err, errcap, "workers: at most %d", SIP_SERVER_MAX_WORKERS);
 	if (cfg->mtu && cfg->mtu < 576)

@@ -167,8 +167,18 @@ void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct
 		on_cancel(w, t, req);
 		return;
 	}
-	if (req->method_id == SIP_METHOD_REGISTER && sip__register_on_request(w, t, req, sip_txn_dest(t)))
-		return; /* the registrar checks the domain, Require, auth ... itself (§10.3) */
+	if (req->method_id == SIP_METHOD_REGISTER) {
+		/* The registrar checks the domain, Require, auth ... itself (§10.3).
+		 * A REGISTER for another domain would be proxied; until the proxy
+		 * core exists it gets the configured refusal. */
+		if (!sip__register_on_request(w, t, req, sip_txn_dest(t))) {
+			if (req->max_forwards == 0)
+				simple(w, t, req, 483);
+			else
+				simple(w, t, req, (int)w->cfg->foreign_register_status);
+		}
+		return;
+	}
 	if (!is_local(w, req)) {
 		on_foreign(w, t, req);
 		return;

@@ -191,6 +191,7 @@ int sip__register_open(struct sip__worker *w, char *err, size_t errcap)
 		.min_expires = cfg->min_expires,
 		.max_expires = cfg->max_expires,
 		.require_auth = w->shared->require_auth,
+		.nat_rewrite = cfg->nat_rewrite,
 		.auth = w->shared->auth,
 		.ha1 = sip_users_get_ha1,
 		.ha1_ud = w->users,

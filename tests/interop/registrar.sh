@@ -81,6 +81,8 @@ check "SIPp answers the 401 (MD5 digest) and registers" \
 	sipp_reg auth u1 $P reg_auth.xml -s alice -set domain localhost -set expires 300 -au alice -ap secret -auth_uri localhost
 check "a wrong password is challenged again (401)" \
 	sipp_reg wrong u1 $P reg_auth_wrong.xml -s alice -set domain localhost -set expires 300 -au alice -ap nope -auth_uri localhost
+check "SIPp: an expired nonce is answered with a new challenge carrying stale=true, then 200" \
+	sipp_reg stale u1 $P reg_stale.xml -s alice -set domain localhost -set expires 300 -au alice -ap secret -auth_uri localhost
 python3 - "$HERE" "$P" <<'PY' || FAILS=$((FAILS + 1))
 import re, sys, time
 sys.path.insert(0, sys.argv[1])
