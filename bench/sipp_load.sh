@@ -193,6 +193,22 @@ sl_cpu_ns() {
 	echo "$total"
 }
 
+# sl_mem_kb NAME: "PSS_KB RSS_KB" summed over every process in NAME's process
+# group (/proc/PID/smaps_rollup Pss, /proc/PID/status VmRSS). PSS splits each
+# shared page among the processes mapping it, so the sum counts a multi-
+# process server's shared memory (Kamailio's shm pool) once; the RSS sum
+# counts it once per process that touched it.
+sl_mem_kb() {
+	local pgid=${SL_PID[$1]} p pss=0 rss=0 v
+	for p in $(sl__group_pids "$pgid"); do
+		v=$(awk '/^Pss:/ { print $2; exit }' /proc/"$p"/smaps_rollup 2>/dev/null)
+		pss=$((pss + ${v:-0}))
+		v=$(awk '/^VmRSS:/ { print $2; exit }' /proc/"$p"/status 2>/dev/null)
+		rss=$((rss + ${v:-0}))
+	done
+	echo "$pss $rss"
+}
+
 # sl__parse STATCSV RTTDIR: "calls ok failed retrans rate p50 p99 p999 samples"
 sl__parse() {
 	python3 - "$1" "$2" <<'PY'
