@@ -9,6 +9,10 @@
 #define SIP__READ_CHUNK 16384u        /* free space offered to each stream read */
 #define SIP__READ_SLACK 65536u        /* read buffer room beyond header + body limits */
 #define SIP__ERR_RESP_MAX 4096u       /* a stateless 400/513 we generate */
+/* UDP socket buffers asked for (the kernel default, ~200 KiB, drops a burst
+ * of a few ms at 20k requests/s and the peers then retransmit). The kernel
+ * caps it at net.core.[rw]mem_max unless we may force it. */
+#define SIP__UDP_SOCKBUF (4u << 20)
 
 struct sip_listener {
 	struct sip_transport *t;

@@ -201,6 +201,14 @@ int sip_transport_parse_spec(const char *spec, struct sip_tp_spec *out)
 	return 0;
 }
 
+/* Best effort: a bigger buffer absorbs bursts; a smaller one still works. */
+static void grow_buf(int fd, int force_opt, int opt)
+{
+	int want = (int)SIP__UDP_SOCKBUF;
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &want, sizeof(want)))
+		(void)setsockopt(fd, SOL_SOCKET, opt, &want, sizeof(want));
+}
+
 /* Our own socket, so SO_REUSEPORT and IPV6_V6ONLY can be set before bind. */
 static int open_socket(const struct sockaddr *sa, int socktype, bool reuseport)
 {
@@ -214,6 +222,10 @@ static int open_socket(const struct sockaddr *sa, int socktype, bool reuseport)
 		goto fail;
 	if (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)))
 		goto fail;
+	if (socktype == SOCK_DGRAM) {
+		grow_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+		grow_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+	}
 	socklen_t sl = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	if (bind(fd, sa, sl))
 		goto fail;
