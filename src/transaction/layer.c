@@ -51,9 +51,11 @@ void sip_txn_layer_free(struct sip_txn_layer *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->nbuckets; i++)
-		while (l->buckets[i])
-			sip__txn_terminate(l->buckets[i]);
+	/* Removing slot i shifts later entries of its run into i, never into a
+	 * slot before it (those are empty by then). */
+	for (size_t i = 0; i < l->nslots; i++)
+		while (l->slots[i].t)
+			sip__txn_terminate(l->slots[i].t);
 	sip__table_free(l);
 	sip__theap_free(&l->heap);
 	sip_free(l);
@@ -66,7 +68,7 @@ void sip_txn_layer_stats(const struct sip_txn_layer *l, struct sip_txn_stats *st
 	st->txns = l->count;
 	st->txn_bytes = l->txn_bytes;
 	st->msg_bytes = l->msg_bytes;
-	st->table_bytes = l->nbuckets * sizeof(*l->buckets);
+	st->table_bytes = l->nslots * sizeof(*l->slots);
 	st->timer_bytes = (size_t)l->heap.cap * sizeof(*l->heap.a);
 }
 

@@ -1,12 +1,15 @@
 /* table.c — the transaction table: matching keys (§17.1.3, §17.2.3 and the
- * RFC 2543 fallback), a seeded hash, and a chained hash table that doubles
- * as it fills. */
+ * RFC 2543 fallback), a seeded hash, and an open-addressed table (linear
+ * probing over (hash, pointer) slots, kept at most half full, doubled as it
+ * fills). With hundreds of thousands of transactions lingering in Timer J,
+ * a chained table cost a cache miss per chain node on every new request's
+ * lookup; here a miss mostly reads one cache line of the slot array. */
 #include <string.h>
 #include "transaction/txn_int.h"
 
-#define TABLE_INITIAL_BUCKETS 1024u
-/* Beyond this the table stops growing; chains just get longer. */
-#define TABLE_MAX_BUCKETS (1u << 26)
+#define TABLE_INITIAL_SLOTS 2048u
+/* Past this the table no longer doubles (4x the default max_txns). */
+#define TABLE_MAX_SLOTS (1u << 24)
 
 /* A seeded FNV-1a over bytes with a final avalanche (murmur3 fmix64). Keys
  * are chosen by peers, so the seed (config hash_seed) should be random. */
@@ -56,18 +59,18 @@ static uint64_t h_start(const struct sip_txn_layer *l, char domain)
 
 int sip__table_init(struct sip_txn_layer *l)
 {
-	l->buckets = sip_calloc(TABLE_INITIAL_BUCKETS, sizeof(*l->buckets));
-	if (!l->buckets)
+	l->slots = sip_calloc(TABLE_INITIAL_SLOTS, sizeof(*l->slots));
+	if (!l->slots)
 		return SIP_ENOMEM;
-	l->nbuckets = TABLE_INITIAL_BUCKETS;
+	l->nslots = TABLE_INITIAL_SLOTS;
 	return 0;
 }
 
 void sip__table_free(struct sip_txn_layer *l)
 {
-	sip_free(l->buckets);
-	l->buckets = NULL;
-	l->nbuckets = 0;
+	sip_free(l->slots);
+	l->slots = NULL;
+	l->nslots = 0;
 }
 
 static bool has_cookie(struct sip_str branch)
@@ -201,33 +204,41 @@ static bool key_matches(const struct sip_txn *t, const struct sip__key *k)
 
 struct sip_txn *sip__table_find(const struct sip_txn_layer *l, const struct sip__key *k)
 {
-	for (struct sip_txn *t = l->buckets[k->hash & (l->nbuckets - 1)]; t; t = t->hnext)
-		if (key_matches(t, k))
-			return t;
-	return NULL;
+	size_t mask = l->nslots - 1;
+	for (size_t i = k->hash & mask;; i = (i + 1) & mask) {
+		const struct sip__slot *e = &l->slots[i];
+		if (!e->t)
+			return NULL; /* the table always has empty slots */
+		if (e->hash == k->hash && key_matches(e->t, k))
+			return e->t;
+	}
 }
 
-static void grow(struct sip_txn_layer *l)
+static void place(struct sip__slot *slots, size_t mask, uint64_t hash, struct sip_txn *t)
 {
-	if (l->nbuckets >= TABLE_MAX_BUCKETS)
-		return;
-	size_t n = l->nbuckets * 2;
-	struct sip_txn **b = sip_calloc(n, sizeof(*b));
-	if (!b)
-		return; /* a fuller table is slower, not wrong */
-	for (size_t i = 0; i < l->nbuckets; i++) {
-		struct sip_txn *t = l->buckets[i];
-		while (t) {
-			struct sip_txn *next = t->hnext;
-			size_t j = t->hash & (n - 1);
-			t->hnext = b[j];
-			b[j] = t;
-			t = next;
-		}
-	}
-	sip_free(l->buckets);
-	l->buckets = b;
-	l->nbuckets = n;
+	size_t i = hash & mask;
+	while (slots[i].t)
+		i = (i + 1) & mask;
+	slots[i] = (struct sip__slot){hash, t};
+}
+
+/* Doubles the slot array. 0, or SIP_ENOMEM / SIP_ETOOBIG (then the caller
+ * refuses the new transaction: the table must keep empty slots). */
+static int grow(struct sip_txn_layer *l)
+{
+	if (l->nslots >= TABLE_MAX_SLOTS)
+		return SIP_ETOOBIG;
+	size_t n = l->nslots * 2;
+	struct sip__slot *a = sip_calloc(n, sizeof(*a));
+	if (!a)
+		return SIP_ENOMEM;
+	for (size_t i = 0; i < l->nslots; i++)
+		if (l->slots[i].t)
+			place(a, n - 1, l->slots[i].hash, l->slots[i].t);
+	sip_free(l->slots);
+	l->slots = a;
+	l->nslots = n;
+	return 0;
 }
 
 int sip__txn_alloc(struct sip_txn_layer *l, const struct sip__key *k, enum sip_txn_kind kind,
@@ -238,6 +249,8 @@ int sip__txn_alloc(struct sip_txn_layer *l, const struct sip__key *k, enum sip_t
 	/* Room for both timers of every transaction: arming never fails later. */
 	int rc = sip__theap_reserve(&l->heap, 2 * (l->count + 1));
 	if (rc)
+		return rc;
+	if (2 * (l->count + 1) > l->nslots && (rc = grow(l)) != 0)
 		return rc;
 	size_t hostlen = k->server ? k->host.len : 0;
 	size_t keylen = k->branch.len + hostlen + k->mname.len;
@@ -268,11 +281,7 @@ int sip__txn_alloc(struct sip_txn_layer *l, const struct sip__key *k, enum sip_t
 		memcpy(t->key + k->branch.len, k->host.p, hostlen);
 	if (k->mname.len)
 		memcpy(t->key + k->branch.len + hostlen, k->mname.p, k->mname.len);
-	if (l->count >= l->nbuckets)
-		grow(l);
-	size_t b = t->hash & (l->nbuckets - 1);
-	t->hnext = l->buckets[b];
-	l->buckets[b] = t;
+	place(l->slots, l->nslots - 1, t->hash, t);
 	l->count++;
 	l->txn_bytes += size;
 	*out = t;
@@ -282,10 +291,23 @@ int sip__txn_alloc(struct sip_txn_layer *l, const struct sip__key *k, enum sip_t
 void sip__table_unlink(struct sip_txn *t)
 {
 	struct sip_txn_layer *l = t->layer;
-	struct sip_txn **pp = &l->buckets[t->hash & (l->nbuckets - 1)];
-	while (*pp && *pp != t)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = t->hnext;
+	size_t mask = l->nslots - 1;
+	size_t i = t->hash & mask;
+	while (l->slots[i].t != t) {
+		if (!l->slots[i].t)
+			return; /* not linked */
+		i = (i + 1) & mask;
+	}
+	/* Backward-shift deletion: pull up every later entry of the run that may
+	 * live at the hole (its home slot is not cyclically within (hole, j]). */
+	size_t hole = i;
+	for (size_t j = (i + 1) & mask; l->slots[j].t; j = (j + 1) & mask) {
+		size_t home = l->slots[j].hash & mask;
+		if (((j - home) & mask) >= ((j - hole) & mask)) {
+			l->slots[hole] = l->slots[j];
+			hole = j;
+		}
+	}
+	l->slots[hole] = (struct sip__slot){0, NULL};
 	l->count--;
 }

@@ -24,11 +24,10 @@ enum {
 /* Kept small: see the memory target in docs/transaction.md. Strings of the
  * key (branch, sent-by host, extension method) live in key[] after it. */
 struct sip_txn {
-	struct sip_txn *hnext;        /* hash chain */
 	struct sip_txn_layer *layer;
 	void *udata;
 	char *msg;                    /* request (client), ACK (ICT Completed) or last response (server) */
-	uint64_t hash;                /* bucket hash of the key */
+	uint64_t hash;                /* hash of the key (its table slot) */
 	uint64_t h2543;               /* RFC 2543 fields hash (F_2543) */
 	uint32_t msg_len;
 	uint32_t interval;            /* current retransmission interval (A, E, G) */
@@ -44,11 +43,18 @@ struct sip_txn {
 	char key[];
 };
 
+/* A slot of the open-addressed table: the key's hash beside the pointer, so
+ * a lookup that misses (every new request) reads no transaction. */
+struct sip__slot {
+	uint64_t hash;
+	struct sip_txn *t;            /* NULL: empty */
+};
+
 struct sip_txn_layer {
 	struct sip_txn_config cfg;
 	struct sip_txn_callbacks cb;
-	struct sip_txn **buckets;
-	size_t nbuckets;              /* power of two */
+	struct sip__slot *slots;      /* linear probing, at most half full */
+	size_t nslots;                /* power of two */
 	size_t count;
 	size_t txn_bytes, msg_bytes;
 	struct sip__theap heap;
@@ -80,7 +86,7 @@ struct sip_txn *sip__table_find(const struct sip_txn_layer *l, const struct sip_
 /* Allocates a txn for key k, links it in the table. 0, SIP_ETOOBIG or SIP_ENOMEM. */
 int sip__txn_alloc(struct sip_txn_layer *l, const struct sip__key *k, enum sip_txn_kind kind,
 		   const struct sip_txn_dest *dest, struct sip_txn **out);
-/* Removes t from its bucket chain. */
+/* Removes t from the table. */
 void sip__table_unlink(struct sip_txn *t);
 /* Hash of a To tag (2543 matching). */
 uint32_t sip__tag_hash(const struct sip_txn_layer *l, const struct sip_nameaddr *to);
