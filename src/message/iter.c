@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/ctype.h"
+#include "validate_int.h"
 
 void sip_hdr_iter_init(struct sip_hdr_iter *it, const struct sip_msg *m, enum sip_hdr_id id)
 {
@@ -154,59 +155,62 @@ static int check_value(enum sip_hdr_id id, struct sip_str v, size_t *eoff)
 	}
 }
 
-int sip_msg_validate(const struct sip_msg *m, struct sip_parse_err *err)
+static int bad(const struct sip_msg *m, struct sip_parse_err *err, size_t off, const char *reason)
 {
-	int st = m->is_request ? 400 : 0;
+	if (err) {
+		err->offset = off;
+		err->reason = reason;
+		err->status = m->is_request ? 400 : 0;
+	}
+	return SIP_EPARSE;
+}
+
+int sip__msg_validate(const struct sip_msg *m, struct sip_parse_err *err, bool eager_done)
+{
+	int ncontact = 0;
+	bool star = false;
 	for (unsigned id = 1; id < SIP_HDR__COUNT; id++) {
 		if (m->first[id] == SIP_HDR_NONE)
+			continue;
+		/* The eager pass parsed the (single) From and To with the same
+		 * sub-parser and the same star rule: nothing is left to check. */
+		if (eager_done && (id == SIP_HDR_FROM || id == SIP_HDR_TO))
 			continue;
 		struct sip_hdr_iter it;
 		struct sip_str v;
 		int rc;
 		sip_hdr_iter_init(&it, m, (enum sip_hdr_id)id);
+		/* ... and the top via-parm: only the Via values after it are left. */
+		bool skip = eager_done && id == SIP_HDR_VIA;
 		while ((rc = sip_hdr_iter_next(&it, &v)) == 1) {
 			size_t eoff = 0;
-			if (check_value((enum sip_hdr_id)id, v, &eoff) < 0) {
-				if (err) {
-					err->offset = (size_t)(v.p - m->buf) + eoff;
-					err->reason = id == SIP_HDR_CONTACT ? "malformed Contact header"
-						      : id == SIP_HDR_VIA   ? "malformed Via header"
-									    : "malformed header value";
-					err->status = st;
-				}
-				return SIP_EPARSE;
+			if (skip) {
+				skip = false;
+				continue;
 			}
-		}
-		if (rc < 0) {
-			if (err) {
-				err->offset = m->hdrs[it.idx].line_off;
-				err->reason = "empty element in header list";
-				err->status = st;
+			if (id == SIP_HDR_CONTACT) {
+				/* Parsed once here for both its syntax and the star rule. */
+				struct sip_contact c;
+				if (sip_contact_parse(&c, v, &eoff) < 0)
+					return bad(m, err, (size_t)(v.p - m->buf) + eoff, "malformed Contact header");
+				ncontact++;
+				star |= c.na.star;
+				continue;
 			}
-			return SIP_EPARSE;
+			if (check_value((enum sip_hdr_id)id, v, &eoff) < 0)
+				return bad(m, err, (size_t)(v.p - m->buf) + eoff,
+					   id == SIP_HDR_VIA ? "malformed Via header" : "malformed header value");
 		}
+		if (rc < 0)
+			return bad(m, err, m->hdrs[it.idx].line_off, "empty element in header list");
 	}
 	/* "Contact: *" only alone (§10.2.2); enforced here for every method. */
-	if (m->first[SIP_HDR_CONTACT] != SIP_HDR_NONE) {
-		struct sip_hdr_iter it;
-		struct sip_str v;
-		struct sip_contact c;
-		int n = 0;
-		bool star = false;
-		sip_hdr_iter_init(&it, m, SIP_HDR_CONTACT);
-		while (sip_hdr_iter_next(&it, &v) == 1) {
-			n++;
-			if (sip_contact_parse(&c, v, NULL) == 0 && c.na.star)
-				star = true;
-		}
-		if (star && n > 1) {
-			if (err) {
-				err->offset = m->hdrs[m->first[SIP_HDR_CONTACT]].line_off;
-				err->reason = "Contact: * must be the only Contact";
-				err->status = st;
-			}
-			return SIP_EPARSE;
-		}
-	}
+	if (star && ncontact > 1)
+		return bad(m, err, m->hdrs[m->first[SIP_HDR_CONTACT]].line_off, "Contact: * must be the only Contact");
 	return 0;
+}
+
+int sip_msg_validate(const struct sip_msg *m, struct sip_parse_err *err)
+{
+	return sip__msg_validate(m, err, false);
 }

@@ -12,6 +12,7 @@
 #include "hdr_lookup.h"
 #include "scan.h"
 #include "str_int.h"
+#include "validate_int.h"
 
 static int fail(struct sip_parse_err *err, size_t off, const char *reason, int status, int code)
 {
@@ -617,7 +618,7 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 
 	if ((rc = parse_eager(m, buf, err)) < 0)
 		return rc;
-	if ((flags & SIP_PARSE_VALIDATE) && (rc = sip_msg_validate(m, err)) < 0) {
+	if ((flags & SIP_PARSE_VALIDATE) && (rc = sip__msg_validate(m, err, true)) < 0) {
 		if (err)
 			err->offset += start;
 		return rc;
