@@ -61,11 +61,16 @@ bool sip__tp_via_is_ours(struct sip_transport *t, const struct sip_via *v)
 	return false;
 }
 
+/* Compares the sent-by with the source in binary; the source is formatted
+ * only when received= must be added (rare: most peers put their own IP). */
 static void stamp_info(struct sip_tp_recv *ev, const struct sip_via *v, const struct sockaddr *src)
 {
-	char ip[sizeof(ev->received)];
-	uint16_t port = 0;
-	if (sip__tp_addr_text(src, ip, sizeof(ip), &port))
+	uint16_t port;
+	if (src->sa_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)src)->sin_port);
+	else if (src->sa_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)src)->sin6_port);
+	else
 		return;
 	bool add = !host_is_addr(v->host, src);
 	if (v->has_rport && !v->rport_has_value) {
@@ -73,10 +78,8 @@ static void stamp_info(struct sip_tp_recv *ev, const struct sip_via *v, const st
 		ev->rport = port;
 		add = true; /* RFC 3581 §4: received is added even when it equals sent-by */
 	}
-	if (add && !v->has_received) {
+	if (add && !v->has_received && sip__tp_addr_text(src, ev->received, sizeof(ev->received), NULL) == 0)
 		ev->add_received = true;
-		memcpy(ev->received, ip, sizeof(ip));
-	}
 }
 
 static void answer_bad(struct sip_transport *t, const char *buf, size_t len, int status,
