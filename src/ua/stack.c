@@ -11,6 +11,7 @@ struct sip_stack {
 	struct sip_transport *tp;
 	struct sip_txn_layer *txns;
 	uv_timer_t timer;
+	sip_ms_t armed; /* the deadline the timer runs for; SIP_MS_NEVER when stopped */
 	struct sip_stack_config cfg;
 	bool closing;
 	const char *tls_name; /* set during sip_stack_request(): the peer name for a new TLS connection */
@@ -55,6 +56,11 @@ void sip_stack_rearm(struct sip_stack *s)
 	if (s->closing)
 		return;
 	sip_ms_t d = sip_txn_next_deadline(s->txns);
+	/* Called after every message: most leave the earliest deadline as it
+	 * was (a new Timer J lands behind older ones), so the timer stays. */
+	if (d == s->armed && (d == SIP_MS_NEVER || uv_is_active((uv_handle_t *)&s->timer)))
+		return;
+	s->armed = d;
 	if (d == SIP_MS_NEVER) {
 		uv_timer_stop(&s->timer);
 		return;
@@ -202,6 +208,7 @@ int sip_stack_new(struct sip_stack **out, uv_loop_t *loop, const struct sip_stac
 	}
 	uv_timer_init(loop, &s->timer);
 	s->timer.data = s;
+	s->armed = SIP_MS_NEVER;
 	*out = s;
 	return 0;
 }
