@@ -59,6 +59,7 @@ static void maybe_free(struct sip_transport *t)
 	sip_tp_closed_cb cb = t->cfg.on_closed;
 	void *ud = t->cfg.ud;
 	sip__tls_free(t);
+	sip_free(t->dgram);
 	sip_free(t);
 	if (cb)
 		cb(ud);

@@ -16,15 +16,18 @@ struct udp_req {
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct sip_listener *l = h->data;
-	/* One buffer per transport: a datagram is handed to the TU before the next read. */
-	*buf = uv_buf_init(l->t->dgram, sizeof(l->t->dgram));
+	(void)suggested;
+	/* One buffer per transport: every datagram of a batch is handed to the
+	 * TU before the next read, and listeners of one loop never read at once. */
+	*buf = uv_buf_init(l->t->dgram, SIP__UDP_BATCH * SIP__UDP_CHUNK);
 }
 
 static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *src, unsigned flags)
 {
 	struct sip_listener *l = h->data;
 	if (nread <= 0 || !src || l->t->closing)
-		return; /* 0 with no address: nothing more to read now; errors on UDP are per datagram */
+		return; /* 0 with no address: nothing more to read now (or the end of a
+			 * batch, UV_UDP_MMSG_FREE: the buffer is ours); errors on UDP are per datagram */
 	if (flags & UV_UDP_PARTIAL) {
 		l->t->stats.parse_errors++;
 		return; /* truncated: larger than any message we accept */
@@ -35,7 +38,14 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 int sip__udp_listen(struct sip_listener *l, int fd)
 {
 	struct sip_transport *t = l->t;
-	int rc = uv_udp_init(t->loop, &l->u.udp);
+	if (!t->dgram && !(t->dgram = sip_malloc(SIP__UDP_BATCH * SIP__UDP_CHUNK))) {
+		close(fd);
+		sip_free(l);
+		return SIP_ENOMEM;
+	}
+	/* AF_UNSPEC: no socket made here (fd is opened below); libuv ignores
+	 * the recvmmsg flag where the kernel lacks it. */
+	int rc = uv_udp_init_ex(t->loop, &l->u.udp, AF_UNSPEC | UV_UDP_RECVMMSG);
 	if (rc) {
 		close(fd);
 		sip_free(l);
