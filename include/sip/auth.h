@@ -24,7 +24,7 @@ extern "C" {
 #define SIP_AUTH_SECRET_MIN 16        /* bytes of the server secret, at least */
 #define SIP_AUTH_CHALLENGE_MAX 512    /* bytes of one challenge value we write */
 #define SIP_AUTH_DEFAULT_LIFETIME 300 /* nonce lifetime, seconds */
-#define SIP_AUTH_DEFAULT_NC_SLOTS 4096 /* nonce-count table entries */
+#define SIP_AUTH_DEFAULT_NC_SLOTS 65536 /* nonce-count table entries (~2 MiB) */
 
 enum sip_digest_alg {
 	SIP_DIGEST_MD5 = 0,

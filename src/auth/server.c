@@ -1,14 +1,19 @@
 /* server.c — the server side of Digest: stateless HMAC nonces, challenge
  * text, credential verification and the bounded nonce-count table.
  *
- * Nonce = base64url(ts[8, big-endian] || random[12] || HMAC-SHA256(secret,
- * ts || random || realm)). Nothing is stored per challenge: a 401 costs no
- * memory, so a flood of unauthenticated requests cannot fill the server. Only
- * nonces that carried a correct response enter the nc table. */
+ * Nonce = base64url(ts[8, big-endian] || prefix[4] || seq[8, big-endian] ||
+ * HMAC-SHA256(secret, ts || prefix || seq || realm)). ts is the issue time in
+ * seconds (expiry); prefix is random per server instance and seq a per-server
+ * counter, so every nonce is unique (the HMAC makes it unforgeable) and seq
+ * orders nonces by issue far finer than seconds. Nothing is stored per
+ * challenge: a 401 costs no memory, so a flood of unauthenticated requests
+ * cannot fill the server. Only nonces that carried a correct response enter
+ * the nc table. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "auth/auth_int.h"
@@ -16,7 +21,8 @@
 
 #define SECRET_MAX 256
 #define TS_LEN 8
-#define RND_LEN 12
+#define RND_LEN 12                           /* prefix[4] || seq[8] */
+#define PREFIX_LEN 4
 #define MAC_LEN 32
 #define RAW_LEN (TS_LEN + RND_LEN + MAC_LEN) /* 52 -> 70 base64url characters */
 #define KEY_LEN 16                           /* nc-table key: first bytes of the MAC */
@@ -24,18 +30,20 @@
 
 struct nc_entry {
 	uint8_t key[KEY_LEN];
-	int64_t issued; /* the nonce's timestamp */
+	int64_t issued; /* the nonce's timestamp (seconds) */
+	uint64_t seq;   /* the nonce's issue sequence; 0: empty slot */
 	uint32_t nc;    /* highest nc accepted */
-	bool used;
 };
 
 struct nc_set {
 	struct nc_entry e[WAYS];
-	/* Newest timestamp of a live entry evicted from this set: a nonce not in
-	 * the set but issued at or before it may have been seen, so it is
-	 * treated as stale rather than risk accepting a replay. */
-	int64_t floor;
-	bool has_floor;
+	/* Highest issue sequence ever evicted from this set. Eviction takes the
+	 * lowest sequence of the set, so every entry left is above it; a nonce
+	 * not in the set but at or below it may have been seen, so it is
+	 * answered stale rather than risk accepting a replay. A nonce above it
+	 * was never recorded here: fresh nonces (issued after the eviction) are
+	 * never refused. */
+	uint64_t watermark;
 };
 
 struct sip_auth_server {
@@ -50,6 +58,8 @@ struct sip_auth_server {
 	sip_auth_random_fn random;
 	void *random_ud;
 	char dummy_pw[33]; /* hashed for unknown users so they cost what a wrong password costs */
+	uint8_t prefix[PREFIX_LEN];
+	_Atomic uint64_t next_seq; /* issue sequence of the next nonce (from 1) */
 	pthread_mutex_t lock;
 	struct nc_set *sets;
 	size_t nsets; /* power of two */
@@ -98,7 +108,7 @@ int sip_auth_server_new(struct sip_auth_server **out, const struct sip_auth_serv
 	while (nsets * WAYS < want && nsets < ((size_t)1 << 24))
 		nsets <<= 1;
 	s->sets = sip_calloc(nsets, sizeof *s->sets);
-	uint8_t rnd[16];
+	uint8_t rnd[16 + PREFIX_LEN];
 	if (!s->sets || s->random(s->random_ud, rnd, sizeof rnd) != 0 ||
 	    pthread_mutex_init(&s->lock, NULL) != 0) {
 		int rc = s->sets ? SIP_EIO : SIP_ENOMEM;
@@ -107,7 +117,9 @@ int sip_auth_server_new(struct sip_auth_server **out, const struct sip_auth_serv
 		return rc;
 	}
 	s->nsets = nsets;
-	sip__hex(rnd, sizeof rnd, s->dummy_pw);
+	sip__hex(rnd, 16, s->dummy_pw);
+	memcpy(s->prefix, rnd + 16, PREFIX_LEN);
+	atomic_init(&s->next_seq, 1);
 	*out = s;
 	return 0;
 }
@@ -135,6 +147,20 @@ const char *sip_auth_result_name(enum sip_auth_result r)
 }
 
 /* ---- nonces ---- */
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
 
 static bool expired(const struct sip_auth_server *s, int64_t issued, int64_t now)
 {
@@ -211,28 +237,27 @@ int sip_auth_nonce_make(struct sip_auth_server *s, struct sip_str realm, int64_t
 	if (!s || !out || cap < SIP_AUTH_NONCE_LEN + 1)
 		return SIP_EINVAL;
 	uint64_t ts = (uint64_t)now;
-	for (int i = 0; i < TS_LEN; i++)
-		raw[i] = (uint8_t)(ts >> (56 - 8 * i));
-	if ((rc = s->random(s->random_ud, raw + TS_LEN, RND_LEN)) != 0)
-		return rc < 0 ? rc : SIP_EIO;
+	uint64_t seq = atomic_fetch_add_explicit(&s->next_seq, 1, memory_order_relaxed);
+	put_be64(raw, ts);
+	memcpy(raw + TS_LEN, s->prefix, PREFIX_LEN);
+	put_be64(raw + TS_LEN + PREFIX_LEN, seq);
 	if ((rc = nonce_mac(s, raw, realm, raw + TS_LEN + RND_LEN)) != 0)
 		return rc;
 	b64url_encode(raw, RAW_LEN, out);
 	return SIP_AUTH_NONCE_LEN;
 }
 
-/* Checks a nonce and returns its timestamp and table key. */
+/* Checks a nonce and returns its timestamp, issue sequence and table key. */
 static enum sip_auth_result nonce_check(struct sip_auth_server *s, struct sip_str realm, struct sip_str nonce,
-					int64_t now, int64_t *issued, uint8_t key[KEY_LEN])
+					int64_t now, int64_t *issued, uint64_t *seq, uint8_t key[KEY_LEN])
 {
 	uint8_t raw[RAW_LEN], mac[MAC_LEN];
 	if (b64url_decode_nonce(nonce, raw) != 0 || nonce_mac(s, raw, realm, mac) != 0 ||
 	    CRYPTO_memcmp(mac, raw + TS_LEN + RND_LEN, MAC_LEN) != 0)
 		return SIP_AUTH_BAD;
-	uint64_t ts = 0;
-	for (int i = 0; i < TS_LEN; i++)
-		ts = ts << 8 | raw[i];
-	*issued = (int64_t)ts;
+	*issued = (int64_t)get_be64(raw);
+	if (seq)
+		*seq = get_be64(raw + TS_LEN + PREFIX_LEN);
 	if (key)
 		memcpy(key, raw + TS_LEN + RND_LEN, KEY_LEN);
 	/* A timestamp ahead of now is ours (the MAC holds) from before a clock
@@ -248,47 +273,53 @@ enum sip_auth_result sip_auth_nonce_check(struct sip_auth_server *s, struct sip_
 	int64_t issued;
 	if (!s)
 		return SIP_AUTH_BAD;
-	return nonce_check(s, realm, nonce, now, &issued, NULL);
+	return nonce_check(s, realm, nonce, now, &issued, NULL, NULL);
 }
 
 /* Records nc for a nonce: SIP_AUTH_OK when higher than any seen, else
  * SIP_AUTH_STALE (a replay, or a nonce we can no longer vouch for). */
 static enum sip_auth_result nc_record(struct sip_auth_server *s, const uint8_t key[KEY_LEN], int64_t issued,
-				      uint32_t nc, int64_t now)
+				      uint64_t seq, uint32_t nc, int64_t now)
 {
 	uint64_t h;
 	memcpy(&h, key, sizeof h);
 	enum sip_auth_result r = SIP_AUTH_OK;
+	if (seq == 0)
+		return SIP_AUTH_STALE; /* never issued (the counter starts at 1) */
 	pthread_mutex_lock(&s->lock);
 	struct nc_set *set = &s->sets[h & (s->nsets - 1)];
 	struct nc_entry *victim = NULL;
+	bool vdead = false;
 	for (int i = 0; i < WAYS; i++) {
 		struct nc_entry *e = &set->e[i];
-		if (e->used && memcmp(e->key, key, KEY_LEN) == 0) {
+		if (e->seq == seq && memcmp(e->key, key, KEY_LEN) == 0) {
 			if (nc <= e->nc)
 				r = SIP_AUTH_STALE;
 			else
 				e->nc = nc;
 			goto out;
 		}
-		/* Prefer an empty slot, then an expired one, then the oldest. */
-		bool dead = !e->used || expired(s, e->issued, now);
-		bool vdead = victim && (!victim->used || expired(s, victim->issued, now));
-		if (!victim || (dead && !vdead) || (dead == vdead && e->issued < victim->issued))
+		/* Prefer an empty slot, then an expired one, then the lowest
+		 * issue sequence (the oldest nonce). */
+		bool dead = !e->seq || expired(s, e->issued, now);
+		if (!victim || (dead && !vdead) || (dead == vdead && e->seq < victim->seq)) {
 			victim = e;
+			vdead = dead;
+		}
 	}
-	if (set->has_floor && issued <= set->floor) {
+	if (seq <= set->watermark) {
 		r = SIP_AUTH_STALE;
 		goto out;
 	}
-	if (victim->used && !expired(s, victim->issued, now) && (!set->has_floor || victim->issued > set->floor)) {
-		set->floor = victim->issued;
-		set->has_floor = true;
-	}
+	/* Raise the watermark for every evicted entry, expired or not: a clock
+	 * stepped back could make an expired nonce fresh again, and since
+	 * sequences grow with issue, this never refuses a nonce issued later. */
+	if (victim->seq > set->watermark)
+		set->watermark = victim->seq;
 	memcpy(victim->key, key, KEY_LEN);
 	victim->issued = issued;
+	victim->seq = seq;
 	victim->nc = nc;
-	victim->used = true;
 out:
 	pthread_mutex_unlock(&s->lock);
 	return r;
@@ -384,8 +415,9 @@ enum sip_auth_result sip_auth_verify(struct sip_auth_server *s, const struct sip
 		return SIP_AUTH_BAD;
 
 	int64_t issued = 0;
+	uint64_t seq = 0;
 	uint8_t key[KEY_LEN];
-	enum sip_auth_result nr = nonce_check(s, req->realm, c->nonce, now, &issued, key);
+	enum sip_auth_result nr = nonce_check(s, req->realm, c->nonce, now, &issued, &seq, key);
 	if (nr == SIP_AUTH_BAD)
 		return SIP_AUTH_BAD;
 
@@ -421,6 +453,6 @@ enum sip_auth_result sip_auth_verify(struct sip_auth_server *s, const struct sip
 		return SIP_AUTH_STALE;
 	/* RFC 2069-style requests carry no nc: the nonce is reusable for its lifetime. */
 	if (qop)
-		return nc_record(s, key, issued, nc, now);
+		return nc_record(s, key, issued, seq, nc, now);
 	return SIP_AUTH_OK;
 }

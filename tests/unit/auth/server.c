@@ -511,6 +511,78 @@ static void test_nc_table_eviction(void **state)
 	sip_auth_server_free(s);
 }
 
+/* Regression: nonces have second resolution, and the old table refused every
+ * unknown nonce issued in the same second as an eviction, so under load
+ * (thousands of nonces a second, table overflowing) fresh first answers got
+ * stale=true. Many nonces in one second through a tiny table: every first
+ * answer verifies OK; replays (same or lower nc) of tracked and of evicted
+ * nonces are still refused. */
+#define BURST 1000
+static void test_nc_table_same_second(void **state)
+{
+	(void)state;
+	struct sip_auth_server *s = server(NULL, 0, 16); /* 4 sets of 4 */
+	static char outs[BURST][1024];
+	static struct sip_digest_creds cs[BURST];
+	static struct sip_digest_creds again[BURST];
+	static char outs2[BURST][1024];
+	char nonce[SIP_AUTH_NONCE_LEN + 1], chal[512];
+	for (int i = 0; i < BURST; i++) {
+		assert_true(sip_auth_nonce_make(s, SIP_STR(REALM), 5000, nonce, sizeof nonce) > 0);
+		snprintf(chal, sizeof chal, "Digest realm=\"" REALM "\", nonce=\"%s\", qop=\"auth\"", nonce);
+		struct sip_auth_client cl;
+		sip_auth_client_init(&cl);
+		answer(&cl, chal, "alice", "secret", outs[i], sizeof outs[i], &cs[i]);
+		assert_int_equal(sip_auth_verify(s, &cs[i], &REQ, 5000, lookup, NULL), SIP_AUTH_OK);
+		/* nc=2 on the same nonce right away: accepted, it is still tracked. */
+		answer(&cl, chal, "alice", "secret", outs2[i], sizeof outs2[i], &again[i]);
+		assert_true(sip_str_eq(again[i].nc, SIP_STR("00000002")));
+		assert_int_equal(sip_auth_verify(s, &again[i], &REQ, 5000, lookup, NULL), SIP_AUTH_OK);
+		/* The same answer again, and the lower nc: replays. */
+		assert_int_equal(sip_auth_verify(s, &again[i], &REQ, 5000, lookup, NULL), SIP_AUTH_STALE);
+		assert_int_equal(sip_auth_verify(s, &cs[i], &REQ, 5000, lookup, NULL), SIP_AUTH_STALE);
+	}
+	/* Every nonce, evicted long ago or still tracked, stays refused on replay
+	 * (nc=1 and nc=2), in the same second and later within the lifetime. */
+	for (int i = 0; i < BURST; i++) {
+		assert_int_equal(sip_auth_verify(s, &cs[i], &REQ, 5000, lookup, NULL), SIP_AUTH_STALE);
+		assert_int_equal(sip_auth_verify(s, &again[i], &REQ, 5100, lookup, NULL), SIP_AUTH_STALE);
+	}
+	/* A nonce issued after all that, in the same second, is still fresh. */
+	assert_true(sip_auth_nonce_make(s, SIP_STR(REALM), 5000, nonce, sizeof nonce) > 0);
+	snprintf(chal, sizeof chal, "Digest realm=\"" REALM "\", nonce=\"%s\", qop=\"auth\"", nonce);
+	struct sip_auth_client cl;
+	sip_auth_client_init(&cl);
+	answer(&cl, chal, "alice", "secret", outs[0], sizeof outs[0], &cs[0]);
+	assert_int_equal(sip_auth_verify(s, &cs[0], &REQ, 5000, lookup, NULL), SIP_AUTH_OK);
+	sip_auth_server_free(s);
+}
+
+/* Interleaved: many nonces challenged in the same second, answered in issue
+ * order after all were issued (a burst of clients), through a small table:
+ * every first answer is accepted. */
+static void test_nc_table_interleaved(void **state)
+{
+	(void)state;
+	struct sip_auth_server *s = server(NULL, 0, 64);
+	static char nonces[BURST][SIP_AUTH_NONCE_LEN + 1];
+	char chal[512], out[1024];
+	for (int i = 0; i < BURST; i++)
+		assert_true(sip_auth_nonce_make(s, SIP_STR(REALM), 7000, nonces[i], sizeof nonces[i]) > 0);
+	for (int i = 0; i < BURST; i++) {
+		struct sip_digest_creds c;
+		struct sip_auth_client cl;
+		char cur[SIP_AUTH_NONCE_LEN + 1];
+		memcpy(cur, nonces[i], sizeof cur);
+		snprintf(chal, sizeof chal, "Digest realm=\"" REALM "\", nonce=\"%s\", qop=\"auth\"", cur);
+		sip_auth_client_init(&cl);
+		answer(&cl, chal, "alice", "secret", out, sizeof out, &c);
+		assert_int_equal(sip_auth_verify(s, &c, &REQ, 7001, lookup, NULL), SIP_AUTH_OK);
+		assert_int_equal(sip_auth_verify(s, &c, &REQ, 7001, lookup, NULL), SIP_AUTH_STALE);
+	}
+	sip_auth_server_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +596,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rfc2069_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nc_table_eviction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nc_table_same_second, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nc_table_interleaved, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
