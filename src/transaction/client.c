@@ -46,7 +46,7 @@ int sip_txn_client_new(struct sip_txn_layer *l, const struct sip_msg *req, const
 		t->interval = l->cfg.t1_ms;
 		sip__txn_arm(t, SIP__TM_RETX, now + t->interval);
 	}
-	sip__txn_arm(t, SIP__TM_LIFE, now + sip__timer_b(l)); /* Timer B / F */
+	sip__txn_arm_in(t, SIP__TM_LIFE, now, sip__timer_b(l)); /* Timer B / F */
 	*out = t;
 	return 0;
 }
@@ -106,7 +106,7 @@ static void ict_on_response(struct sip_txn *t, const struct sip_msg *m, sip_ms_t
 			t->state = SIP_TXN_ACCEPTED;
 			sip__txn_keep(t, NULL, 0);
 			sip__txn_cancel(t, SIP__TM_RETX);
-			sip__txn_arm(t, SIP__TM_LIFE, now + sip__timer_b(l));
+			sip__txn_arm_in(t, SIP__TM_LIFE, now, sip__timer_b(l));
 			sip__tu(l, t, SIP_TXN_EV_RESPONSE, m);
 		} else {
 			t->state = SIP_TXN_COMPLETED;

@@ -132,6 +132,12 @@ void sip__txn_arm(struct sip_txn *t, int slot, sip_ms_t when)
 	(void)sip__theap_arm(&t->layer->heap, &t->tm[slot], when);
 }
 
+void sip__txn_arm_in(struct sip_txn *t, int slot, sip_ms_t now, uint32_t ms)
+{
+	/* Cannot fail either: a lane needs no room, the heap has it reserved. */
+	(void)sip__theap_arm_in(&t->layer->heap, &t->tm[slot], now, ms);
+}
+
 void sip__txn_cancel(struct sip_txn *t, int slot) { sip__theap_cancel(&t->layer->heap, &t->tm[slot]); }
 
 void sip__txn_destroy(struct sip_txn *t)
@@ -161,7 +167,7 @@ int sip__txn_linger(struct sip_txn *t, uint32_t ms, sip_ms_t now)
 		sip__txn_terminate(t);
 		return 1;
 	}
-	sip__txn_arm(t, SIP__TM_LIFE, now + ms);
+	sip__txn_arm_in(t, SIP__TM_LIFE, now, ms);
 	return 0;
 }
 

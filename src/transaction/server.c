@@ -142,7 +142,7 @@ static int ist_respond(struct sip_txn *t, int code, const char *bytes, size_t le
 	if (code < 300 && code >= 200) {
 		t->state = SIP_TXN_ACCEPTED;
 		sip__txn_keep(t, NULL, 0);
-		sip__txn_arm(t, SIP__TM_LIFE, now + sip__timer_b(l)); /* Timer L */
+		sip__txn_arm_in(t, SIP__TM_LIFE, now, sip__timer_b(l)); /* Timer L */
 		return sip__txn_send(t, bytes, len);
 	}
 	rc = sip__txn_keep(t, bytes, len);
@@ -155,7 +155,7 @@ static int ist_respond(struct sip_txn *t, int code, const char *bytes, size_t le
 			t->interval = l->cfg.t1_ms;
 			sip__txn_arm(t, SIP__TM_RETX, now + t->interval); /* Timer G */
 		}
-		sip__txn_arm(t, SIP__TM_LIFE, now + sip__timer_b(l)); /* Timer H */
+		sip__txn_arm_in(t, SIP__TM_LIFE, now, sip__timer_b(l)); /* Timer H */
 	}
 	return sip__txn_send(t, t->msg, t->msg_len);
 }

@@ -1,8 +1,8 @@
-/* timer_heap.c — binary min-heap with back-pointers (see timer_heap.h).
- * Chosen over a timer wheel because SIP timers span 200 ms to 32 s+ with
- * millisecond resolution and a transaction re-arms rarely (a few times per
- * life): O(log n) with a cache-friendly 16-byte entry is measured in
- * bench/txn.c and stays well under a microsecond at 1M timers. */
+/* timer_heap.c — binary min-heap with back-pointers, plus FIFO lanes for
+ * fixed durations (see timer_heap.h). Chosen over a timer wheel because SIP
+ * timers span 200 ms to 32 s+ with millisecond resolution: the few
+ * durations that dominate (64*T1, T4, 32 s) take the lanes, exact to the ms
+ * and O(1); retransmission timers (doubling intervals) stay in the heap. */
 #include "transaction/timer_heap.h"
 
 /* Far beyond any sane load; keeps index arithmetic in uint32_t. */
@@ -63,8 +63,25 @@ static void sift_down(struct sip__theap *h, uint32_t i)
 	place(h, i, e);
 }
 
+static void lane_unlink(struct sip__theap *h, struct sip__timer *tm)
+{
+	struct sip__lane *ln = &h->lanes[tm->lane - 1];
+	if (tm->prev)
+		tm->prev->next = tm->next;
+	else
+		ln->head = tm->next;
+	if (tm->next)
+		tm->next->prev = tm->prev;
+	else
+		ln->tail = tm->prev;
+	tm->prev = tm->next = NULL;
+	tm->lane = 0;
+}
+
 int sip__theap_arm(struct sip__theap *h, struct sip__timer *tm, sip_ms_t when)
 {
+	if (tm->lane)
+		lane_unlink(h, tm);
 	if (tm->idx) {
 		uint32_t i = tm->idx - 1;
 		sip_ms_t old = h->a[i].when;
@@ -86,8 +103,39 @@ int sip__theap_arm(struct sip__theap *h, struct sip__timer *tm, sip_ms_t when)
 	return 0;
 }
 
+int sip__theap_arm_in(struct sip__theap *h, struct sip__timer *tm, sip_ms_t now, uint32_t ms)
+{
+	sip_ms_t when = now + ms;
+	unsigned i = 0;
+	while (i < h->nlanes && h->lanes[i].ms != ms)
+		i++;
+	if (i == h->nlanes) {
+		if (h->nlanes == SIP__THEAP_LANES)
+			return sip__theap_arm(h, tm, when);
+		h->lanes[h->nlanes++] = (struct sip__lane){ms, NULL, NULL};
+	}
+	sip__theap_cancel(h, tm);
+	struct sip__lane *ln = &h->lanes[i];
+	if (ln->tail && ln->tail->when > when)
+		return sip__theap_arm(h, tm, when); /* the clock went back: keep the lane sorted */
+	tm->lane = (uint8_t)(i + 1);
+	tm->when = when;
+	tm->next = NULL;
+	tm->prev = ln->tail;
+	if (ln->tail)
+		ln->tail->next = tm;
+	else
+		ln->head = tm;
+	ln->tail = tm;
+	return 0;
+}
+
 void sip__theap_cancel(struct sip__theap *h, struct sip__timer *tm)
 {
+	if (tm->lane) {
+		lane_unlink(h, tm);
+		return;
+	}
 	if (!tm->idx)
 		return;
 	uint32_t i = tm->idx - 1;
@@ -105,13 +153,35 @@ void sip__theap_cancel(struct sip__theap *h, struct sip__timer *tm)
 		sift_down(h, i);
 }
 
-sip_ms_t sip__theap_next(const struct sip__theap *h) { return h->n ? h->a[0].when : SIP_MS_NEVER; }
+/* The timer due first: the heap's top or a lane's head (NULL when none). */
+static struct sip__timer *earliest(const struct sip__theap *h, sip_ms_t *when)
+{
+	struct sip__timer *best = h->n ? h->a[0].tm : NULL;
+	sip_ms_t w = h->n ? h->a[0].when : SIP_MS_NEVER;
+	for (unsigned i = 0; i < h->nlanes; i++) {
+		struct sip__timer *t = h->lanes[i].head;
+		if (t && t->when < w) {
+			best = t;
+			w = t->when;
+		}
+	}
+	*when = w;
+	return best;
+}
+
+sip_ms_t sip__theap_next(const struct sip__theap *h)
+{
+	sip_ms_t w;
+	(void)earliest(h, &w);
+	return w;
+}
 
 struct sip__timer *sip__theap_pop_due(struct sip__theap *h, sip_ms_t now)
 {
-	if (!h->n || h->a[0].when > now)
+	sip_ms_t w;
+	struct sip__timer *tm = earliest(h, &w);
+	if (!tm || w > now)
 		return NULL;
-	struct sip__timer *tm = h->a[0].tm;
 	sip__theap_cancel(h, tm);
 	return tm;
 }
@@ -121,4 +191,5 @@ void sip__theap_free(struct sip__theap *h)
 	sip_free(h->a);
 	h->a = NULL;
 	h->n = h->cap = 0;
+	h->nlanes = 0;
 }

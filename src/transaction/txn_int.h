@@ -112,6 +112,8 @@ void sip__txn_terminate(struct sip_txn *t);
  * was terminated, else 0. */
 int sip__txn_linger(struct sip_txn *t, uint32_t ms, sip_ms_t now);
 void sip__txn_arm(struct sip_txn *t, int slot, sip_ms_t when);
+/* Arms slot `ms` from now: for fixed durations (64*T1, T4, 32 s), O(1). */
+void sip__txn_arm_in(struct sip_txn *t, int slot, sip_ms_t now, uint32_t ms);
 void sip__txn_cancel(struct sip_txn *t, int slot);
 void sip__tu(struct sip_txn_layer *l, struct sip_txn *t, enum sip_txn_event ev, const struct sip_msg *m);
 
