@@ -69,6 +69,10 @@ struct sip_registrar_src {
 	struct sip_str ip; /* textual address, IPv6 without brackets */
 	uint16_t port;
 	struct sip_str transport; /* "udp", "tcp", "tls", ... */
+	/* Optional: when ip is empty, the address (struct sockaddr_in or
+	 * sockaddr_in6, port included) formatted only if a source URI is needed
+	 * (nat_rewrite, outbound), so the common REGISTER formats nothing. */
+	const void *sockaddr;
 };
 
 struct sip_registrar;

@@ -4,7 +4,6 @@
  * only then is anything written — so a request that fails stores nothing.
  * A write that fails mid-way is rolled back (SQLite) or undone (memory, or
  * inside a caller's batch). The 200 lists the resulting bindings. */
-#include <stdio.h>
 #include <string.h>
 
 #include "registrar/reg_int.h"
@@ -164,7 +163,7 @@ static int write_all(struct sip_registrar *reg, const struct reg_req *rq, struct
 /* Appends one Contact line: <uri>, the sent params without expires, ;expires=left. */
 static void contact_line(struct sip_builder *b, struct sip_str uri, struct sip_str value, int64_t left)
 {
-	char num[24];
+	char num[40]; /* ";expires=" + 20 digits + CRLF */
 	sip_build_raw(b, SIP_STR("Contact: <"));
 	sip_build_raw(b, uri);
 	sip_build_raw(b, SIP_STR(">"));
@@ -183,8 +182,19 @@ static void contact_line(struct sip_builder *b, struct sip_str uri, struct sip_s
 			}
 		}
 	}
-	int n = snprintf(num, sizeof num, ";expires=%lld\r\n", (long long)(left > 0 ? left : 0));
-	sip_build_raw(b, (struct sip_str){num, (size_t)n});
+	/* Decimal by hand, right to left: snprintf here was ~3% of a REGISTER. */
+	uint64_t v = (uint64_t)(left > 0 ? left : 0);
+	char *p = num + sizeof num;
+	*--p = '\n';
+	*--p = '\r';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	static const char pre[] = ";expires=";
+	p -= sizeof pre - 1;
+	memcpy(p, pre, sizeof pre - 1);
+	sip_build_raw(b, (struct sip_str){p, (size_t)(num + sizeof num - p)});
 }
 
 static int build_ok(struct sip_registrar *reg, const struct reg_req *rq, const struct entry *v, size_t n,

@@ -3,7 +3,10 @@
  * Min-Expires, cap at max), plus what is stored beside each binding: Path
  * (RFC 3327), +sip.instance / reg-id (RFC 5626) and the source address.
  * Nothing is written here, so a bad request stores nothing. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "registrar/reg_int.h"
@@ -73,8 +76,30 @@ static int join_path(struct sip_registrar *reg, struct reg_req *rq)
 }
 
 /* "sip:ADDR:PORT;transport=T", a URI a proxy can send to directly. */
-static void source_uri(struct sip_registrar *reg, struct reg_req *rq, const struct sip_registrar_src *src)
+static void source_uri(struct sip_registrar *reg, struct reg_req *rq, const struct sip_registrar_src *in)
 {
+	struct sip_registrar_src tmp;
+	const struct sip_registrar_src *src = in;
+	char ip[INET6_ADDRSTRLEN];
+	if (in && !in->ip.len && in->sockaddr) {
+		const struct sockaddr *sa = in->sockaddr;
+		tmp = *in;
+		if (sa->sa_family == AF_INET6) {
+			const struct sockaddr_in6 *s6 = in->sockaddr;
+			if (!inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip))
+				return;
+			tmp.port = ntohs(s6->sin6_port);
+		} else if (sa->sa_family == AF_INET) {
+			const struct sockaddr_in *s4 = in->sockaddr;
+			if (!inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip))
+				return;
+			tmp.port = ntohs(s4->sin_port);
+		} else {
+			return;
+		}
+		tmp.ip = sip_str_c(ip);
+		src = &tmp;
+	}
 	if (!src || !src->ip.len || src->ip.len > 64 || src->transport.len > 16)
 		return;
 	bool v6 = memchr(src->ip.p, ':', src->ip.len) != NULL;

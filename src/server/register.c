@@ -8,7 +8,6 @@
  * The in-memory store commits at once and is shared by all workers. */
 #include "worker.h"
 
-#include <arpa/inet.h>
 #include <sip/log.h>
 #include <sip/print.h>
 #include <stdio.h>
@@ -92,18 +91,10 @@ static bool hold(struct sip__worker *w, struct sip_txn *t, const struct sip_msg 
 bool sip__register_on_request(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req,
 			      const struct sip_txn_dest *src)
 {
-	char ip[INET6_ADDRSTRLEN] = "";
-	uint16_t port = 0;
-	const struct sockaddr *sa = (const struct sockaddr *)src->addr;
-	if (sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
-		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	} else {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
-		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-	}
+	/* The registrar formats the source address only when it needs it
+	 * (nat_rewrite, outbound): inet_ntop per REGISTER was ~3.5%. */
 	const char *tp = src->transport == SIP_TP_TCP ? "tcp" : src->transport == SIP_TP_TLS ? "tls" : "udp";
-	struct sip_registrar_src rs = {sip_str_c(ip), port, sip_str_c(tp)};
+	struct sip_registrar_src rs = {.transport = sip_str_c(tp), .sockaddr = src->addr};
 
 	if (w->batching && !w->in_batch) {
 		if (sip_location_begin(w->loc) == 0) {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <cmocka.h>
 #include <sip/registrar.h>
 
@@ -136,11 +138,17 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* When set, the source is given as a socket address instead of text (what
+ * sipd passes), formatted by the registrar only when it needs it. */
+static const void *src_sockaddr;
+
 /* Hands the bytes in f->req to the registrar; parses the response. Returns its status. */
 static int send_raw(struct fx *f, size_t len, int64_t now)
 {
 	struct sip_parse_err err;
-	struct sip_registrar_src src = {SIP_STR("192.0.2.9"), 40000, SIP_STR("udp")};
+	struct sip_registrar_src src = {.ip = SIP_STR("192.0.2.9"), .port = 40000, .transport = SIP_STR("udp")};
+	if (src_sockaddr)
+		src = (struct sip_registrar_src){.transport = SIP_STR("udp"), .sockaddr = src_sockaddr};
 	assert_true(sip_msg_parse(&f->m, f->req, len, SIP_PARSE_DATAGRAM, &err) > 0);
 	assert_int_equal(sip_registrar_handle(f->reg, &f->m, &src, now, f->out, sizeof f->out, &f->res), 0);
 	if (f->res.not_ours)
@@ -515,6 +523,30 @@ static void test_nat_rewrite(void **state)
 	assert_int_equal(stored(f, ALICE, &l, NOW), 1);
 	assert_true(sip_str_eq(l.v[0].received, SIP_STR("sip:192.0.2.9:40000;transport=udp")));
 	assert_true(sip_str_eq(l.v[0].contact_uri, SIP_STR("sip:a@10.0.0.1:5060"))); /* as sent */
+	sip_binding_list_free(&l);
+}
+
+/* The same from a socket address (IPv4 and IPv6), as sipd passes it. */
+static void test_nat_rewrite_sockaddr(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.nat_rewrite = true;
+	start(f);
+	struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(40001)};
+	assert_int_equal(inet_pton(AF_INET, "192.0.2.10", &s4.sin_addr), 1);
+	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(5070)};
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::7", &s6.sin6_addr), 1);
+	struct sip_binding_list l;
+	src_sockaddr = &s4;
+	assert_int_equal(reg(f, "n1", 1, "Contact: <sip:a@10.0.0.1:5060>\r\n", NOW), 200);
+	assert_int_equal(stored(f, ALICE, &l, NOW), 1);
+	assert_true(sip_str_eq(l.v[0].received, SIP_STR("sip:192.0.2.10:40001;transport=udp")));
+	sip_binding_list_free(&l);
+	src_sockaddr = &s6;
+	assert_int_equal(reg(f, "n1", 2, "Contact: <sip:a@10.0.0.1:5060>\r\n", NOW), 200);
+	src_sockaddr = NULL;
+	assert_int_equal(stored(f, ALICE, &l, NOW), 1);
+	assert_true(sip_str_eq(l.v[0].received, SIP_STR("sip:[2001:db8::7]:5070;transport=udp")));
 	sip_binding_list_free(&l);
 }
 
@@ -991,6 +1023,7 @@ int main(void)
 	    BOTH(test_q_path),
 	    BOTH(test_outbound),
 	    BOTH(test_nat_rewrite),
+	    BOTH(test_nat_rewrite_sockaddr),
 	    BOTH(test_query),
 	    BOTH(test_bad_input),
 	    BOTH(test_too_many_contacts),
