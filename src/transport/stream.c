@@ -131,11 +131,24 @@ static void conn_handle_closed(uv_handle_t *h)
 
 static void on_timer(uv_timer_t *h);
 
+/* Activity on c. Connect/handshake deadlines restart; the idle timer is not
+ * restarted per message (a libuv timer-heap update per read and per write):
+ * it fires at most once per idle_timeout_ms and re-arms for the rest when
+ * the connection was active since. A draining connection keeps its deadline. */
 static void touch(struct sip__conn *c)
 {
-	if (!c->closing)
-		uv_timer_start(&c->timer, on_timer, c->ready ? c->t->cfg.idle_timeout_ms : c->t->cfg.connect_timeout_ms,
-			       0);
+	if (c->closing || c->draining)
+		return;
+	c->active_at = uv_now(c->t->loop);
+	if (!c->ready) {
+		c->idle_armed = false;
+		uv_timer_start(&c->timer, on_timer, c->t->cfg.connect_timeout_ms, 0);
+		return;
+	}
+	if (c->idle_armed && uv_is_active((uv_handle_t *)&c->timer))
+		return;
+	c->idle_armed = true;
+	uv_timer_start(&c->timer, on_timer, c->t->cfg.idle_timeout_ms, 0);
 }
 
 static struct sip__conn *conn_new(struct sip_transport *t, enum sip_tp_type type)
@@ -207,6 +220,7 @@ void sip__conn_close(struct sip__conn *c, bool graceful)
 		if (c->ssl)
 			sip__tls_shutdown(c);
 		c->sreq.data = c;
+		c->idle_armed = false;
 		uv_timer_start(&c->timer, on_timer, c->t->cfg.connect_timeout_ms, 0);
 		if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) == 0)
 			return;
@@ -467,6 +481,11 @@ static void on_timer(uv_timer_t *h)
 	if (!c->ready) {
 		sip__conn_fail(c, SIP_TP_ERR_CONNECT, SIP_ETIMEDOUT, 0,
 			       c->outbound ? "connect timed out" : "TLS handshake timed out");
+		return;
+	}
+	uint64_t idle = uv_now(c->t->loop) - c->active_at;
+	if (idle < c->t->cfg.idle_timeout_ms) {
+		uv_timer_start(&c->timer, on_timer, c->t->cfg.idle_timeout_ms - idle, 0);
 		return;
 	}
 	c->t->stats.conns_idle_closed++;

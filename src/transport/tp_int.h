@@ -48,6 +48,8 @@ struct sip__conn {
 	enum sip_tp_type type;
 	uv_tcp_t tcp;
 	uv_timer_t timer;
+	uint64_t active_at;               /* loop time of the last read or write */
+	bool idle_armed;                  /* timer runs for the idle timeout (checked against active_at when it fires) */
 	uv_connect_t creq;
 	uv_shutdown_t sreq;
 	struct sockaddr_storage peer;

@@ -223,6 +223,49 @@ static void test_idle_timeout(void **state)
 	stop();
 }
 
+static bool tick_fired;
+static void tick_cb(uv_timer_t *h)
+{
+	(void)h;
+	tick_fired = true;
+}
+
+/* Traffic keeps a connection open past idle_timeout_ms (the idle timer is
+ * not restarted per message but re-armed for the rest when it fires); once
+ * the traffic stops it closes no sooner than idle_timeout_ms later. */
+static void test_idle_timeout_activity(void **state)
+{
+	(void)state;
+	struct sip_transport_config cfg;
+	tt_config(&cfg, &srv);
+	cfg.idle_timeout_ms = 100;
+	start_cfg("127.0.0.1", &cfg);
+	struct tt_raw r;
+	tt_raw_connect(&r, lsrv);
+	tt_run_until(sip_transport_conn_count(srv.t) == 1);
+	uv_timer_t tick;
+	uv_timer_init(&tt_loop, &tick);
+	for (int i = 0; i < 8; i++) {
+		tt_raw_write(&r, "\r\n", 2); /* keep-alive CRLF: read, no answer */
+		tick_fired = false;
+		uv_timer_start(&tick, tick_cb, 40, 0);
+		tt_run_until(tick_fired);
+		assert_false(r.eof);
+	}
+	struct sip_tp_stats st;
+	sip_transport_stats(srv.t, &st);
+	assert_int_equal(st.conns_idle_closed, 0);
+	uv_update_time(&tt_loop);
+	uint64_t quiet = uv_now(&tt_loop);
+	tt_run_until(r.eof);
+	assert_true(uv_now(&tt_loop) - quiet >= 60); /* last read was <= 40 ms before `quiet` */
+	sip_transport_stats(srv.t, &st);
+	assert_int_equal(st.conns_idle_closed, 1);
+	uv_close((uv_handle_t *)&tick, NULL);
+	tt_raw_close(&r);
+	stop();
+}
+
 /* Over max_connections, new connections are closed at once. */
 static void test_connection_cap(void **state)
 {
@@ -304,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_connection_reuse),
 		cmocka_unit_test(test_response_new_connection),
 		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_idle_timeout_activity),
 		cmocka_unit_test(test_connection_cap),
 		cmocka_unit_test(test_connect_failure),
 		cmocka_unit_test(test_mtu_udp_fallback),
