@@ -11,7 +11,8 @@
  * the nc table. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -58,12 +59,35 @@ struct sip_auth_server {
 	sip_auth_random_fn random;
 	void *random_ud;
 	char dummy_pw[33]; /* hashed for unknown users so they cost what a wrong password costs */
+	/* HMAC-SHA256 keyed with the secret, fetched and keyed once; each nonce
+	 * MAC works on a copy (EVP_MAC_CTX_dup), so threads never share state.
+	 * The one-shot HMAC() refetched SHA-256 every call (~10% of an
+	 * authenticated REGISTER). */
+	EVP_MAC *mac;
+	EVP_MAC_CTX *mac_base;
 	uint8_t prefix[PREFIX_LEN];
 	_Atomic uint64_t next_seq; /* issue sequence of the next nonce (from 1) */
 	pthread_mutex_t lock;
 	struct nc_set *sets;
 	size_t nsets; /* power of two */
 };
+
+static int mac_setup(struct sip_auth_server *s)
+{
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+			       OSSL_PARAM_construct_end()};
+	s->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	s->mac_base = s->mac ? EVP_MAC_CTX_new(s->mac) : NULL;
+	if (!s->mac_base || !EVP_MAC_init(s->mac_base, s->secret, s->secret_len, params)) {
+		EVP_MAC_CTX_free(s->mac_base);
+		EVP_MAC_free(s->mac);
+		s->mac_base = NULL;
+		s->mac = NULL;
+		return SIP_EIO;
+	}
+	return 0;
+}
 
 int sip_auth_server_new(struct sip_auth_server **out, const struct sip_auth_server_config *cfg)
 {
@@ -117,6 +141,12 @@ int sip_auth_server_new(struct sip_auth_server **out, const struct sip_auth_serv
 		return rc;
 	}
 	s->nsets = nsets;
+	if (mac_setup(s) != 0) {
+		pthread_mutex_destroy(&s->lock);
+		sip_free(s->sets);
+		sip_free(s);
+		return SIP_EIO;
+	}
 	sip__hex(rnd, 16, s->dummy_pw);
 	memcpy(s->prefix, rnd + 16, PREFIX_LEN);
 	atomic_init(&s->next_seq, 1);
@@ -129,6 +159,8 @@ void sip_auth_server_free(struct sip_auth_server *s)
 	if (!s)
 		return;
 	pthread_mutex_destroy(&s->lock);
+	EVP_MAC_CTX_free(s->mac_base);
+	EVP_MAC_free(s->mac);
 	OPENSSL_cleanse(s->secret, sizeof s->secret);
 	sip_free(s->sets);
 	sip_free(s);
@@ -172,16 +204,17 @@ static int nonce_mac(const struct sip_auth_server *s, const uint8_t *tsrnd, stru
 		     uint8_t mac[MAC_LEN])
 {
 	uint8_t msg[TS_LEN + RND_LEN + SIP_DIGEST_PARAM_MAX];
-	unsigned int n = 0;
 	if (realm.len > SIP_DIGEST_PARAM_MAX)
 		return SIP_ETOOBIG;
 	memcpy(msg, tsrnd, TS_LEN + RND_LEN);
 	if (realm.len)
 		memcpy(msg + TS_LEN + RND_LEN, realm.p, realm.len);
-	if (!HMAC(EVP_sha256(), s->secret, (int)s->secret_len, msg, TS_LEN + RND_LEN + realm.len, mac, &n) ||
-	    n != MAC_LEN)
-		return SIP_EIO;
-	return 0;
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(s->mac_base);
+	size_t n = 0;
+	int ok = ctx && EVP_MAC_update(ctx, msg, TS_LEN + RND_LEN + realm.len) &&
+		 EVP_MAC_final(ctx, mac, &n, MAC_LEN) && n == MAC_LEN;
+	EVP_MAC_CTX_free(ctx);
+	return ok ? 0 : SIP_EIO;
 }
 
 /* base64url without padding, through OpenSSL's encoder. */
