@@ -58,6 +58,7 @@ void sip_txn_layer_free(struct sip_txn_layer *l)
 			sip__txn_terminate(l->slots[i].t);
 	sip__table_free(l);
 	sip__theap_free(&l->heap);
+	sip__pool_destroy(&l->pool);
 	sip_free(l);
 }
 
@@ -83,7 +84,7 @@ static void drop_msg(struct sip_txn *t)
 {
 	if (t->msg) {
 		t->layer->msg_bytes -= t->msg_len;
-		sip_free(t->msg);
+		sip__pool_free(&t->layer->pool, t->msg, t->msg_len);
 	}
 	t->msg = NULL;
 	t->msg_len = 0;
@@ -104,9 +105,14 @@ int sip__txn_keep_built(struct sip_txn *t, struct sip_builder *b)
 		sip_free(b->buf);
 		return n < 0 ? n : SIP_ETOOBIG;
 	}
-	/* Give back the slack: the message may be kept for 32 s (Timer D). */
-	char *shrunk = sip_realloc(b->buf, (size_t)n);
-	sip__txn_keep_owned(t, shrunk ? shrunk : b->buf, (size_t)n);
+	/* Copied to its exact size: the message may be kept for 32 s (Timer D). */
+	char *p = sip__pool_alloc(&t->layer->pool, (size_t)n);
+	if (p)
+		memcpy(p, b->buf, (size_t)n);
+	sip_free(b->buf);
+	if (!p)
+		return SIP_ENOMEM;
+	sip__txn_keep_owned(t, p, (size_t)n);
 	return 0;
 }
 
@@ -118,7 +124,7 @@ int sip__txn_keep(struct sip_txn *t, const char *bytes, size_t len)
 	}
 	if (len > SIP_TXN_MAX_MSG)
 		return SIP_ETOOBIG;
-	char *p = sip_malloc(len);
+	char *p = sip__pool_alloc(&t->layer->pool, len);
 	if (!p)
 		return SIP_ENOMEM;
 	memcpy(p, bytes, len);
@@ -147,8 +153,9 @@ void sip__txn_destroy(struct sip_txn *t)
 	sip__txn_cancel(t, SIP__TM_LIFE);
 	sip__table_unlink(t);
 	drop_msg(t);
-	l->txn_bytes -= sizeof(*t) + t->branch_len + t->host_len + t->mname_len;
-	sip_free(t);
+	size_t size = sizeof(*t) + t->branch_len + t->host_len + t->mname_len;
+	l->txn_bytes -= size;
+	sip__pool_free(&l->pool, t, size);
 }
 
 void sip__txn_terminate(struct sip_txn *t)

@@ -255,7 +255,7 @@ int sip__txn_alloc(struct sip_txn_layer *l, const struct sip__key *k, enum sip_t
 	size_t hostlen = k->server ? k->host.len : 0;
 	size_t keylen = k->branch.len + hostlen + k->mname.len;
 	size_t size = sizeof(struct sip_txn) + keylen;
-	struct sip_txn *t = sip_malloc(size);
+	struct sip_txn *t = sip__pool_alloc(&l->pool, size);
 	if (!t)
 		return SIP_ENOMEM;
 	memset(t, 0, sizeof(*t));

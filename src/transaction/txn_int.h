@@ -4,6 +4,7 @@
 #define SIP_TXN_INT_H
 
 #include <sip/txn.h>
+#include "transaction/pool.h"
 #include "transaction/timer_heap.h"
 
 #define SIP__MAGIC_COOKIE "z9hG4bK"
@@ -58,6 +59,7 @@ struct sip_txn_layer {
 	size_t count;
 	size_t txn_bytes, msg_bytes;
 	struct sip__theap heap;
+	struct sip__pool pool;        /* transactions and kept messages */
 };
 
 /* What a message is matched on. */
@@ -94,7 +96,7 @@ uint32_t sip__tag_hash(const struct sip_txn_layer *l, const struct sip_nameaddr 
 /* layer.c */
 /* Replaces the kept message with a copy of bytes (NULL/0 frees it). 0 or SIP_ENOMEM. */
 int sip__txn_keep(struct sip_txn *t, const char *bytes, size_t len);
-/* Takes ownership of a heap buffer as the kept message. */
+/* Takes ownership of a buffer from the layer's pool (sip__pool_alloc, len bytes) as the kept message. */
 void sip__txn_keep_owned(struct sip_txn *t, char *buf, size_t len);
 /* Finishes a message built into a sip_malloc'd buffer (b->buf) and keeps it,
  * shrunk to size; frees the buffer on error. 0, SIP_ETOOBIG or SIP_EINVAL. */
