@@ -384,52 +384,6 @@ static void test_batch(void **state)
 	}
 }
 
-/* Lookup then upsert in a batch (what a REGISTER does; SQLite reuses the
- * lookup's rows): refreshes, replays and writes in between all see the
- * rows as they are. */
-static void test_lookup_then_upsert(void **state)
-{
-	struct fixture *f = *state;
-	struct sip_binding_list l;
-	struct sip_binding b = binding("sip:alice@10.0.2.1", 2000, "c1", 1);
-	assert_int_equal(sip_location_begin(f->loc), 0);
-	assert_int_equal(sip_location_lookup(f->loc, SIP_STR(AOR), 100, &l), 0);
-	assert_int_equal(l.n, 0);
-	sip_binding_list_free(&l);
-	assert_int_equal(sip_location_upsert(f->loc, &b, 100), 0);
-	/* Refresh: lookup, then the same Call-ID with a higher CSeq updates. */
-	assert_int_equal(sip_location_lookup(f->loc, SIP_STR(AOR), 100, &l), 0);
-	assert_int_equal(l.n, 1);
-	sip_binding_list_free(&l);
-	b.cseq = 2;
-	b.expires = 3000;
-	assert_int_equal(sip_location_upsert(f->loc, &b, 100), 0);
-	/* A replay (same CSeq) after a lookup is refused. */
-	assert_int_equal(sip_location_lookup(f->loc, SIP_STR(AOR), 100, &l), 0);
-	assert_int_equal(l.n, 1);
-	assert_int_equal(l.v[0].expires, 3000);
-	assert_int_equal(l.v[0].cseq, 2);
-	sip_binding_list_free(&l);
-	assert_int_equal(sip_location_upsert(f->loc, &b, 100), SIP_ESTATE);
-	/* Lookup, a removal, then an upsert with the old CSeq: the row is gone,
-	 * so it is inserted again (the lookup's rows are not reused). */
-	assert_int_equal(sip_location_lookup(f->loc, SIP_STR(AOR), 100, &l), 0);
-	sip_binding_list_free(&l);
-	assert_int_equal(sip_location_remove(f->loc, SIP_STR(AOR), b.contact_uri), 0);
-	assert_int_equal(sip_location_upsert(f->loc, &b, 100), 0);
-	/* Lookup of another AOR does not stand in for this one. */
-	struct sip_binding other = b;
-	other.aor = SIP_STR("sip:bob@example.com");
-	assert_int_equal(sip_location_lookup(f->loc, other.aor, 100, &l), 0);
-	sip_binding_list_free(&l);
-	assert_int_equal(sip_location_upsert(f->loc, &b, 100), SIP_ESTATE);
-	assert_int_equal(sip_location_commit(f->loc), 0);
-	assert_int_equal(sip_location_lookup(f->loc, SIP_STR(AOR), 100, &l), 0);
-	assert_int_equal(l.n, 1);
-	assert_int_equal(l.v[0].expires, 3000);
-	sip_binding_list_free(&l);
-}
-
 /* SQLite: what was committed is there after close + reopen (and a batch left
  * open at close is not). */
 static void test_sqlite_restart(void **state)
@@ -494,7 +448,6 @@ int main(void)
 		BOTH(test_uri_eq_callback),
 		BOTH(test_bad_input),
 		BOTH(test_batch),
-		BOTH(test_lookup_then_upsert),
 		cmocka_unit_test_prestate_setup_teardown(test_sqlite_restart, setup, teardown, &fx_sql),
 		cmocka_unit_test_prestate_setup_teardown(test_memory_per_binding, setup, teardown, &fx_mem),
 	};
