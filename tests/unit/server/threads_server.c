@@ -42,6 +42,7 @@ static int client(void)
 /* Sends msg and waits (bounded) for a response whose status line starts with want. */
 static bool exchange(int s, uint16_t port, const char *msg, const char *want, char *resp, size_t cap)
 {
+	resp[0] = 0;
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	for (int attempt = 0; attempt < 25; attempt++) {
 		sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&to, sizeof(to));
@@ -89,6 +90,8 @@ static void *register_many(void *arg)
 			 ld->id, i, ld->id, i, ld->id, i, ld->id, i, ld->id, i);
 		if (exchange(s, ld->port, msg, "SIP/2.0 200", resp, sizeof(resp)))
 			ld->ok++;
+		else
+			fprintf(stderr, "client %d REGISTER %d: %.60s\n", ld->id, i, resp);
 	}
 	close(s);
 	return NULL;
