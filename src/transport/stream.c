@@ -295,6 +295,21 @@ int sip__stream_wire(struct sip__conn *c, const char *buf, size_t len, void *ctx
 {
 	if (len > UINT32_MAX)
 		return SIP_ETOOBIG;
+	if (c->queued == 0) {
+		/* Nothing queued, so order is kept: most messages go out at once,
+		 * with no request to allocate, copy into and complete later. What
+		 * the socket did not take (or a hard error, reported the usual way
+		 * by the queued write) goes through uv_write below. */
+		uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+		int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+		if (n > 0) {
+			touch(c);
+			if ((size_t)n == len)
+				return 0;
+			buf += n;
+			len -= (size_t)n;
+		}
+	}
 	struct wreq *w = sip_malloc(sizeof(*w) + len);
 	if (!w)
 		return SIP_ENOMEM;
