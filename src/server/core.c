@@ -121,12 +121,9 @@ static bool is_local(const struct sip__worker *w, const struct sip_msg *req)
 	for (unsigned i = 0; i < w->cfg->ndomains; i++)
 		if (sip_str_caseeq(u->host, sip_str_c(w->cfg->domains[i])))
 			return true;
-	for (unsigned i = 0; i < w->cfg->nlisten; i++) {
-		struct sip_tp_spec spec;
-		if (sip_transport_parse_spec(w->cfg->listen[i], &spec) == 0 &&
-		    sip_str_caseeq(u->host, sip_str_c(spec.host)))
+	for (unsigned i = 0; i < w->nlisten_hosts; i++)
+		if (sip_str_caseeq(u->host, sip_str_c(w->listen_hosts[i])))
 			return true;
-	}
 	return false;
 }
 

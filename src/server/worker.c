@@ -108,6 +108,7 @@ int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server
 			goto fail;
 		}
 		ports[i] = sip_listener_port(l);
+		memcpy(w->listen_hosts[w->nlisten_hosts++], spec.host, sizeof(spec.host));
 	}
 	if ((rc = sip__register_open(w, err, errcap)) < 0)
 		goto fail;

@@ -48,6 +48,10 @@ struct sip__worker {
 	uv_check_t flush;          /* commits the batch after the loop's I/O phase */
 	uv_timer_t purge;          /* expired bindings (worker 0) */
 	uint64_t rng;              /* xorshift state for tags */
+	/* Hosts of the listen addresses, parsed once: requests naming one of
+	 * them (or a domain) are for us. */
+	char listen_hosts[SIP_SERVER_MAX_LISTEN][SIP_TP_HOST_MAX];
+	unsigned nlisten_hosts;
 	char out[SIP_TP_DGRAM_MAX]; /* response being built */
 };
 
