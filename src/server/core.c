@@ -48,22 +48,30 @@ static void simple(struct sip__worker *w, struct sip_txn *t, const struct sip_ms
 	respond(w, t, sip_build_finish(&b));
 }
 
+/* 420 Bad Extension listing every option tag of `which` (Require for a UAS,
+ * Proxy-Require for a proxy) in Unsupported. */
+static void bad_extension(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req,
+			  enum sip_hdr_id which)
+{
+	struct sip_builder b;
+	struct sip_hdr_iter it;
+	struct sip_str v;
+	head(w, &b, req, 420);
+	sip_hdr_iter_init(&it, req, which);
+	while (sip_hdr_iter_next(&it, &v) == 1)
+		sip_build_header(&b, SIP_STR("Unsupported"), v);
+	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
+	respond(w, t, sip_build_finish(&b));
+}
+
 /* §8.2.2.3: every option tag in Require must be supported; sipd supports none
- * yet, so any Require is answered 420 listing the tags in Unsupported. */
+ * yet, so any Require is answered 420. */
 static bool check_require(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
 {
 	if (req->first[SIP_HDR_REQUIRE] == SIP_HDR_NONE || req->method_id == SIP_METHOD_ACK ||
 	    req->method_id == SIP_METHOD_CANCEL)
 		return true;
-	struct sip_builder b;
-	struct sip_hdr_iter it;
-	struct sip_str v;
-	head(w, &b, req, 420);
-	sip_hdr_iter_init(&it, req, SIP_HDR_REQUIRE);
-	while (sip_hdr_iter_next(&it, &v) == 1)
-		sip_build_header(&b, SIP_STR("Unsupported"), v);
-	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
-	respond(w, t, sip_build_finish(&b));
+	bad_extension(w, t, req, SIP_HDR_REQUIRE);
 	return false;
 }
 
@@ -137,15 +145,7 @@ static void on_foreign(struct sip__worker *w, struct sip_txn *t, const struct si
 		return;
 	}
 	if (req->first[SIP_HDR_PROXY_REQUIRE] != SIP_HDR_NONE) {
-		struct sip_builder b;
-		struct sip_hdr_iter it;
-		struct sip_str v;
-		head(w, &b, req, 420);
-		sip_hdr_iter_init(&it, req, SIP_HDR_PROXY_REQUIRE);
-		while (sip_hdr_iter_next(&it, &v) == 1)
-			sip_build_header(&b, SIP_STR("Unsupported"), v);
-		sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
-		respond(w, t, sip_build_finish(&b));
+		bad_extension(w, t, req, SIP_HDR_PROXY_REQUIRE);
 		return;
 	}
 	simple(w, t, req, 404);
