@@ -184,6 +184,8 @@ struct sip_tp_dest {
 	enum sip_tp_type type;
 	struct sockaddr_storage addr;
 	const char *host;                /* TLS: name the peer certificate must match (RFC 5922); NULL: the IP */
+	struct sip_listener *listener;   /* UDP: send from this socket (a response leaves from where its
+					  * request arrived); NULL: the first UDP listener of the family */
 };
 /* Fills d from an IP literal and port. Returns 0 or SIP_EINVAL. */
 SIP_API int sip_tp_dest_set(struct sip_tp_dest *d, enum sip_tp_type type, const char *ip, uint16_t port);

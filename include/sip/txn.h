@@ -57,6 +57,7 @@ struct sip_txn_dest {
 	bool reliable;       /* TCP/TLS/SCTP/WS: no retransmissions, timers D/I/J/K = 0 */
 	uint64_t conn;       /* connection handle for stream transports, 0 if none */
 	uint8_t flags;       /* transport's send flags (e.g. retry over UDP), passed back to send() */
+	void *local;         /* transport's handle of the local socket to send from, or NULL */
 };
 
 enum sip_txn_kind {

@@ -409,7 +409,9 @@ int sip_transport_send(struct sip_transport *t, const struct sip_tp_dest *dst, c
 	if (dst->addr.ss_family != AF_INET && dst->addr.ss_family != AF_INET6)
 		return SIP_EINVAL;
 	if (dst->type == SIP_TP_UDP) {
-		struct sip_listener *l = sip__udp_for(t, dst->addr.ss_family);
+		struct sip_listener *l = dst->listener;
+		if (!l || l->t != t || l->type != SIP_TP_UDP || l->addr.ss_family != dst->addr.ss_family)
+			l = sip__udp_for(t, dst->addr.ss_family);
 		if (!l)
 			return SIP_ESTATE;
 		return sip__udp_send(t, l, (const struct sockaddr *)&dst->addr, buf, len, ctx);

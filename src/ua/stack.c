@@ -98,6 +98,7 @@ int sip_stack_send(struct sip_stack *s, const char *bytes, size_t len, const str
 	memset(&d, 0, sizeof(d));
 	d.type = (enum sip_tp_type)dest->transport;
 	d.host = s->tls_name;
+	d.listener = dest->local;
 	memcpy(&d.addr, dest->addr, dest->addr_len < sizeof(d.addr) ? dest->addr_len : sizeof(d.addr));
 	return sip_transport_send(s->tp, &d, bytes, len, dest->flags, NULL, NULL);
 }
@@ -120,6 +121,7 @@ static void txn_event(void *ctx, struct sip_txn *txn, enum sip_txn_event ev, con
 static void response_dest(const struct sip_tp_recv *ev, const struct sip_msg *req, struct sip_txn_dest *d)
 {
 	sip_txn_dest_set(d, ev->src, ev->type, ev->conn);
+	d->local = ev->listener; /* a UDP response leaves from the socket its request came to */
 	if (!d->reliable && !req->via.has_rport) {
 		uint16_t port = req->via.has_port ? req->via.port : 5060;
 		if (ev->src->sa_family == AF_INET6)

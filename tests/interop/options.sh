@@ -40,3 +40,29 @@ check "TLS over IPv6 (openssl s_client, certificate verified): '$got'" [ "$got" 
 got=$(tls_options 127.0.0.1 $PT wrong.example.com)
 check "TLS with the wrong host name is refused by the peer" [ -z "$got" ]
 check "sipd still running" kill -0 "$SIPD_PID"
+stop_pid "$SIPD_PID"
+
+# Two UDP listeners on two addresses: each answer leaves from the address and
+# port its request was sent to (a client drops answers from elsewhere).
+PA=$(free_port)
+PB=$(free_port)
+start_sipd multi -l udp:127.0.0.1:$PA -l udp:127.0.0.2:$PB
+python3 - "$HERE" "$PA" "$PB" <<'PY' || FAILS=$((FAILS + 1))
+import socket, sys
+sys.path.insert(0, sys.argv[1])
+import sipnet
+fails = 0
+for ip, port in (("127.0.0.1", int(sys.argv[2])), ("127.0.0.2", int(sys.argv[3]))):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(2)
+    s.sendto(sipnet.options(ip, port, "UDP"), (ip, port))
+    try:
+        data, src = s.recvfrom(65535)
+    except socket.timeout:
+        data, src = b"", None
+    ok = sipnet.status_of(data) == 200 and src == (ip, port)
+    print(("ok: " if ok else "FAIL: ") + "OPTIONS to %s:%d answered from %s" % (ip, port, src))
+    fails += 0 if ok else 1
+sys.exit(1 if fails else 0)
+PY
