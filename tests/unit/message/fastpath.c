@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include "sip_test.h"
 
 #include <sip/msg.h>
 #include <sip/uri.h>
@@ -27,10 +28,6 @@ static char *dup_exact(const char *s, size_t n)
 	return b;
 }
 
-static bool eq(struct sip_str s, const char *c)
-{
-	return s.len == strlen(c) && (s.len == 0 || !memcmp(s.p, c, s.len));
-}
 
 /* ---- header names ---- */
 
@@ -213,7 +210,7 @@ static void test_via_host(void **state)
 		char *b = dup_exact(ok[i], n);
 		assert_int_equal(sip_via_parse(&via, (struct sip_str){b, n}, &off), 0);
 		assert_int_equal(via.host_type, ok_t[i]);
-		assert_true(via.has_branch && eq(via.branch, "z9hG4bK1"));
+		assert_true(via.has_branch && sip_test_eq(via.branch, "z9hG4bK1"));
 		free(b);
 	}
 	snprintf(val, sizeof(val), "SIP/2.0/UDP %s.com;branch=z9hG4bK1", label);
@@ -270,11 +267,11 @@ static void test_uri_scheme_and_params(void **state)
 			print_error("%s: %d at %zu\n", v[i].in, rc, off);
 		assert_int_equal(rc, 0);
 		assert_int_equal(u.scheme, v[i].scheme);
-		assert_true(eq(u.transport, v[i].transport));
-		assert_true(eq(u.maddr, v[i].maddr));
-		assert_true(eq(u.ttl, v[i].ttl));
-		assert_true(eq(u.user_param, v[i].user));
-		assert_true(eq(u.method, v[i].method));
+		assert_true(sip_test_eq(u.transport, v[i].transport));
+		assert_true(sip_test_eq(u.maddr, v[i].maddr));
+		assert_true(sip_test_eq(u.ttl, v[i].ttl));
+		assert_true(sip_test_eq(u.user_param, v[i].user));
+		assert_true(sip_test_eq(u.method, v[i].method));
 		assert_int_equal(u.lr, v[i].lr);
 		free(b);
 	}
@@ -325,7 +322,7 @@ static void test_nameaddr_clears(void **state)
 		const char *good = "\"A\" <sip:x@y.com;lr>;tag=1";
 		char *g = dup_exact(good, strlen(good));
 		assert_int_equal(sip_nameaddr_parse(&na, (struct sip_str){g, strlen(good)}, NULL), 0);
-		assert_true(na.uri.lr && eq(na.uri.host, "y.com") && eq(na.tag, "1"));
+		assert_true(na.uri.lr && sip_test_eq(na.uri.host, "y.com") && sip_test_eq(na.tag, "1"));
 		assert_int_equal(sip_nameaddr_parse(&na, (struct sip_str){b, n}, &off), SIP_EPARSE);
 		assert_int_equal(na.uri.scheme, 0);
 		assert_null(na.uri.host.p);
@@ -369,8 +366,8 @@ static void test_list_elements(void **state)
 	static struct sip_msg m;
 	struct sip_parse_err err;
 	assert_int_equal(sip_msg_parse(&m, b, n, SIP_PARSE_DATAGRAM, &err), (int)n);
-	assert_true(eq(m.via.host, "a.com") && eq(m.via.branch, "z9hG4bK1"));
-	assert_true(eq(m.via.transport, "UDP"));
+	assert_true(sip_test_eq(m.via.host, "a.com") && sip_test_eq(m.via.branch, "z9hG4bK1"));
+	assert_true(sip_test_eq(m.via.transport, "UDP"));
 
 	struct sip_hdr_iter it;
 	struct sip_str v;
@@ -379,7 +376,7 @@ static void test_list_elements(void **state)
 	sip_hdr_iter_init(&it, &m, SIP_HDR_VIA);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(sip_hdr_iter_next(&it, &v), 1);
-		assert_true(eq(v, vias[i]));
+		assert_true(sip_test_eq(v, vias[i]));
 	}
 	assert_int_equal(sip_hdr_iter_next(&it, &v), 0);
 	const char *contacts[] = {"\"x,y\" <sip:p@q.com>", "<sip:r@s.com;a=\"1,2\">", "(c,d) <sip:t@u.com>",
@@ -387,7 +384,7 @@ static void test_list_elements(void **state)
 	sip_hdr_iter_init(&it, &m, SIP_HDR_CONTACT);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(sip_hdr_iter_next(&it, &v), 1);
-		assert_true(eq(v, contacts[i]));
+		assert_true(sip_test_eq(v, contacts[i]));
 	}
 	assert_int_equal(sip_hdr_iter_next(&it, &v), 0);
 	assert_int_equal(sip_hdr_count(&m, SIP_HDR_CONTACT), 4);
@@ -407,7 +404,7 @@ static void test_list_elements(void **state)
 	n = strlen(trail);
 	b = dup_exact(trail, n);
 	assert_int_equal(sip_msg_parse(&m, b, n, SIP_PARSE_DATAGRAM, &err), (int)n);
-	assert_true(eq(m.via.branch, "z9hG4bK1"));
+	assert_true(sip_test_eq(m.via.branch, "z9hG4bK1"));
 	sip_hdr_iter_init(&it, &m, SIP_HDR_VIA);
 	assert_int_equal(sip_hdr_iter_next(&it, &v), 1);
 	assert_int_equal(sip_hdr_iter_next(&it, &v), SIP_EPARSE);

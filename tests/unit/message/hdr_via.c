@@ -5,21 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include "sip_test.h"
 #include <sip/msg.h>
 
-#define V(lit)                                                                                               \
-	{                                                                                                    \
-		(lit), sizeof(lit) - 1                                                                       \
-	}
 
 /* Asserts that slice s holds exactly the C string want (NULL: empty slice). */
-static void slice_is(struct sip_str s, const char *want, const char *what, size_t row)
-{
-	size_t n = want ? strlen(want) : 0;
-	if (s.len != n || (n && memcmp(s.p, want, n) != 0))
-		fail_msg("row %zu %s: got \"%.*s\", want \"%s\"", row, what, (int)s.len, s.p ? s.p : "",
-			 want ? want : "");
-}
 
 struct via_ok {
 	struct sip_str in;

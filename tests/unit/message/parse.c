@@ -6,17 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "sip_test.h"
 #include <sip/msg.h>
 
 static struct sip_msg m;
 static struct sip_parse_err e;
 
-static bool eq(struct sip_str s, const char *c) { return s.len == strlen(c) && !memcmp(s.p, c, s.len); }
-#define assert_str(s, c)                                                                                     \
-	do {                                                                                                 \
-		if (!eq((s), (c)))                                                                           \
-			fail_msg("expected '%s', got '%.*s'", (c), SIP_STR_ARG(s));                           \
-	} while (0)
 
 /* Parses a heap copy of exactly strlen(s) bytes so ASan sees any over-read. */
 static int parse(const char *s, unsigned flags)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "sip_test.h"
 #include <sip/msg.h>
 
 #define DIR SIP_TEST_DATA "/rfc4475/"
@@ -47,12 +48,6 @@ static int parse_file(const char *name, unsigned flags)
 	return rc;
 }
 
-static bool eq(struct sip_str s, const char *c) { return s.len == strlen(c) && !memcmp(s.p, c, s.len); }
-#define assert_str(s, c)                                                                                     \
-	do {                                                                                                 \
-		if (!eq((s), (c)))                                                                           \
-			fail_msg("expected '%s', got '%.*s'", (c), SIP_STR_ARG(s));                           \
-	} while (0)
 
 /* Expected rejection status for messages rejected at parse time. */
 static const struct {

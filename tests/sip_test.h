@@ -1,0 +1,36 @@
+/* sip_test.h — helpers shared by the cmocka tests (include after <cmocka.h>). */
+#ifndef SIP_TEST_H
+#define SIP_TEST_H
+
+#include <sip/core.h>
+#include <string.h>
+
+/* A struct sip_str initializer for a string literal (in tables). */
+#define V(lit)                                                                                               \
+	{                                                                                                    \
+		(lit), sizeof(lit) - 1                                                                       \
+	}
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Whether slice s holds exactly the C string c (NULL: the empty slice). */
+static inline bool sip_test_eq(struct sip_str s, const char *c)
+{
+	size_t n = c ? strlen(c) : 0;
+	return s.len == n && (n == 0 || !memcmp(s.p, c, n));
+}
+
+/* Fails the test unless slice s holds exactly want; what and row name the case. */
+static inline void slice_is(struct sip_str s, const char *want, const char *what, size_t row)
+{
+	if (!sip_test_eq(s, want))
+		fail_msg("row %zu %s: got \"%.*s\", want \"%s\"", row, what, (int)s.len, s.p ? s.p : "",
+			 want ? want : "");
+}
+
+#define assert_str(s, c)                                                                                     \
+	do {                                                                                                 \
+		if (!sip_test_eq((s), (c)))                                                                  \
+			fail_msg("expected '%s', got '%.*s'", (c), SIP_STR_ARG(s));                           \
+	} while (0)
+
+#endif
