@@ -4,19 +4,11 @@
 #include <sip/log.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 size_t sip__worker_tag(struct sip__worker *w, char *out, size_t cap)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t n = cap > 13 ? 12 : cap - 1;
-	for (size_t i = 0; i < n; i++) {
-		w->rng ^= w->rng << 13;
-		w->rng ^= w->rng >> 7;
-		w->rng ^= w->rng << 17;
-		out[i] = hex[w->rng & 15];
-	}
-	out[n] = 0;
+	sip_rand_hex(&w->rng, out, n);
 	return n;
 }
 
@@ -60,8 +52,7 @@ int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server
 	w->cfg = cfg;
 	w->shared = shared;
 	snprintf(w->name, sizeof(w->name), "worker %u", id);
-	if (getrandom(&w->rng, sizeof(w->rng), 0) != sizeof(w->rng) || !w->rng)
-		w->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)w;
+	sip_rand_seed(&w->rng);
 	if ((rc = uv_loop_init(&w->loop)) < 0) {
 		snprintf(err, errcap, "event loop: %s", uv_strerror(rc));
 		return SIP_EIO;
@@ -81,8 +72,7 @@ int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server
 	sc.tp.tls_ca_file = cfg->tls_ca;
 	sc.tp.tls_insecure_no_verify = cfg->tls_no_verify;
 	sc.txn = cfg->txn;
-	if (getrandom(&sc.txn.hash_seed, sizeof(sc.txn.hash_seed), 0) != sizeof(sc.txn.hash_seed))
-		sc.txn.hash_seed = w->rng;
+	sc.txn.hash_seed = sip_rand_next(&w->rng);
 	sc.tu_event = tu_event;
 	sc.ctx = w;
 	sc.name = w->name;

@@ -8,6 +8,7 @@
 
 #include <sip/auth.h>
 #include <sip/location.h>
+#include <sip/rand.h>
 #include <sip/registrar.h>
 #include <sip/server.h>
 #include <sip/stack.h>
@@ -47,7 +48,7 @@ struct sip__worker {
 	struct sip__held *held, **held_tail;
 	uv_check_t flush;          /* commits the batch after the loop's I/O phase */
 	uv_timer_t purge;          /* expired bindings (worker 0) */
-	uint64_t rng;              /* xorshift state for tags */
+	struct sip_rand rng;       /* tags */
 	/* Hosts of the listen addresses, parsed once: requests naming one of
 	 * them (or a domain) are for us. */
 	char listen_hosts[SIP_SERVER_MAX_LISTEN][SIP_TP_HOST_MAX];

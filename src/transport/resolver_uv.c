@@ -5,7 +5,7 @@
 #include <ares.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/random.h>
+#include <sip/rand.h>
 #include <uv.h>
 
 #include "transport/resolver_int.h"
@@ -55,20 +55,17 @@ struct sip_resolver {
 	struct rjob *zombies; /* reported to the caller, kept until the channel is gone */
 	int in_ares; /* depth of calls into c-ares: it must not be destroyed from its own callbacks */
 	struct sip__rcfg cfg;
-	uint64_t rng;
+	struct sip_rand rng; /* SRV weighting: spreads load, no secret */
 	bool closing;
 	int closes; /* uv handles still to be closed before the struct is freed */
 };
 
-/* ---- randomness: xorshift64* seeded from the kernel, unless injected ---- */
+/* ---- randomness: sip/rand.h, unless injected ---- */
 
 static uint32_t default_rand(void *ud)
 {
 	struct sip_resolver *r = ud;
-	r->rng ^= r->rng >> 12;
-	r->rng ^= r->rng << 25;
-	r->rng ^= r->rng >> 27;
-	return (uint32_t)((r->rng * 0x2545F4914F6CDD1Dull) >> 32);
+	return (uint32_t)(sip_rand_next(&r->rng) >> 32);
 }
 
 /* ---- handle lifetime ---- */
@@ -321,8 +318,7 @@ int sip_resolver_new(struct sip_resolver **out, uv_loop_t *loop, const struct si
 		r->cfg.rand = o.rand;
 		r->cfg.rand_ud = o.rand_ud;
 	} else {
-		if (getrandom(&r->rng, sizeof(r->rng), GRND_NONBLOCK) != (ssize_t)sizeof(r->rng) || !r->rng)
-			r->rng = (uint64_t)(uintptr_t)r ^ 0x9E3779B97F4A7C15ull; /* only spreads load */
+		sip_rand_seed(&r->rng);
 		r->cfg.rand = default_rand;
 		r->cfg.rand_ud = r;
 	}

@@ -4,12 +4,12 @@
  * with credentials on a 401/407 (RFC 3261 §22.2, rules in auth.c). */
 #include <sip/log.h>
 #include <sip/print.h>
+#include <sip/rand.h>
 #include <sip/resolver.h>
 #include <sip/ua.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "ua/ua_auth.h"
@@ -49,21 +49,9 @@ struct sip_ua {
 	struct sip_ua_config cfg;
 	struct sip_listener *udp[2]; /* per family: [0] IPv4, [1] IPv6 */
 	struct ua_req *reqs;
-	uint64_t rng;
+	struct sip_rand rng;
 	bool closing;
 };
-
-static void rand_hex(struct sip_ua *ua, char *out, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		ua->rng ^= ua->rng << 13;
-		ua->rng ^= ua->rng >> 7;
-		ua->rng ^= ua->rng << 17;
-		out[i] = hex[ua->rng & 15];
-	}
-	out[n] = 0;
-}
 
 static void req_free(struct ua_req *r)
 {
@@ -376,8 +364,7 @@ int sip_ua_new(struct sip_ua **out, uv_loop_t *loop, const struct sip_ua_config 
 	ua->loop = loop;
 	if (cfg)
 		ua->cfg = *cfg;
-	if (getrandom(&ua->rng, sizeof(ua->rng), 0) != sizeof(ua->rng) || !ua->rng)
-		ua->rng = 0x2545f4914f6cdd1dull ^ (uint64_t)(uintptr_t)ua;
+	sip_rand_seed(&ua->rng);
 	struct sip_stack_config sc;
 	memset(&sc, 0, sizeof(sc));
 	sip_transport_config_init(&sc.tp);
@@ -392,7 +379,7 @@ int sip_ua_new(struct sip_ua **out, uv_loop_t *loop, const struct sip_ua_config 
 		sc.txn.t2_ms = cfg->txn.t2_ms;
 	if (cfg && cfg->txn.t4_ms)
 		sc.txn.t4_ms = cfg->txn.t4_ms;
-	sc.txn.hash_seed = ua->rng;
+	sc.txn.hash_seed = sip_rand_next(&ua->rng);
 	sc.tu_event = tu_event;
 	sc.ctx = ua;
 	sc.name = "ua";
@@ -485,9 +472,9 @@ int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip_ua_cb c
 	r->no_contact = req->no_contact;
 	r->s = req->session ? req->session : &r->own;
 	if (!r->s->call_id[0])
-		rand_hex(ua, r->s->call_id, 24);
+		sip_rand_hex(&ua->rng, r->s->call_id, 24);
 	if (!r->s->from_tag[0])
-		rand_hex(ua, r->s->from_tag, 12);
+		sip_rand_hex(&ua->rng, r->s->from_tag, 12);
 	sip__ua_auth_begin(r->s);
 	r->next = ua->reqs;
 	ua->reqs = r;
