@@ -57,8 +57,6 @@ SIP_API int sip_stack_send(struct sip_stack *s, const char *bytes, size_t len, c
  * the transaction layer directly). */
 SIP_API void sip_stack_rearm(struct sip_stack *s);
 
-/* "127.0.0.1:5060" / "[::1]:5060" for logs. */
-SIP_API void sip_sockaddr_text(const struct sockaddr *sa, char *out, size_t cap);
 /* Fills a transaction destination from a socket address (port included). */
 SIP_API void sip_txn_dest_set(struct sip_txn_dest *d, const struct sockaddr *sa, enum sip_tp_type type, uint64_t conn);
 

@@ -187,6 +187,8 @@ struct sip_tp_dest {
 	struct sip_listener *listener;   /* UDP: send from this socket (a response leaves from where its
 					  * request arrived); NULL: the first UDP listener of the family */
 };
+/* "127.0.0.1:5060" / "[::1]:5060" (or "?") into out, for logs. */
+SIP_API void sip_sockaddr_text(const struct sockaddr *sa, char *out, size_t cap);
 /* Fills d from an IP literal and port. Returns 0 or SIP_EINVAL. */
 SIP_API int sip_tp_dest_set(struct sip_tp_dest *d, enum sip_tp_type type, const char *ip, uint16_t port);
 

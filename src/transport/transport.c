@@ -120,6 +120,16 @@ int sip__tp_addr_text(const struct sockaddr *sa, char *out, size_t cap, uint16_t
 	return rc ? SIP_EINVAL : 0;
 }
 
+void sip_sockaddr_text(const struct sockaddr *sa, char *out, size_t cap)
+{
+	char ip[64];
+	uint16_t port = 0;
+	if (!sa || sip__tp_addr_text(sa, ip, sizeof(ip), &port) < 0)
+		snprintf(out, cap, "?");
+	else
+		snprintf(out, cap, sa->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+}
+
 enum sip_tp_type sip_transport_type_parse(struct sip_str name)
 {
 	if (sip_str_caseeq(name, SIP_STR("udp")))

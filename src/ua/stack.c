@@ -22,22 +22,6 @@ struct sip_stack {
 	char out[2048]; /* stateless replies */
 };
 
-void sip_sockaddr_text(const struct sockaddr *sa, char *out, size_t cap)
-{
-	char ip[64] = "?";
-	if (sa && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-		uv_ip4_name(s4, ip, sizeof(ip));
-		snprintf(out, cap, "%s:%u", ip, ntohs(s4->sin_port));
-	} else if (sa && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-		uv_ip6_name(s6, ip, sizeof(ip));
-		snprintf(out, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
-	} else {
-		snprintf(out, cap, "?");
-	}
-}
-
 void sip_txn_dest_set(struct sip_txn_dest *d, const struct sockaddr *sa, enum sip_tp_type type, uint64_t conn)
 {
 	memset(d, 0, sizeof(*d));
