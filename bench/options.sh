@@ -2,7 +2,11 @@
 # options.sh — OPTIONS-to-self load: sipd vs Kamailio, UDP then TCP, same run.
 #
 #   bash bench/options.sh BUILD_DIR [--quick] [--fixed-rate N] [--duration S]
-#        [--rounds K] [--tcp-mode t1|tn] [--workers N]
+#        [--rounds K] [--tcp-mode t1|tn] [--workers N] [--floor]
+#
+# --floor adds build/bench/floor (bench/floor.c: answers without any SIP
+# work) to the fixed-rate rounds: its CPU per request is the kernel's share
+# that every server pays, so "server - floor" is the server's own work.
 #
 # Table on stdout, one line per server and transport:
 #   <server> <transport> <max_rate_per_s> <cpu_us_per_req_at_max> <p99_ms_at_max>
@@ -20,6 +24,7 @@ ROUNDS=3
 DURATION=5
 TCP_MODE=t1
 WORKERS=$(nproc)
+FLOOR=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
@@ -28,6 +33,7 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift ;;
 	--tcp-mode) TCP_MODE=$2; shift ;;
 	--workers) WORKERS=$2; shift ;;
+	--floor) FLOOR=1 ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -56,8 +62,15 @@ sl_log "options bench: $SL_NPROC cores, ${DURATION}s steps, fixed rate $FIXED_RA
 SERVERS=(sipd kamailio)
 sl_start_sipd sipd "$(sl_free_port)" --workers "$WORKERS" || exit 0
 sl_start_kamailio kamailio "$(sl_free_port)" "$SL_BENCH/kamailio/options.cfg" || exit 0
+FIXED_ONLY=()
+if [ $FLOOR = 1 ]; then
+	[ -x "$SL_BUILD/bench/floor" ] || { echo "no $SL_BUILD/bench/floor: make bench first" >&2; exit 0; }
+	port=$(sl_free_port)
+	sl_start floor "$port" "$SL_BUILD/bench/floor" "$port" "$SL_HOST" || exit 0
+	FIXED_ONLY=(floor)
+fi
 
-declare -A OUT=() PROBE=()
+declare -A OUT=() PROBE=() FLOOR_CPU=()
 SEARCHES=0
 NOTCLEAN=""
 for tr in udp tcp; do
@@ -65,7 +78,7 @@ for tr in udp tcp; do
 	# the median round is kept.
 	declare -A FCPU=() FP99=() FGOOD=() FPROBE=()
 	for ((k = 1; k <= ROUNDS; k++)); do
-		for s in "${SERVERS[@]}"; do
+		for s in "${SERVERS[@]}" "${FIXED_ONLY[@]}"; do
 			sl_step "$s" "$tr" "$FIXED_RATE" || true
 			FCPU[$s]+="${SL_R[cpu_us]} "
 			FP99[$s]+="${SL_R[p99]} "
@@ -73,6 +86,8 @@ for tr in udp tcp; do
 			[ "${SL_R[good]}" = 1 ] && FGOOD[$s]=$((${FGOOD[$s]:-0} + 1))
 		done
 	done
+	# shellcheck disable=SC2086
+	[ $FLOOR = 1 ] && FLOOR_CPU[$tr]=${FCPU[floor]}
 	for s in "${SERVERS[@]}"; do
 		# Share what is left of the time budget among the searches still to run.
 		left=$((START + BUDGET - $(date +%s)))
@@ -95,7 +110,7 @@ for tr in udp tcp; do
 	done
 done
 
-for s in "${SERVERS[@]}"; do sl_stop "$s"; done
+for s in "${SERVERS[@]}" "${FIXED_ONLY[@]}"; do sl_stop "$s"; done
 
 echo "# server transport max_rate_per_s cpu_us_per_req_at_max p99_ms_at_max cpu_us_per_req_at_${FIXED_RATE} p99_ms_at_${FIXED_RATE}"
 for tr in udp tcp; do
@@ -130,6 +145,18 @@ done
 				toupper(tr), met ? "MET" : "MISSED"
 		}'
 	done
+	if [ $FLOOR = 1 ]; then
+		for tr in udp tcp; do
+			# shellcheck disable=SC2086
+			fl=$(sl_median ${FLOOR_CPU[$tr]})
+			read -r _ _ _ _ _ sfcpu _ <<<"${OUT[sipd.$tr]}"
+			read -r _ _ _ _ _ kfcpu _ <<<"${OUT[kamailio.$tr]}"
+			awk -v tr="$tr" -v fr="$FIXED_RATE" -v f="$fl" -v s="$sfcpu" -v k="$kfcpu" 'BEGIN {
+				printf "%s: floor (no SIP work) at %d/s %s us/req; above the floor: sipd %.2f, kamailio %.2f us/req;" \
+					" 1/2 of kamailio = %.2f us/req = %.2fx the floor\n", toupper(tr), fr, f, s - f, k - f, k / 2, (k / 2) / f
+			}'
+		done
+	fi
 	[ -z "$NOTCLEAN" ] || echo "NOTE: the fixed-rate steps were not clean (failures/retransmissions/client-limited) for: $NOTCLEAN- their fixed-rate figures are medians of bad steps"
 	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg) on $SL_NPROC cores; ${SL_STEPS} steps in $(($(date +%s) - START)) s"
 } >&2
