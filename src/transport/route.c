@@ -60,7 +60,8 @@ int sip_transport_send_response(struct sip_transport *t, const struct sip_msg *r
 		uint32_t ttl = 1;
 		if (v->ttl.len && (sip_str_to_u32(v->ttl, &ttl) || ttl > 255))
 			return SIP_EINVAL;
-		uv_udp_set_multicast_ttl(&l->u.udp, (int)ttl);
+		if (sip__udp_set_multicast_ttl(l, (int)ttl))
+			return SIP_EIO;
 		return sip__udp_send(t, l, (struct sockaddr *)&d.addr, bytes, len, NULL);
 	}
 	struct sip_str h = v->has_received && v->received.len ? v->received : v->host;

@@ -13,20 +13,35 @@
  * of a few ms at 20k requests/s and the peers then retransmit). The kernel
  * caps it at net.core.[rw]mem_max unless we may force it. */
 #define SIP__UDP_SOCKBUF (4u << 20)
-/* UDP reads take up to this many datagrams per recvmmsg() call (libuv
- * UV_UDP_RECVMMSG): peers send in bursts, and one call per datagram (plus
- * the final EAGAIN) cost ~10% of the CPU at 20k requests/s. */
-#define SIP__UDP_BATCH 16u
-#define SIP__UDP_CHUNK 65536u /* libuv's fixed room per datagram in a batch */
+/* UDP datagrams are read SIP__UDP_BATCH per recvmmsg() and the responses the
+ * TU makes while handling them leave together in one sendmmsg(): peers send
+ * in bursts, and a system call per datagram each way was ~10% of the CPU at
+ * 20k requests/s. A wake-up reads at most SIP__UDP_ROUNDS batches, so one
+ * busy socket cannot starve the loop's other handles. */
+#define SIP__UDP_BATCH 32u
+#define SIP__UDP_ROUNDS 4u
+#define SIP__UDP_TX_ARENA 65536u /* bytes of queued datagrams before a flush is forced */
+
+/* A datagram the kernel would not take yet (socket buffer full), sent when
+ * the socket is writable again. */
+struct sip__udp_out {
+	struct sip__udp_out *next;
+	struct sockaddr_storage dst;
+	void *ctx;
+	size_t len;
+	char data[];
+};
 
 struct sip_listener {
 	struct sip_transport *t;
 	enum sip_tp_type type;
 	union {
-		uv_udp_t udp;
+		uv_poll_t udp; /* UDP: our own socket, read and written with recvmmsg/sendmmsg */
 		uv_tcp_t tcp;
 		uv_handle_t h;
 	} u;
+	int fd;                                  /* UDP: the socket (libuv's poll handle does not own it) */
+	struct sip__udp_out *out, **out_tail;    /* UDP: datagrams waiting for room in the socket buffer */
 	struct sockaddr_storage addr;
 	char adv_host[SIP_TP_HOST_MAX];  /* sent-by host we advertise (IPv6 without brackets) */
 	uint16_t adv_port;
@@ -83,7 +98,7 @@ struct sip_transport {
 	bool closing, freed;
 	struct sip_tp_stats stats;
 	struct sip_msg msg;               /* parse target, valid during one callback */
-	char *dgram;                      /* UDP receive buffer: SIP__UDP_BATCH chunks, shared by the UDP listeners */
+	struct sip__udp_io *udp;          /* UDP batch buffers, shared by the UDP listeners (udp.c) */
 	char tlsbuf[SIP__READ_CHUNK];     /* TLS ciphertext receive buffer */
 };
 
@@ -99,6 +114,10 @@ int sip__udp_listen(struct sip_listener *l, int fd);
 int sip__udp_send(struct sip_transport *t, struct sip_listener *l, const struct sockaddr *dst, const char *buf,
 		  size_t len, void *ctx);
 struct sip_listener *sip__udp_for(struct sip_transport *t, int family);
+void sip__udp_flush(struct sip_transport *t);
+int sip__udp_set_multicast_ttl(struct sip_listener *l, int ttl);
+void sip__udp_free(struct sip_transport *t);
+void sip__udp_listener_release(struct sip_listener *l);
 
 /* recv.c: parse, check, stamp and hand one received message to the TU. */
 void sip__tp_deliver(struct sip_transport *t, const char *buf, size_t len, const struct sockaddr *src,

@@ -59,7 +59,7 @@ static void maybe_free(struct sip_transport *t)
 	sip_tp_closed_cb cb = t->cfg.on_closed;
 	void *ud = t->cfg.ud;
 	sip__tls_free(t);
-	sip_free(t->dgram);
+	sip__udp_free(t);
 	sip_free(t);
 	if (cb)
 		cb(ud);
@@ -75,6 +75,8 @@ void sip__listener_closed(uv_handle_t *h)
 {
 	struct sip_listener *l = h->data;
 	struct sip_transport *t = l->t;
+	if (l->type == SIP_TP_UDP)
+		sip__udp_listener_release(l);
 	sip_free(l);
 	sip__tp_handle_closed(t);
 }
@@ -294,10 +296,12 @@ int sip_transport_listen(struct sip_transport *t, const char *proto, const char 
 		return rc;
 	}
 	int nl = sizeof(l->addr);
-	if (type == SIP_TP_UDP)
-		uv_udp_getsockname(&l->u.udp, (struct sockaddr *)&l->addr, &nl);
-	else
+	if (type == SIP_TP_UDP) {
+		socklen_t sl = sizeof(l->addr);
+		getsockname(l->fd, (struct sockaddr *)&l->addr, &sl);
+	} else {
 		uv_tcp_getsockname(&l->u.tcp, (struct sockaddr *)&l->addr, &nl);
+	}
 	sip__tp_addr_text((struct sockaddr *)&l->addr, l->adv_host, sizeof(l->adv_host), &l->adv_port);
 	l->adv_ipv6 = l->addr.ss_family == AF_INET6;
 	t->listeners[t->nlisteners++] = l;

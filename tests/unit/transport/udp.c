@@ -1,6 +1,7 @@
 /* UDP over real loopback sockets (127.0.0.1 and ::1): round trips, Via
  * stamping (received / rport), §18.2.2 response routing, stray responses
- * dropped (§18.1.2), bad datagrams answered with 400. */
+ * dropped (§18.1.2), bad datagrams answered with 400, a burst of requests
+ * read in batches and every response sent (corked sends). */
 #include "tp_test.h"
 
 #define REQ_FMT                                                                                                \
@@ -197,6 +198,63 @@ static void test_bad_datagram(void **state)
 }
 
 /* Several listen addresses at once, from specs; SO_REUSEPORT lets two transports share one. */
+/* A burst larger than a read batch (SIP__UDP_BATCH): every request is read,
+ * and every response made while a batch is handled (queued, then sent with
+ * one sendmmsg) reaches the client exactly once. */
+#define BURST 100
+static int burst_requests, burst_responses, burst_seen[BURST + 1];
+
+static void burst_srv_recv(struct sip_transport *t, const struct sip_tp_recv *ev, void *ud)
+{
+	(void)t;
+	burst_requests++;
+	answer_200(ud, ev);
+}
+
+static void burst_cli_recv(struct sip_transport *t, const struct sip_tp_recv *ev, void *ud)
+{
+	(void)t;
+	(void)ud;
+	assert_non_null(ev->msg);
+	assert_false(ev->msg->is_request);
+	assert_int_equal(ev->msg->status, 200);
+	uint32_t n = ev->msg->cseq.num;
+	assert_true(n >= 1 && n <= BURST);
+	burst_seen[n]++;
+	burst_responses++;
+}
+
+static void test_burst_batched(void **state)
+{
+	(void)state;
+	struct sip_transport_config cfg;
+	tt_setup();
+	tt_config(&cfg, &srv);
+	cfg.on_recv = burst_srv_recv;
+	tt_side_new(&srv, &cfg);
+	tt_config(&cfg, &cli);
+	cfg.on_recv = burst_cli_recv;
+	tt_side_new(&cli, &cfg);
+	assert_int_equal(sip_transport_listen(srv.t, "udp", "127.0.0.1", 0, &lsrv), 0);
+	assert_int_equal(sip_transport_listen(cli.t, "udp", "127.0.0.1", 0, &lcli), 0);
+	burst_requests = burst_responses = 0;
+	memset(burst_seen, 0, sizeof burst_seen);
+	char req[2048];
+	for (int i = 1; i <= BURST; i++) {
+		int n = tt_request(req, sizeof(req), lcli, SIP_TP_NONE, SIP_TP_VIA_RPORT, "OPTIONS", i, "");
+		send_to(&cli, lsrv, req, (size_t)n);
+	}
+	tt_run_until(burst_responses == BURST);
+	assert_int_equal(burst_requests, BURST);
+	for (int i = 1; i <= BURST; i++)
+		assert_int_equal(burst_seen[i], 1);
+	struct sip_tp_stats st;
+	sip_transport_stats(srv.t, &st);
+	assert_int_equal(st.rx_msgs, BURST);
+	assert_int_equal(st.tx_msgs, BURST);
+	stop();
+}
+
 static void test_listen_specs(void **state)
 {
 	(void)state;
@@ -235,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_received_stamping),
 		cmocka_unit_test(test_stray_response_dropped),
 		cmocka_unit_test(test_bad_datagram),
+		cmocka_unit_test(test_burst_batched),
 		cmocka_unit_test(test_listen_specs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
