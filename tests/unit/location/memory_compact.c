@@ -141,7 +141,8 @@ static void gen(struct gen *g, int u, int d, int v, int64_t expires)
 				: (struct sip_str){NULL, 0};
 	g->b.instance = d % 3 == 1 ? fill(g->instance, sizeof g->instance, 20 + (size_t)d, "\"<urn:uuid:")
 				   : (struct sip_str){NULL, 0};
-	g->b.received = v % 2 ? fill(g->received, sizeof g->received, 19, "sip:192.0.2.9:4") : (struct sip_str){NULL, 0};
+	g->b.received = v % 2 ? fill(g->received, sizeof g->received, 19, "sip:192.0.2.9:4")
+			      : (struct sip_str){NULL, 0};
 	g->b.user_agent = fill(g->ua, sizeof g->ua, (size_t)((u + d * 29 + v * 61) % 250), "UA/");
 	g->b.q = (d * 100 + v) % 1001;
 	g->b.reg_id = 0;
