@@ -5,6 +5,7 @@
  * a chained table cost a cache miss per chain node on every new request's
  * lookup; here a miss mostly reads one cache line of the slot array. */
 #include <string.h>
+#include <sys/mman.h>
 #include "transaction/txn_int.h"
 
 #define TABLE_INITIAL_SLOTS 2048u
@@ -57,9 +58,36 @@ static uint64_t h_start(const struct sip_txn_layer *l, char domain)
 	return h_bytes(0xcbf29ce484222325ull ^ l->cfg.hash_seed, &domain, 1);
 }
 
+/* Slot arrays of 2 MiB and more are mapped with transparent huge pages
+ * asked for: a lookup of a new request is a random read of the array, and
+ * with 4 KiB pages (20 MiB at ~640k transactions) nearly every one also
+ * missed the TLB — in a VM a two-level page walk, ~6% of the CPU. */
+#define HUGE_BYTES (2u << 20)
+
+static struct sip__slot *slots_alloc(size_t n)
+{
+	size_t bytes = n * sizeof(struct sip__slot);
+	if (bytes < HUGE_BYTES)
+		return sip_calloc(n, sizeof(struct sip__slot));
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: 4 KiB pages still work */
+	return p;
+}
+
+static void slots_free(struct sip__slot *a, size_t n)
+{
+	size_t bytes = n * sizeof(struct sip__slot);
+	if (bytes < HUGE_BYTES)
+		sip_free(a);
+	else if (a)
+		munmap(a, bytes);
+}
+
 int sip__table_init(struct sip_txn_layer *l)
 {
-	l->slots = sip_calloc(TABLE_INITIAL_SLOTS, sizeof(*l->slots));
+	l->slots = slots_alloc(TABLE_INITIAL_SLOTS);
 	if (!l->slots)
 		return SIP_ENOMEM;
 	l->nslots = TABLE_INITIAL_SLOTS;
@@ -68,7 +96,7 @@ int sip__table_init(struct sip_txn_layer *l)
 
 void sip__table_free(struct sip_txn_layer *l)
 {
-	sip_free(l->slots);
+	slots_free(l->slots, l->nslots);
 	l->slots = NULL;
 	l->nslots = 0;
 }
@@ -229,13 +257,13 @@ static int grow(struct sip_txn_layer *l)
 	if (l->nslots >= TABLE_MAX_SLOTS)
 		return SIP_ETOOBIG;
 	size_t n = l->nslots * 2;
-	struct sip__slot *a = sip_calloc(n, sizeof(*a));
+	struct sip__slot *a = slots_alloc(n);
 	if (!a)
 		return SIP_ENOMEM;
 	for (size_t i = 0; i < l->nslots; i++)
 		if (l->slots[i].t)
 			place(a, n - 1, l->slots[i].hash, l->slots[i].t);
-	sip_free(l->slots);
+	slots_free(l->slots, l->nslots);
 	l->slots = a;
 	l->nslots = n;
 	return 0;
