@@ -3,12 +3,14 @@
 # same machine, same run.
 #
 #   bash bench/register.sh BUILD_DIR [--quick] [--fixed-rate N] [--auth-fixed-rate N]
-#        [--duration S] [--rounds K] [--workers N] [--users N]
+#        [--duration S] [--rounds K] [--workers N] [--users N] [--floor]
 #
 # Runs, in this order:
 #   1. no auth: sipd --location memory, Kamailio (usrloc db_mode=0) and sipd
 #      with its default durable SQLite location (200 only after COMMIT);
 #   2. digest auth: sipd --location memory --require-auth, Kamailio + auth.
+# --floor also runs build/bench/floor (bench/floor.c: answers 200 with no SIP
+# work) at the fixed rate: the kernel's share that every server pays.
 # Table on stdout, one line per server and variant:
 #   <server>-<variant> udp <max_rate_per_s> <cpu_us_per_reg_at_max> <p99_ms_at_max>
 #     <cpu_us_per_reg_at_fixed_rate> <p99_ms_at_fixed_rate> <bytes_per_binding>
@@ -28,6 +30,7 @@ ROUNDS=3
 DURATION=4
 WORKERS=$(nproc)
 USERS=10000
+FLOOR=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift ;;
 	--workers) WORKERS=$2; shift ;;
 	--users) USERS=$2; shift ;;
+	--floor) FLOOR=1 ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -183,6 +187,20 @@ for s in "${P1[@]}"; do fill "$s"; done
 # Kamailio's search first so sipd-sqlite's is compared with a known figure
 # (the order of searches does not change what each measures).
 phase "$FIXED_RATE" kamailio-memory sipd-memory sipd-sqlite
+FLOOR_CPU=-1
+if [ $FLOOR = 1 ] && [ -x "$SL_BUILD/bench/floor" ]; then
+	port=$(sl_free_port)
+	if sl_start floor "$port" "$SL_BUILD/bench/floor" "$port" "$SL_HOST"; then
+		fc=""
+		for ((k = 1; k <= ROUNDS; k++)); do
+			sl_step floor udp "$FIXED_RATE" || true
+			fc+="${SL_R[cpu_us]} "
+		done
+		# shellcheck disable=SC2086
+		FLOOR_CPU=$(sl_median $fc)
+	fi
+	sl_stop floor
+fi
 SQLITE_BINDINGS=$(sqlite3 "$SL_WORK/sipd-sqlite.db" 'SELECT count(*) FROM bindings' 2>/dev/null || echo "?")
 for s in "${P1[@]}"; do sl_stop "$s"; done
 
@@ -242,6 +260,12 @@ for s in "${ALL[@]}"; do echo "${OUT[$s]:-$s udp -1 -1 -1 -1 -1 -1}"; done
 		printf "target <= 1 KiB per binding (sipd-memory / sipd-sqlite): %s / %s\n",
 			verdict(smb <= 1024, smb >= 0), verdict(sqb <= 1024, sqb >= 0)
 	}'
+	if [ $FLOOR = 1 ]; then
+		awk -v fr="$FIXED_RATE" -v f="$FLOOR_CPU" -v s="$sfc" -v k="$kfc" 'BEGIN {
+			printf "floor (200 with no SIP work) at %d/s %s us/registration; above the floor: sipd-memory %.2f," \
+				" kamailio %.2f us; 1/2 of kamailio = %.2f us = %.2fx the floor\n", fr, f, s - f, k - f, k / 2, (k / 2) / f
+		}'
+	fi
 	[ ${#NOTCLEAN[@]} -eq 0 ] || echo "NOTE: the fixed-rate steps were not clean (failed registrations, retransmissions or" \
 		"client-limited) for: ${!NOTCLEAN[*]} - their fixed-rate figures are medians of bad steps"
 	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg) on $SL_NPROC cores; ${SL_STEPS} steps in $(($(date +%s) - START)) s"
