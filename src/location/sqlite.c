@@ -2,6 +2,7 @@
  * synchronous=FULL: COMMIT returns after the WAL is fsynced, so a binding a
  * 200 OK acknowledged survives a crash. Outside a batch every write is its
  * own BEGIN IMMEDIATE..COMMIT; inside one the caller's COMMIT covers them all. */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ enum {
 	ST_SELECT_AOR,
 	ST_INSERT,
 	ST_UPDATE,
+	ST_REFRESH,
 	ST_DELETE_ID,
 	ST_DELETE_AOR,
 	ST_PURGE,
@@ -31,6 +33,9 @@ static const char *const sql[ST__COUNT] = {
 	[ST_UPDATE] = "UPDATE bindings SET aor=?1, contact_uri=?2, contact=?3, q=?4, expires=?5, call_id=?6,"
 		      " cseq=?7, path=?8, instance=?9, reg_id=?10, received=?11, user_agent=?12, updated=?13"
 		      " WHERE id=?14",
+	/* A refresh (same contact, same everything but these) rewrites only
+	 * what a re-REGISTER changes: fewer columns to encode and compare. */
+	[ST_REFRESH] = "UPDATE bindings SET expires=?1, call_id=?2, cseq=?3, updated=?4 WHERE id=?5",
 	[ST_DELETE_ID] = "DELETE FROM bindings WHERE id = ?1",
 	[ST_DELETE_AOR] = "DELETE FROM bindings WHERE aor = ?1",
 	[ST_PURGE] = "DELETE FROM bindings WHERE expires <= ?1",
@@ -50,41 +55,100 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS bindings_aor ON bindings(aor);"
 	"CREATE INDEX IF NOT EXISTS bindings_expires ON bindings(expires);";
 
+/* The rows of one AOR as a lookup read them, kept for the upsert that
+ * follows it in a REGISTER (read_aor was a quarter of an upsert). Trusted
+ * only while every stamp still matches: see cache_take(). */
+struct aor_cache {
+	bool valid;
+	char *aor;
+	size_t aor_len;
+	struct sip_binding_list rows; /* unsorted: rows.v[i] is row ids[i] */
+	int64_t *ids;
+	uint64_t tx;                  /* sql_loc.tx when read */
+	sqlite3_int64 changes;        /* sqlite3_total_changes64 when read */
+	unsigned data_version;        /* SQLITE_FCNTL_DATA_VERSION when read */
+};
+
 struct sql_loc {
 	struct sip_location base;
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT];
-	/* The rows (and row ids) the last lookup read inside an open
-	 * transaction: a REGISTER looks its AOR up, then upserts into it, and
-	 * the upsert reuses them instead of reading the AOR again (read_aor was
-	 * ~25% of a REGISTER). Valid only while that transaction is open (BEGIN
-	 * IMMEDIATE: no other connection can write meanwhile) and no write of
-	 * ours ran since; any write, BEGIN, COMMIT or ROLLBACK drops it. */
-	bool cached;
-	char *cache_aor;
-	size_t cache_aor_len;
-	struct sip_binding_list cache;
-	int64_t *cache_ids;
+	uint64_t tx; /* bumped by every BEGIN, COMMIT and ROLLBACK of ours */
+	struct aor_cache cache;
 };
 
-static void cache_drop(struct sql_loc *s)
-{
-	if (!s->cached)
-		return;
-	sip_binding_list_free(&s->cache);
-	sip_free(s->cache_ids);
-	sip_free(s->cache_aor);
-	s->cache_ids = NULL;
-	s->cache_aor = NULL;
-	s->cached = false;
-}
-
+/* Every statement has all its parameters bound before each step, so no
+ * sqlite3_clear_bindings: it was a per-step cost for nothing. */
 static int step_done(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 	return rc == SQLITE_DONE ? 0 : SIP_EIO;
+}
+
+static void cache_drop(struct sql_loc *s)
+{
+	if (!s->cache.valid)
+		return;
+	sip_binding_list_free(&s->cache.rows);
+	sip_free(s->cache.ids);
+	sip_free(s->cache.aor);
+	memset(&s->cache, 0, sizeof s->cache);
+}
+
+static unsigned data_version(struct sql_loc *s)
+{
+	unsigned v = 0;
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_DATA_VERSION, &v) != SQLITE_OK)
+		return 0;
+	return v;
+}
+
+/* Keeps rows/ids of aor (takes them) when a transaction of ours is open:
+ * the write lock (BEGIN IMMEDIATE) bars every other writer until it ends. */
+static void cache_keep(struct sql_loc *s, struct sip_str aor, struct sip_binding_list *rows, int64_t **ids)
+{
+	cache_drop(s);
+	if (sqlite3_get_autocommit(s->db) || !aor.len)
+		return;
+	char *key = sip_malloc(aor.len);
+	if (!key)
+		return;
+	memcpy(key, aor.p, aor.len);
+	s->cache = (struct aor_cache){
+		.valid = true,
+		.aor = key,
+		.aor_len = aor.len,
+		.rows = *rows,
+		.ids = *ids,
+		.tx = s->tx,
+		.changes = sqlite3_total_changes64(s->db),
+		.data_version = data_version(s),
+	};
+	*rows = (struct sip_binding_list){0};
+	*ids = NULL;
+}
+
+/* Hands the cached rows of aor to the caller if they are still what the
+ * database holds: same transaction of ours still open (no BEGIN, COMMIT or
+ * ROLLBACK since, none undone by SQLite on an error), no row changed by this
+ * connection (total_changes) nor by any other (data_version). Anything off:
+ * false, and the caller reads the rows again. The cache is emptied either way. */
+static bool cache_take(struct sql_loc *s, struct sip_str aor, struct sip_binding_list *rows, int64_t **ids)
+{
+	if (!s->cache.valid)
+		return false;
+	bool ok = s->cache.tx == s->tx && !sqlite3_get_autocommit(s->db) &&
+		  s->cache.changes == sqlite3_total_changes64(s->db) && s->cache.aor_len == aor.len &&
+		  memcmp(s->cache.aor, aor.p, aor.len) == 0 && s->cache.data_version == data_version(s);
+	if (ok) {
+		*rows = s->cache.rows;
+		*ids = s->cache.ids;
+		s->cache.rows = (struct sip_binding_list){0};
+		s->cache.ids = NULL;
+	}
+	cache_drop(s);
+	return ok;
 }
 
 static void bind_str(sqlite3_stmt *st, int i, struct sip_str s)
@@ -159,7 +223,6 @@ static int read_aor(struct sql_loc *s, struct sip_str aor, struct sip__list_buil
 		}
 	}
 	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE) {
 		if (ids) {
 			sip_free(*ids);
@@ -173,13 +236,17 @@ static int read_aor(struct sql_loc *s, struct sip_str aor, struct sip__list_buil
 /* Every write runs in its own transaction unless a batch is open. */
 static int tx_begin(struct sql_loc *s)
 {
-	return s->base.in_batch ? 0 : step_done(s->st[ST_BEGIN]);
+	if (s->base.in_batch)
+		return 0;
+	s->tx++;
+	return step_done(s->st[ST_BEGIN]);
 }
 
 static int tx_end(struct sql_loc *s, int rc)
 {
 	if (s->base.in_batch)
 		return rc;
+	s->tx++;
 	if (rc < 0) {
 		step_done(s->st[ST_ROLLBACK]);
 		return rc;
@@ -191,8 +258,19 @@ static int tx_end(struct sql_loc *s, int rc)
 	return rc;
 }
 
+static void sqlite_global_config(void)
+{
+	/* SQLite's memory statistics take a process-wide mutex around every
+	 * malloc and free (~6% of a REGISTER); nothing here reads them. Must
+	 * precede the library's initialization (later it is SQLITE_MISUSE and
+	 * changes nothing, which is harmless). */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int sip__sqlite_open(sqlite3 **db, const char *path, const char *schema_sql)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sqlite_global_config);
 	*db = NULL;
 	sqlite3 *d = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -212,25 +290,24 @@ int sip__sqlite_open(sqlite3 **db, const char *path, const char *schema_sql)
 	return 0;
 }
 
+/* True when b differs from the stored row r only in what ST_REFRESH writes
+ * (expires, call_id, cseq; updated is always rewritten). Byte equality: the
+ * row must end up exactly as a full UPDATE would leave it. */
+static bool is_refresh(const struct sip_binding *r, const struct sip_binding *b)
+{
+	return r->q == b->q && r->reg_id == b->reg_id && sip_str_eq(r->aor, b->aor) &&
+	       sip_str_eq(r->contact_uri, b->contact_uri) && sip_str_eq(r->contact, b->contact) &&
+	       sip_str_eq(r->path, b->path) && sip_str_eq(r->instance, b->instance) &&
+	       sip_str_eq(r->received, b->received) && sip_str_eq(r->user_agent, b->user_agent);
+}
+
 static int do_upsert(struct sql_loc *s, const struct sip_binding *b, int64_t now)
 {
 	struct sip__list_builder lb;
 	struct sip_binding_list cur;
 	int64_t *ids = NULL;
 	int rc;
-	if (s->cached && s->base.in_batch && sqlite3_get_autocommit(s->db) == 0 && s->cache_aor_len == b->aor.len &&
-	    memcmp(s->cache_aor, b->aor.p, b->aor.len) == 0) {
-		/* Take the lookup's rows: this upsert writes, so they would be
-		 * dropped anyway. */
-		cur = s->cache;
-		ids = s->cache_ids;
-		s->cache_ids = NULL;
-		s->cache = (struct sip_binding_list){0};
-		s->cached = false;
-		sip_free(s->cache_aor);
-		s->cache_aor = NULL;
-	} else {
-		cache_drop(s);
+	if (!cache_take(s, b->aor, &cur, &ids)) {
 		sip__lb_init(&lb);
 		if ((rc = read_aor(s, b->aor, &lb, &ids)) != 0) {
 			sip__lb_abort(&lb);
@@ -251,6 +328,14 @@ static int do_upsert(struct sql_loc *s, const struct sip_binding *b, int64_t now
 			sqlite3_bind_int64(s->st[ST_DELETE_ID], 1, ids[i]);
 			rc = step_done(s->st[ST_DELETE_ID]);
 		}
+	} else if (i >= 0 && is_refresh(&cur.v[i], b)) {
+		sqlite3_stmt *st = s->st[ST_REFRESH];
+		sqlite3_bind_int64(st, 1, b->expires);
+		bind_str(st, 2, b->call_id);
+		sqlite3_bind_int64(st, 3, b->cseq);
+		sqlite3_bind_int64(st, 4, now);
+		sqlite3_bind_int64(st, 5, ids[i]);
+		rc = step_done(st);
 	} else if (i >= 0) {
 		sqlite3_stmt *st = s->st[ST_UPDATE];
 		bind_binding(st, b, now);
@@ -297,7 +382,9 @@ static int sql_lookup(struct sip_location *loc, struct sip_str aor, int64_t now,
 	int64_t *ids = NULL;
 	int rc;
 	cache_drop(s);
-	bool keep = s->base.in_batch && sqlite3_get_autocommit(s->db) == 0 && aor.len;
+	/* Inside a transaction of ours the rows (and ids) are kept for the
+	 * upsert a REGISTER does next. */
+	bool keep = !sqlite3_get_autocommit(s->db);
 	sip__lb_init(&lb);
 	if ((rc = read_aor(s, aor, &lb, keep ? &ids : NULL)) != 0) {
 		sip__lb_abort(&lb);
@@ -313,18 +400,10 @@ static int sql_lookup(struct sip_location *loc, struct sip_str aor, int64_t now,
 	for (size_t i = 0; i < all.n; i++)
 		if (all.v[i].expires > now && sip__lb_add(&live, &all.v[i]) != 0)
 			break;
-	char *key = keep ? sip_malloc(aor.len) : NULL;
-	if (key) {
-		memcpy(key, aor.p, aor.len);
-		s->cache = all;
-		s->cache_ids = ids;
-		s->cache_aor = key;
-		s->cache_aor_len = aor.len;
-		s->cached = true;
-	} else {
-		sip_binding_list_free(&all);
-		sip_free(ids);
-	}
+	if (keep)
+		cache_keep(s, aor, &all, &ids);
+	sip_binding_list_free(&all);
+	sip_free(ids);
 	return sip__lb_finish(&live, out, true);
 }
 
@@ -334,7 +413,6 @@ static int sql_remove(struct sip_location *loc, struct sip_str aor, struct sip_s
 	struct sip__list_builder lb;
 	struct sip_binding_list cur;
 	int64_t *ids = NULL;
-	cache_drop(s);
 	int rc = tx_begin(s);
 	if (rc)
 		return rc;
@@ -363,7 +441,6 @@ static int sql_remove(struct sip_location *loc, struct sip_str aor, struct sip_s
 static int sql_remove_aor(struct sip_location *loc, struct sip_str aor)
 {
 	struct sql_loc *s = (struct sql_loc *)loc;
-	cache_drop(s);
 	int rc = tx_begin(s);
 	if (rc)
 		return rc;
@@ -375,7 +452,6 @@ static int sql_remove_aor(struct sip_location *loc, struct sip_str aor)
 static int sql_purge(struct sip_location *loc, int64_t now)
 {
 	struct sql_loc *s = (struct sql_loc *)loc;
-	cache_drop(s);
 	int rc = tx_begin(s);
 	if (rc)
 		return rc;
@@ -398,20 +474,22 @@ static int sql_count(struct sip_location *loc, struct sip_str aor, int64_t now)
 	}
 	int rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : SIP_EIO;
 	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 	return rc;
 }
 
 static int sql_begin(struct sip_location *loc)
 {
-	cache_drop((struct sql_loc *)loc);
-	return step_done(((struct sql_loc *)loc)->st[ST_BEGIN]);
+	struct sql_loc *s = (struct sql_loc *)loc;
+	cache_drop(s);
+	s->tx++;
+	return step_done(s->st[ST_BEGIN]);
 }
 
 static int sql_commit(struct sip_location *loc)
 {
 	struct sql_loc *s = (struct sql_loc *)loc;
 	cache_drop(s);
+	s->tx++;
 	if (step_done(s->st[ST_COMMIT]) != 0) {
 		/* A failed COMMIT leaves the transaction open: undo it so the
 		 * caller's answer (500, not 200) matches what is stored. */
@@ -424,8 +502,10 @@ static int sql_commit(struct sip_location *loc)
 
 static int sql_rollback(struct sip_location *loc)
 {
-	cache_drop((struct sql_loc *)loc);
-	return step_done(((struct sql_loc *)loc)->st[ST_ROLLBACK]);
+	struct sql_loc *s = (struct sql_loc *)loc;
+	cache_drop(s);
+	s->tx++;
+	return step_done(s->st[ST_ROLLBACK]);
 }
 
 static void sql_close(struct sip_location *loc)
