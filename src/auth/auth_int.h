@@ -1,21 +1,9 @@
-/* auth_int.h — private helpers shared by the digest files: an incremental
- * hash over slices, a bounded text writer and hex output. */
+/* auth_int.h — private helpers shared by the digest files: a bounded text
+ * writer and hex output. */
 #ifndef SIP_AUTH_INT_H
 #define SIP_AUTH_INT_H
 
 #include <sip/auth.h>
-
-/* Incremental hash of the algorithm's base function (MD5 or SHA-256). */
-struct sip__hash {
-	void *ctx; /* EVP_MD_CTX */
-	size_t hexlen;
-};
-int sip__hash_begin(struct sip__hash *h, enum sip_digest_alg alg);
-void sip__hash_add(struct sip__hash *h, struct sip_str s);
-/* Adds ':' then s. */
-void sip__hash_addc(struct sip__hash *h, struct sip_str s);
-/* Finishes into lower-case hex (NUL-terminated) and frees the context. 0 or SIP_EIO. */
-int sip__hash_end(struct sip__hash *h, char out[SIP_DIGEST_HEX_MAX]);
 
 /* Bounded writer: appends stop at cap and set overflow. */
 struct sip__wr {

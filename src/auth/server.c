@@ -9,10 +9,11 @@
  * challenge: a 401 costs no memory, so a flood of unauthenticated requests
  * cannot fill the server. Only nonces that carried a correct response enter
  * the nc table. */
+/* Low-level SHA-256 (deprecated in OpenSSL 3, still shipped): see mac_setup. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/core_names.h>
-#include <openssl/params.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -59,12 +60,11 @@ struct sip_auth_server {
 	sip_auth_random_fn random;
 	void *random_ud;
 	char dummy_pw[33]; /* hashed for unknown users so they cost what a wrong password costs */
-	/* HMAC-SHA256 keyed with the secret, fetched and keyed once; each nonce
-	 * MAC works on a copy (EVP_MAC_CTX_dup), so threads never share state.
-	 * The one-shot HMAC() refetched SHA-256 every call (~10% of an
-	 * authenticated REGISTER). */
-	EVP_MAC *mac;
-	EVP_MAC_CTX *mac_base;
+	/* HMAC-SHA256 keyed with the secret: the SHA-256 states after the
+	 * inner (key ^ ipad) and outer (key ^ opad) blocks, computed once and
+	 * never written again; each MAC copies them onto the stack, so threads
+	 * share nothing mutable and a MAC allocates nothing. */
+	SHA256_CTX mac_inner, mac_outer;
 	uint8_t prefix[PREFIX_LEN];
 	_Atomic uint64_t next_seq; /* issue sequence of the next nonce (from 1) */
 	pthread_mutex_t lock;
@@ -72,21 +72,30 @@ struct sip_auth_server {
 	size_t nsets; /* power of two */
 };
 
+/* RFC 2104 HMAC with the key's pad blocks hashed once. An EVP_MAC_CTX_dup
+ * per MAC cost ~820 ns (allocations, provider dispatch) against ~160 for
+ * the two state copies here; the one-shot HMAC() refetched SHA-256 on
+ * every call. */
 static int mac_setup(struct sip_auth_server *s)
 {
-	char digest[] = "SHA256";
-	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-			       OSSL_PARAM_construct_end()};
-	s->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	s->mac_base = s->mac ? EVP_MAC_CTX_new(s->mac) : NULL;
-	if (!s->mac_base || !EVP_MAC_init(s->mac_base, s->secret, s->secret_len, params)) {
-		EVP_MAC_CTX_free(s->mac_base);
-		EVP_MAC_free(s->mac);
-		s->mac_base = NULL;
-		s->mac = NULL;
-		return SIP_EIO;
+	uint8_t key[SHA256_CBLOCK], pad[SHA256_CBLOCK];
+	memset(key, 0, sizeof key);
+	if (s->secret_len > SHA256_CBLOCK) { /* longer keys are hashed first */
+		if (!SHA256(s->secret, s->secret_len, key))
+			return SIP_EIO;
+	} else {
+		memcpy(key, s->secret, s->secret_len);
 	}
-	return 0;
+	int ok = 1;
+	for (size_t i = 0; i < sizeof pad; i++)
+		pad[i] = key[i] ^ 0x36;
+	ok &= SHA256_Init(&s->mac_inner) & SHA256_Update(&s->mac_inner, pad, sizeof pad);
+	for (size_t i = 0; i < sizeof pad; i++)
+		pad[i] = key[i] ^ 0x5c;
+	ok &= SHA256_Init(&s->mac_outer) & SHA256_Update(&s->mac_outer, pad, sizeof pad);
+	OPENSSL_cleanse(key, sizeof key);
+	OPENSSL_cleanse(pad, sizeof pad);
+	return ok == 1 ? 0 : SIP_EIO;
 }
 
 int sip_auth_server_new(struct sip_auth_server **out, const struct sip_auth_server_config *cfg)
@@ -159,9 +168,9 @@ void sip_auth_server_free(struct sip_auth_server *s)
 	if (!s)
 		return;
 	pthread_mutex_destroy(&s->lock);
-	EVP_MAC_CTX_free(s->mac_base);
-	EVP_MAC_free(s->mac);
 	OPENSSL_cleanse(s->secret, sizeof s->secret);
+	OPENSSL_cleanse(&s->mac_inner, sizeof s->mac_inner);
+	OPENSSL_cleanse(&s->mac_outer, sizeof s->mac_outer);
 	sip_free(s->sets);
 	sip_free(s);
 }
@@ -203,18 +212,19 @@ static bool expired(const struct sip_auth_server *s, int64_t issued, int64_t now
 static int nonce_mac(const struct sip_auth_server *s, const uint8_t *tsrnd, struct sip_str realm,
 		     uint8_t mac[MAC_LEN])
 {
-	uint8_t msg[TS_LEN + RND_LEN + SIP_DIGEST_PARAM_MAX];
+	uint8_t inner[SHA256_DIGEST_LENGTH];
 	if (realm.len > SIP_DIGEST_PARAM_MAX)
 		return SIP_ETOOBIG;
-	memcpy(msg, tsrnd, TS_LEN + RND_LEN);
+	SHA256_CTX c = s->mac_inner;
+	int ok = SHA256_Update(&c, tsrnd, TS_LEN + RND_LEN);
 	if (realm.len)
-		memcpy(msg + TS_LEN + RND_LEN, realm.p, realm.len);
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(s->mac_base);
-	size_t n = 0;
-	int ok = ctx && EVP_MAC_update(ctx, msg, TS_LEN + RND_LEN + realm.len) &&
-		 EVP_MAC_final(ctx, mac, &n, MAC_LEN) && n == MAC_LEN;
-	EVP_MAC_CTX_free(ctx);
-	return ok ? 0 : SIP_EIO;
+		ok &= SHA256_Update(&c, realm.p, realm.len);
+	ok &= SHA256_Final(inner, &c);
+	c = s->mac_outer;
+	ok &= SHA256_Update(&c, inner, sizeof inner);
+	ok &= SHA256_Final(mac, &c);
+	OPENSSL_cleanse(&c, sizeof c);
+	return ok == 1 ? 0 : SIP_EIO;
 }
 
 /* base64url without padding, through OpenSSL's encoder. */
