@@ -23,6 +23,10 @@
 #include <unistd.h>
 #include <sip/auth.h>
 #include <sip/location.h>
+#if __has_include("location/users_int.h")
+#include "location/users_int.h"
+#define HAVE_USERS_STATS 1
+#endif
 
 #define ROUNDS 5
 #define USERS_MAX 1000000
@@ -224,6 +228,12 @@ int main(int argc, char **argv)
 	printf("auth.nonce_make ns=%.0f\n", best_mk);
 	printf("auth.nonce_check ns=%.0f\n", best_ck);
 	printf("auth.ha1_lookup ns=%.0f   (SQLite users file)\n", best_ha1);
+#ifdef HAVE_USERS_STATS
+	struct sip__users_stats us;
+	sip__users_stats_get(u, &us);
+	printf("auth.ha1_cache hits=%llu misses=%llu flushes=%llu\n", (unsigned long long)us.hits,
+	       (unsigned long long)us.misses, (unsigned long long)us.flushes);
+#endif
 	printf("auth.verify_md5 ns=%.0f   (nonce check + HA1 lookup + response + nc record)\n", md5);
 	printf("auth.verify_sha256 ns=%.0f\n", sha);
 
