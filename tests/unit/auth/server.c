@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sip/auth.h>
 
 /* ---- allocator that counts, so each test proves it frees what it takes ---- */
@@ -151,6 +153,52 @@ static void answer(struct sip_auth_client *cl, const char *chal, const char *use
 				       cap);
 	assert_true(n > 0);
 	parse_params(out, c, NULL);
+}
+
+/* The nonce layout, against OpenSSL's own HMAC(): base64url of
+ * ts[8] || prefix[4] || seq[8] || HMAC-SHA256(secret, those 20 bytes || realm),
+ * with a short secret and one longer than SHA-256's block (hashed first).
+ * The server computes the HMAC from precomputed pad states. */
+static void check_layout(const uint8_t *secret, size_t secret_len)
+{
+	struct sip_auth_server_config cfg = {.secret = secret, .secret_len = secret_len};
+	struct sip_auth_server *s = NULL;
+	assert_int_equal(sip_auth_server_new(&s, &cfg), 0);
+	for (int k = 0; k < 3; k++) {
+		char n[SIP_AUTH_NONCE_LEN + 1], b64[73];
+		uint8_t raw[72], msg[20 + sizeof REALM], mac[EVP_MAX_MD_SIZE];
+		unsigned int maclen = 0;
+		assert_int_equal(sip_auth_nonce_make(s, SIP_STR(REALM), 1000 + k, n, sizeof n), SIP_AUTH_NONCE_LEN);
+		for (int i = 0; i < SIP_AUTH_NONCE_LEN; i++)
+			b64[i] = n[i] == '-' ? '+' : n[i] == '_' ? '/' : n[i];
+		b64[70] = b64[71] = '=';
+		b64[72] = '\0';
+		assert_int_equal(EVP_DecodeBlock(raw, (const unsigned char *)b64, 72), 54);
+		uint64_t ts = 0, seq = 0;
+		for (int i = 0; i < 8; i++) {
+			ts = ts << 8 | raw[i];
+			seq = seq << 8 | raw[12 + i];
+		}
+		assert_int_equal(ts, 1000 + k);
+		assert_true(seq >= 1);
+		memcpy(msg, raw, 20);
+		memcpy(msg + 20, REALM, sizeof REALM - 1);
+		assert_non_null(HMAC(EVP_sha256(), secret, (int)secret_len, msg, 20 + sizeof REALM - 1, mac, &maclen));
+		assert_int_equal(maclen, 32);
+		assert_memory_equal(raw + 20, mac, 32);
+	}
+	sip_auth_server_free(s);
+}
+
+static void test_nonce_layout(void **state)
+{
+	(void)state;
+	uint8_t longsecret[100];
+	for (size_t i = 0; i < sizeof longsecret; i++)
+		longsecret[i] = (uint8_t)(i * 7 + 1);
+	check_layout(SECRET, sizeof SECRET - 1);
+	check_layout(longsecret, 64);
+	check_layout(longsecret, sizeof longsecret);
 }
 
 static void test_nonce(void **state)
@@ -587,6 +635,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_nonce, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nonce_layout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_challenges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
