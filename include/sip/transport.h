@@ -231,6 +231,13 @@ struct sip_tp_stats {
 };
 SIP_API void sip_transport_stats(const struct sip_transport *t, struct sip_tp_stats *out);
 
+/* Holds the UDP datagrams sent from now on until the matching
+ * sip_transport_uncork(), which sends them in one sendmmsg() per socket: for
+ * a burst of responses made outside a receive batch (e.g. the 200s held until
+ * a database commit). Calls nest; received batches cork on their own. */
+SIP_API void sip_transport_cork(struct sip_transport *t);
+SIP_API void sip_transport_uncork(struct sip_transport *t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -44,6 +44,9 @@ static void on_flush(uv_check_t *h)
 	struct sip__held *hd = w->held;
 	w->held = NULL;
 	w->held_tail = &w->held;
+	/* The batch's answers leave together (one sendmmsg per socket). */
+	struct sip_transport *tp = sip_stack_transport(w->stack);
+	sip_transport_cork(tp);
 	while (hd) {
 		struct sip__held *next = hd->next;
 		if (rc == 0) {
@@ -59,6 +62,7 @@ static void on_flush(uv_check_t *h)
 		sip_free(hd);
 		hd = next;
 	}
+	sip_transport_uncork(tp);
 }
 
 static void on_purge(uv_timer_t *h)

@@ -26,7 +26,7 @@ struct sip__udp_io {
 	struct iovec rx_iov[SIP__UDP_BATCH];
 	struct sockaddr_storage rx_from[SIP__UDP_BATCH];
 	/* send side: the corked queue */
-	bool corked;
+	unsigned corked; /* depth: a receive batch, sip_transport_cork() */
 	unsigned ntx;
 	size_t arena_used;
 	struct mmsghdr tx[SIP__UDP_BATCH];
@@ -167,7 +167,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		int n = recvmmsg(l->fd, io->rx, SIP__UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return; /* drained (EAGAIN), or a per-datagram error: nothing to do */
-		io->corked = true;
+		io->corked++;
 		for (int i = 0; i < n && !t->closing; i++) {
 			if (io->rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
 				t->stats.parse_errors++; /* larger than any message we accept */
@@ -176,8 +176,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 			sip__tp_deliver(t, io->rx_buf[i], io->rx[i].msg_len, (struct sockaddr *)&io->rx_from[i], l,
 					NULL, SIP_TP_UDP);
 		}
-		io->corked = false;
-		sip__udp_flush(t);
+		if (--io->corked == 0)
+			sip__udp_flush(t);
 		if ((unsigned)n < SIP__UDP_BATCH)
 			return; /* a short read: the socket queue was empty */
 	}
@@ -219,6 +219,18 @@ void sip__udp_listener_release(struct sip_listener *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
+}
+
+void sip_transport_cork(struct sip_transport *t)
+{
+	if (t && t->udp)
+		t->udp->corked++;
+}
+
+void sip_transport_uncork(struct sip_transport *t)
+{
+	if (t && t->udp && t->udp->corked && --t->udp->corked == 0)
+		sip__udp_flush(t);
 }
 
 void sip__udp_free(struct sip_transport *t)

@@ -255,6 +255,41 @@ static void test_burst_batched(void **state)
 	stop();
 }
 
+/* sip_transport_cork(): datagrams sent outside a receive batch wait for the
+ * uncork (more than one sendmmsg's worth: the queue flushes when full), and
+ * every one arrives once; nested corks hold until the outermost uncork. */
+static void test_cork_outside_batch(void **state)
+{
+	(void)state;
+	struct sip_transport_config cfg;
+	tt_setup();
+	tt_config(&cfg, &srv);
+	cfg.on_recv = burst_srv_recv;
+	tt_side_new(&srv, &cfg);
+	tt_config(&cfg, &cli);
+	cfg.on_recv = burst_cli_recv;
+	tt_side_new(&cli, &cfg);
+	assert_int_equal(sip_transport_listen(srv.t, "udp", "127.0.0.1", 0, &lsrv), 0);
+	assert_int_equal(sip_transport_listen(cli.t, "udp", "127.0.0.1", 0, &lcli), 0);
+	burst_requests = burst_responses = 0;
+	memset(burst_seen, 0, sizeof burst_seen);
+	char req[2048];
+	sip_transport_cork(cli.t);
+	sip_transport_cork(cli.t);
+	for (int i = 1; i <= 40; i++) {
+		int n = tt_request(req, sizeof(req), lcli, SIP_TP_NONE, SIP_TP_VIA_RPORT, "OPTIONS", i, "");
+		send_to(&cli, lsrv, req, (size_t)n);
+	}
+	sip_transport_uncork(cli.t);
+	sip_transport_uncork(cli.t);
+	sip_transport_uncork(cli.t); /* one too many: harmless */
+	tt_run_until(burst_responses == 40);
+	assert_int_equal(burst_requests, 40);
+	for (int i = 1; i <= 40; i++)
+		assert_int_equal(burst_seen[i], 1);
+	stop();
+}
+
 static void test_listen_specs(void **state)
 {
 	(void)state;
@@ -294,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_stray_response_dropped),
 		cmocka_unit_test(test_bad_datagram),
 		cmocka_unit_test(test_burst_batched),
+		cmocka_unit_test(test_cork_outside_batch),
 		cmocka_unit_test(test_listen_specs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
