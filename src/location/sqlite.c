@@ -306,7 +306,7 @@ static int do_upsert(struct sql_loc *s, const struct sip_binding *b, int64_t now
 	struct sip__list_builder lb;
 	struct sip_binding_list cur;
 	int64_t *ids = NULL;
-	int rc;
+	int rc = 0; /* the paths below that write nothing (cache hit, removing an absent binding) succeed */
 	if (!cache_take(s, b->aor, &cur, &ids)) {
 		sip__lb_init(&lb);
 		if ((rc = read_aor(s, b->aor, &lb, &ids)) != 0) {

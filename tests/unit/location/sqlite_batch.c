@@ -155,6 +155,40 @@ static void test_lookup_then_upsert(void **state)
  * lookup, then the batch ends (commit or rollback), a second connection
  * writes the AOR, and the next batch's upsert (no lookup of its own) must
  * see that write. */
+/* Dirties the stack below the caller, so a local the store forgets to set
+ * holds garbage rather than a lucky 0. */
+static __attribute__((noinline)) void poison_stack(void)
+{
+	volatile unsigned char junk[4096];
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (unsigned char)(0xA5 ^ i);
+}
+
+/* Upserts served from the lookup's rows that write no existing row: a new
+ * binding (insert) and the removal of a binding that is not there. Both
+ * succeed (an uninitialized result here once turned 200s into 500s). */
+static void test_cached_insert_and_absent_remove(void **state)
+{
+	struct fixture *f = *state;
+	struct sip_location *loc = f->loc;
+	char aor[64];
+	assert_int_equal(sip_location_begin(loc), 0);
+	for (int i = 0; i < 50; i++) {
+		snprintf(aor, sizeof aor, "sip:user%d@example.com", i);
+		struct sip_binding b = binding(aor, "sip:u@10.0.0.9", 2000, "c-new", 1);
+		poison_stack();
+		assert_int_equal(reg(loc, &b, NOW), 0);
+		struct sip_binding gone = binding(aor, "sip:other@10.0.0.8", NOW, "c-gone", 1);
+		poison_stack();
+		assert_int_equal(reg(loc, &gone, NOW), 0);
+	}
+	assert_int_equal(sip_location_commit(loc), 0);
+	for (int i = 0; i < 50; i += 7) {
+		snprintf(aor, sizeof aor, "sip:user%d@example.com", i);
+		expect_one(loc, aor, 2000, "c-new", 1);
+	}
+}
+
 static void test_second_connection(void **state)
 {
 	struct fixture *f = *state;
@@ -309,6 +343,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lookup_then_upsert, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cached_insert_and_absent_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_columns, setup, teardown),
 	};
