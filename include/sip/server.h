@@ -16,6 +16,7 @@ extern "C" {
 #define SIP_SERVER_MAX_LISTEN 32
 #define SIP_SERVER_MAX_DOMAINS 32
 #define SIP_SERVER_MAX_WORKERS 64
+#define SIP_SERVER_MAX_COMMIT_WINDOW_MS 1000 /* a 200 waits at most this long for its COMMIT */
 
 enum sip_server_mode { SIP_MODE_PROXY = 0, SIP_MODE_REDIRECT };
 
@@ -33,6 +34,7 @@ struct sip_server_config {
 	unsigned workers;                    /* 0: one per core */
 	char *db_path;
 	bool location_memory;                /* bindings in memory (not durable); users stay in db_path */
+	unsigned commit_window_ms;           /* SQLite: REGISTERs of this window share a COMMIT; 0: per loop iteration */
 	enum sip_server_mode mode;
 	bool require_auth;                   /* also on loopback */
 	bool open_registration;              /* explicitly allow unauthenticated REGISTER off loopback */

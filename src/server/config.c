@@ -47,6 +47,7 @@ struct y_doc {
 	uint32_t *workers;
 	char *db;
 	char *location;
+	uint32_t *commit_window_ms;
 	char *mode;
 };
 
@@ -100,6 +101,7 @@ static const cyaml_schema_field_t doc_fields[] = {
 	CYAML_FIELD_UINT_PTR("workers", OPT, struct y_doc, workers),
 	CYAML_FIELD_STRING_PTR("db", OPT, struct y_doc, db, 1, 4096),
 	CYAML_FIELD_STRING_PTR("location", OPT, struct y_doc, location, 1, 16),
+	CYAML_FIELD_UINT_PTR("commit_window_ms", OPT, struct y_doc, commit_window_ms),
 	CYAML_FIELD_STRING_PTR("mode", OPT, struct y_doc, mode, 1, 16),
 	CYAML_FIELD_END,
 };
@@ -303,6 +305,8 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 		cfg->trace = *d->trace;
 	if (d->workers)
 		cfg->workers = *d->workers;
+	if (d->commit_window_ms)
+		cfg->commit_window_ms = *d->commit_window_ms;
 	if (d->db && (rc = sip_server_config_set_str(&cfg->db_path, d->db)))
 		goto out;
 	if (d->location) {
@@ -345,10 +349,12 @@ int sip_server_config_check(const struct sip_server_config *cfg, char *err, size
 		return errf(err, errcap, "a tls listener needs a certificate and key (tls.cert/tls.key or --tls-cert/--tls-key)");
 	if (cfg->txn.t1_ms == 0 || cfg->txn.t2_ms < cfg->txn.t1_ms)
 		return errf(err, errcap, "timers: t1 must be > 0 and t2 >= t1");
-	if (cfg->min_expires > cfg->max_expires || cfg->default_expires > cfg->max_expires)
+	if (cfg->min_expires > cfg->default_expires || cfg->default_expires > cfg->max_expires)
 		return errf(err, errcap, "registrar: need min_expires <= default_expires <= max_expires");
 	if (cfg->foreign_register_status != 404 && cfg->foreign_register_status != 403)
 		return errf(err, errcap, "registrar.foreign_status: %u is not 404 or 403", cfg->foreign_register_status);
+	if (cfg->commit_window_ms > SIP_SERVER_MAX_COMMIT_WINDOW_MS)
+		return errf(err, errcap, "commit_window_ms: at most %d", SIP_SERVER_MAX_COMMIT_WINDOW_MS);
 	if (cfg->workers > SIP_SERVER_MAX_WORKERS)
 		return errf(err, errcap, "workers: at most %d", SIP_SERVER_MAX_WORKERS);
 	if (cfg->mtu && cfg->mtu < 576)

@@ -43,10 +43,12 @@ struct sip__worker {
 	struct sip_location *loc;
 	struct sip_users *users;
 	struct sip_registrar *reg;
-	bool batching;             /* SQLite: one commit per loop iteration */
+	bool batching;             /* SQLite: REGISTERs share commits (register.c) */
 	bool in_batch, batch_failed;
+	unsigned batch_n;          /* REGISTERs in the open batch */
 	struct sip__held *held, **held_tail;
 	uv_check_t flush;          /* commits the batch after the loop's I/O phase */
+	uv_timer_t window;         /* commits the batch when commit_window_ms is up */
 	uv_timer_t purge;          /* expired bindings (worker 0) */
 	struct sip_rand rng;       /* tags */
 	/* Hosts of the listen addresses, parsed once: requests naming one of

@@ -2,7 +2,8 @@
  * worker: a 2-worker server (shared in-memory store, then per-worker SQLite
  * handles with batched commits) answers OPTIONS and REGISTERs from several
  * client sockets at once (the kernel spreads them over the workers' reuseport
- * sockets), every binding is visible from every worker, and SIGTERM-style
+ * sockets; SQLite also with a commit window), every binding is visible from
+ * every worker, and SIGTERM-style
  * shutdown (sip_server_stop) returns cleanly. Runs in the `threads` label. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -97,7 +98,7 @@ static void *register_many(void *arg)
 	return NULL;
 }
 
-static void run_server(bool memory)
+static void run_server(bool memory, unsigned commit_window_ms)
 {
 	char dir[] = "/tmp/sipd-threads-XXXXXX", db[128];
 	assert_non_null(mkdtemp(dir));
@@ -112,6 +113,7 @@ static void run_server(bool memory)
 	r.cfg.db_path = strdup(db);
 	r.cfg.workers = 2;
 	r.cfg.location_memory = memory;
+	r.cfg.commit_window_ms = commit_window_ms;
 	r.cfg.log_level = SIP_LOG_WARN;
 	r.rc = -1;
 	pthread_t th;
@@ -166,13 +168,20 @@ static void run_server(bool memory)
 static void test_memory_store(void **state)
 {
 	(void)state;
-	run_server(true);
+	run_server(true, 0);
 }
 
 static void test_sqlite_store(void **state)
 {
 	(void)state;
-	run_server(false);
+	run_server(false, 0);
+}
+
+/* REGISTERs of a 20 ms window share a COMMIT: every 200 still only after it. */
+static void test_sqlite_commit_window(void **state)
+{
+	(void)state;
+	run_server(false, 20);
 }
 
 int main(void)
@@ -180,6 +189,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_memory_store),
 		cmocka_unit_test(test_sqlite_store),
+		cmocka_unit_test(test_sqlite_commit_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,142 @@
+/* sipd.yaml loading (src/server/config.c): the documented example loads with
+ * the values it states; unknown keys, wrong types and out-of-range values are
+ * refused with a message naming the file, the line or key, and the problem;
+ * a refused file leaves nothing half-applied that the check would accept. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <sip/server.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef SIP_SOURCE_DIR
+#error "SIP_SOURCE_DIR must be defined by the build"
+#endif
+
+static char path[64];
+
+static const char *write_yaml(const char *text)
+{
+	snprintf(path, sizeof path, "/tmp/sipd-config-test-%d.yaml", (int)getpid());
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Loads text; returns the load result, the message in err. */
+static int load(const char *text, struct sip_server_config *cfg, char *err, size_t cap)
+{
+	sip_server_config_defaults(cfg);
+	err[0] = 0;
+	int rc = sip_server_config_load(cfg, write_yaml(text), err, cap);
+	unlink(path);
+	return rc;
+}
+
+static void test_example_file(void **state)
+{
+	(void)state;
+	struct sip_server_config cfg;
+	char err[512];
+	sip_server_config_defaults(&cfg);
+	assert_int_equal(sip_server_config_load(&cfg, SIP_SOURCE_DIR "/docs/sipd.yaml.example", err, sizeof err), 0);
+	assert_int_equal(cfg.ndomains, 2);
+	assert_string_equal(cfg.domains[1], "example.com");
+	assert_int_equal(cfg.min_expires, 60);
+	assert_int_equal(cfg.max_expires, 86400);
+	assert_int_equal(cfg.workers, 2);
+	assert_int_equal(cfg.commit_window_ms, 0);
+	assert_false(cfg.location_memory);
+	sip_server_config_free(&cfg);
+}
+
+static void test_values_applied(void **state)
+{
+	(void)state;
+	struct sip_server_config cfg;
+	char err[512];
+	assert_int_equal(load("listen: [udp:127.0.0.1:5070]\n"
+			      "commit_window_ms: 5\n"
+			      "location: memory\n"
+			      "registrar:\n  min_expires: 30\n  default_expires: 600\n",
+			      &cfg, err, sizeof err),
+			 0);
+	assert_int_equal(cfg.commit_window_ms, 5);
+	assert_true(cfg.location_memory);
+	assert_int_equal(cfg.min_expires, 30);
+	assert_int_equal(cfg.default_expires, 600);
+	assert_int_equal(cfg.nlisten, 1);
+	assert_string_equal(cfg.listen[0], "udp:127.0.0.1:5070");
+	assert_int_equal(sip_server_config_check(&cfg, err, sizeof err), 0);
+	sip_server_config_free(&cfg);
+}
+
+static void test_unknown_key_names_line(void **state)
+{
+	(void)state;
+	struct sip_server_config cfg;
+	char err[512];
+	assert_true(load("log_level: info\n"
+			 "registrar:\n"
+			 "  min_expires: 60\n"
+			 "  min_expire: 30\n",
+			 &cfg, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "line 4"));
+	assert_non_null(strstr(err, "unknown key"));
+	assert_non_null(strstr(err, "min_expire"));
+	sip_server_config_free(&cfg);
+}
+
+static void test_wrong_type_and_values(void **state)
+{
+	(void)state;
+	struct sip_server_config cfg;
+	char err[512];
+	/* A string where a number goes: libcyaml's report, with its position. */
+	assert_true(load("workers: many\n", &cfg, err, sizeof err) < 0);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "line"));
+	sip_server_config_free(&cfg);
+	assert_true(load("location: redis\n", &cfg, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "location: 'redis' is not sqlite or memory"));
+	sip_server_config_free(&cfg);
+	assert_true(load("registrar:\n  algorithms: [MD4]\n", &cfg, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "'MD4'"));
+	sip_server_config_free(&cfg);
+}
+
+static void test_check_bounds(void **state)
+{
+	(void)state;
+	struct sip_server_config cfg;
+	char err[512];
+	assert_int_equal(load("listen: [udp:127.0.0.1]\ncommit_window_ms: 1001\n", &cfg, err, sizeof err), 0);
+	assert_true(sip_server_config_check(&cfg, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "commit_window_ms: at most 1000"));
+	sip_server_config_free(&cfg);
+	assert_int_equal(load("listen: [udp:127.0.0.1]\nregistrar:\n  min_expires: 7200\n", &cfg, err, sizeof err), 0);
+	assert_true(sip_server_config_check(&cfg, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "min_expires <= default_expires"));
+	sip_server_config_free(&cfg);
+	assert_int_equal(load("listen: [sctp:127.0.0.1]\n", &cfg, err, sizeof err), 0);
+	assert_true(sip_server_config_check(&cfg, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "sctp:127.0.0.1"));
+	sip_server_config_free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_values_applied),
+		cmocka_unit_test(test_unknown_key_names_line),
+		cmocka_unit_test(test_wrong_type_and_values),
+		cmocka_unit_test(test_check_bounds),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
