@@ -53,6 +53,7 @@ void sip_txn_layer_free(struct sip_txn_layer *l)
 		return;
 	/* Removing slot i shifts later entries of its run into i, never into a
 	 * slot before it (those are empty by then). */
+	sip__table_settle(l);
 	for (size_t i = 0; i < l->nslots; i++)
 		while (l->slots[i].t)
 			sip__txn_terminate(l->slots[i].t);
@@ -69,7 +70,7 @@ void sip_txn_layer_stats(const struct sip_txn_layer *l, struct sip_txn_stats *st
 	st->txns = l->count;
 	st->txn_bytes = l->txn_bytes;
 	st->msg_bytes = l->msg_bytes;
-	st->table_bytes = l->nslots * sizeof(*l->slots);
+	st->table_bytes = (l->nslots + l->nold) * sizeof(*l->slots);
 	st->timer_bytes = (size_t)l->heap.cap * sizeof(*l->heap.a);
 }
 

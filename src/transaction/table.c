@@ -3,7 +3,18 @@
  * probing over (hash, pointer) slots, kept at most half full, doubled as it
  * fills). With hundreds of thousands of transactions lingering in Timer J,
  * a chained table cost a cache miss per chain node on every new request's
- * lookup; here a miss mostly reads one cache line of the slot array. */
+ * lookup; here a miss mostly reads one cache line of the slot array.
+ *
+ * Growth is incremental: rehashing a million entries at once stalled the
+ * loop for tens of ms (40k REGISTER/s overflowed the socket buffer and the
+ * peers retransmitted). The doubled array takes new entries at once; the
+ * old one is drained DRAIN_STEP slots per new transaction, which empties it
+ * well before the new array can fill (it gains at most nold/2 entries while
+ * DRAIN_STEP * nold/2 >= nold slots are moved). Until then a lookup that
+ * misses the new array also probes the old, where a removed entry leaves a
+ * tombstone (no backward shift: that could move an entry behind the drain
+ * cursor). */
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include "transaction/txn_int.h"
@@ -11,6 +22,10 @@
 #define TABLE_INITIAL_SLOTS 2048u
 /* Past this the table no longer doubles (4x the default max_txns). */
 #define TABLE_MAX_SLOTS (1u << 24)
+#define DRAIN_STEP 8u
+/* A removed entry of the draining array: probes go on past it. */
+#define TOMBSTONE ((struct sip_txn *)&tombstone_mark)
+static const char tombstone_mark;
 
 /* A seeded FNV-1a over bytes with a final avalanche (murmur3 fmix64). Keys
  * are chosen by peers, so the seed (config hash_seed) should be random. */
@@ -96,6 +111,9 @@ int sip__table_init(struct sip_txn_layer *l)
 
 void sip__table_free(struct sip_txn_layer *l)
 {
+	slots_free(l->old, l->nold);
+	l->old = NULL;
+	l->nold = 0;
 	slots_free(l->slots, l->nslots);
 	l->slots = NULL;
 	l->nslots = 0;
@@ -230,16 +248,25 @@ static bool key_matches(const struct sip_txn *t, const struct sip__key *k)
 	return t->port == k->port && t->has_port == k->has_port && sip_str_caseeq(t_host(t), k->host);
 }
 
-struct sip_txn *sip__table_find(const struct sip_txn_layer *l, const struct sip__key *k)
+/* Probes one array; tombstones (only in the draining one) never match. */
+static struct sip_txn *find_in(const struct sip__slot *slots, size_t n, const struct sip__key *k)
 {
-	size_t mask = l->nslots - 1;
+	size_t mask = n - 1;
 	for (size_t i = k->hash & mask;; i = (i + 1) & mask) {
-		const struct sip__slot *e = &l->slots[i];
+		const struct sip__slot *e = &slots[i];
 		if (!e->t)
-			return NULL; /* the table always has empty slots */
-		if (e->hash == k->hash && key_matches(e->t, k))
+			return NULL; /* an array always has empty slots */
+		if (e->t != TOMBSTONE && e->hash == k->hash && key_matches(e->t, k))
 			return e->t;
 	}
+}
+
+struct sip_txn *sip__table_find(const struct sip_txn_layer *l, const struct sip__key *k)
+{
+	struct sip_txn *t = find_in(l->slots, l->nslots, k);
+	if (!t && l->old)
+		t = find_in(l->old, l->nold, k);
+	return t;
 }
 
 static void place(struct sip__slot *slots, size_t mask, uint64_t hash, struct sip_txn *t)
@@ -250,20 +277,44 @@ static void place(struct sip__slot *slots, size_t mask, uint64_t hash, struct si
 	slots[i] = (struct sip__slot){hash, t};
 }
 
-/* Doubles the slot array. 0, or SIP_ENOMEM / SIP_ETOOBIG (then the caller
- * refuses the new transaction: the table must keep empty slots). */
+/* Moves up to `steps` slots of the draining array into the current one;
+ * frees it once empty. */
+static void drain(struct sip_txn_layer *l, size_t steps)
+{
+	if (!l->old)
+		return;
+	size_t mask = l->nslots - 1;
+	for (; steps && l->old_next < l->nold; steps--, l->old_next++) {
+		struct sip__slot *e = &l->old[l->old_next];
+		if (!e->t || e->t == TOMBSTONE)
+			continue; /* an empty slot stays empty: probes must still end */
+		place(l->slots, mask, e->hash, e->t);
+		e->t = TOMBSTONE; /* keeps later entries of its run reachable */
+	}
+	if (l->old_next == l->nold) {
+		slots_free(l->old, l->nold);
+		l->old = NULL;
+		l->nold = l->old_next = 0;
+	}
+}
+
+void sip__table_settle(struct sip_txn_layer *l) { drain(l, SIZE_MAX); }
+
+/* Starts doubling the slot array: new entries go to the new one, the old one
+ * drains as transactions are added. 0, or SIP_ENOMEM / SIP_ETOOBIG (then the
+ * caller refuses the new transaction: the table must keep empty slots). */
 static int grow(struct sip_txn_layer *l)
 {
 	if (l->nslots >= TABLE_MAX_SLOTS)
 		return SIP_ETOOBIG;
+	sip__table_settle(l); /* not reached in practice: see the drain bound above */
 	size_t n = l->nslots * 2;
 	struct sip__slot *a = slots_alloc(n);
 	if (!a)
 		return SIP_ENOMEM;
-	for (size_t i = 0; i < l->nslots; i++)
-		if (l->slots[i].t)
-			place(a, n - 1, l->slots[i].hash, l->slots[i].t);
-	slots_free(l->slots, l->nslots);
+	l->old = l->slots;
+	l->nold = l->nslots;
+	l->old_next = 0;
 	l->slots = a;
 	l->nslots = n;
 	return 0;
@@ -280,6 +331,7 @@ int sip__txn_alloc(struct sip_txn_layer *l, const struct sip__key *k, enum sip_t
 		return rc;
 	if (2 * (l->count + 1) > l->nslots && (rc = grow(l)) != 0)
 		return rc;
+	drain(l, DRAIN_STEP);
 	size_t hostlen = k->server ? k->host.len : 0;
 	size_t keylen = k->branch.len + hostlen + k->mname.len;
 	size_t size = sizeof(struct sip_txn) + keylen;
@@ -316,9 +368,26 @@ int sip__txn_alloc(struct sip_txn_layer *l, const struct sip__key *k, enum sip_t
 	return 0;
 }
 
+/* Removes t from the draining array: a tombstone, no shift. */
+static bool unlink_old(struct sip_txn_layer *l, struct sip_txn *t)
+{
+	size_t mask = l->nold - 1;
+	for (size_t i = t->hash & mask; l->old[i].t; i = (i + 1) & mask) {
+		if (l->old[i].t == t) {
+			l->old[i].t = TOMBSTONE;
+			return true;
+		}
+	}
+	return false;
+}
+
 void sip__table_unlink(struct sip_txn *t)
 {
 	struct sip_txn_layer *l = t->layer;
+	if (l->old && unlink_old(l, t)) {
+		l->count--;
+		return;
+	}
 	size_t mask = l->nslots - 1;
 	size_t i = t->hash & mask;
 	while (l->slots[i].t != t) {

@@ -56,6 +56,10 @@ struct sip_txn_layer {
 	struct sip_txn_callbacks cb;
 	struct sip__slot *slots;      /* linear probing, at most half full */
 	size_t nslots;                /* power of two */
+	/* While the table grows, the previous array drains into the new one a
+	 * few slots per new transaction (table.c): no stop-the-world rehash. */
+	struct sip__slot *old;        /* NULL when not growing; removed entries are tombstones */
+	size_t nold, old_next;        /* its size; the next slot to move */
 	size_t count;
 	size_t txn_bytes, msg_bytes;
 	struct sip__theap heap;
@@ -90,6 +94,8 @@ int sip__txn_alloc(struct sip_txn_layer *l, const struct sip__key *k, enum sip_t
 		   const struct sip_txn_dest *dest, struct sip_txn **out);
 /* Removes t from the table. */
 void sip__table_unlink(struct sip_txn *t);
+/* Finishes a pending growth: every entry in the current array. */
+void sip__table_settle(struct sip_txn_layer *l);
 /* Hash of a To tag (2543 matching). */
 uint32_t sip__tag_hash(const struct sip_txn_layer *l, const struct sip_nameaddr *to);
 
