@@ -15,61 +15,14 @@
 #include <sip/location.h>
 #include "sip_test.h"
 
-/* ---- counting allocator that can fail on demand ---- */
-
-static long live;             /* blocks */
-static size_t live_bytes;     /* bytes requested */
-static long fail_after = -1;  /* allocations left before failing; -1: never */
-static void *cnt_malloc(size_t n, void *ud)
-{
-	(void)ud;
-	if (fail_after == 0)
-		return NULL;
-	if (fail_after > 0)
-		fail_after--;
-	size_t *p = malloc(n + sizeof(size_t) * 2);
-	if (!p)
-		return NULL;
-	live++;
-	live_bytes += n;
-	p[0] = n;
-	return p + 2;
-}
-static void cnt_free(void *q, void *ud)
-{
-	(void)ud;
-	if (!q)
-		return;
-	size_t *p = (size_t *)q - 2;
-	live--;
-	live_bytes -= p[0];
-	free(p);
-}
-static void *cnt_realloc(void *q, size_t n, void *ud)
-{
-	if (!q)
-		return cnt_malloc(n, ud);
-	if (fail_after == 0)
-		return NULL;
-	if (fail_after > 0)
-		fail_after--;
-	size_t *p = (size_t *)q - 2;
-	size_t old = p[0];
-	size_t *np = realloc(p, n + sizeof(size_t) * 2);
-	if (!np)
-		return NULL;
-	live_bytes = live_bytes - old + n;
-	np[0] = n;
-	return np + 2;
-}
-static const struct sip_mem cnt_mem = {cnt_malloc, cnt_realloc, cnt_free, NULL};
+#include "loc_test.h"
 
 static int setup(void **state)
 {
 	live = 0;
 	live_bytes = 0;
 	fail_after = -1;
-	sip_mem_set(&cnt_mem);
+	sip_mem_set(&loc_cnt_mem);
 	struct sip_location *loc;
 	assert_int_equal(sip_location_open_memory(&loc, NULL), 0);
 	*state = loc;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <sip/location.h>
+#include "loc_test.h"
 
 #define AOR "sip:alice@example.com"
 #define BOB "sip:bob@example.com"
@@ -38,14 +39,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[192];
 	sip_location_close(f->loc);
-	const char *suffix[] = {"", "-wal", "-shm"};
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	loc_rm_db(f->dir, f->path);
 	free(f);
 	return 0;
 }

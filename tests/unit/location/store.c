@@ -10,41 +10,7 @@
 #include <cmocka.h>
 #include <sip/location.h>
 
-static long live;
-static size_t live_bytes;
-static void *cnt_malloc(size_t n, void *ud)
-{
-	(void)ud;
-	size_t *p = malloc(n + sizeof(size_t) * 2);
-	if (!p)
-		return NULL;
-	live++;
-	live_bytes += n;
-	p[0] = n;
-	return p + 2;
-}
-static void cnt_free(void *q, void *ud)
-{
-	(void)ud;
-	size_t *p = (size_t *)q - 2;
-	live--;
-	live_bytes -= p[0];
-	free(p);
-}
-static void *cnt_realloc(void *q, size_t n, void *ud)
-{
-	if (!q)
-		return cnt_malloc(n, ud);
-	size_t *p = (size_t *)q - 2;
-	size_t old = p[0];
-	size_t *np = realloc(p, n + sizeof(size_t) * 2);
-	if (!np)
-		return NULL;
-	live_bytes = live_bytes - old + n;
-	np[0] = n;
-	return np + 2;
-}
-static const struct sip_mem cnt_mem = {cnt_malloc, cnt_realloc, cnt_free, NULL};
+#include "loc_test.h"
 
 enum backend { MEMORY, SQLITE };
 struct fixture {
@@ -71,7 +37,7 @@ static int setup(void **state)
 	struct fixture *f = *state;
 	live = 0;
 	live_bytes = 0;
-	sip_mem_set(&cnt_mem);
+	sip_mem_set(&loc_cnt_mem);
 	if (f->kind == SQLITE) {
 		snprintf(f->dir, sizeof f->dir, "/tmp/sipd-loc-XXXXXX");
 		assert_non_null(mkdtemp(f->dir));

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <sip/location.h>
+#include "loc_test.h"
 
 #define ALICE_MD5 "d2d0c8958e1b1c2b989afda0efb9663e"  /* alice:example.com:s3cret */
 #define ALICE_SHA "5297838bf1a4f1fc5d284fa2f0df90bdf2046b6bf4c022e85118af37bb6dbf75"
@@ -30,13 +31,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char p[160];
-	static const char *const suffix[] = {"", "-wal", "-shm"};
-	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof p, "%s%s", path, suffix[i]);
-		unlink(p);
-	}
-	assert_int_equal(rmdir(dir), 0);
+	loc_rm_db(dir, path);
 	return 0;
 }
 

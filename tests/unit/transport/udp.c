@@ -224,9 +224,9 @@ static void burst_cli_recv(struct sip_transport *t, const struct sip_tp_recv *ev
 	burst_responses++;
 }
 
-static void test_burst_batched(void **state)
+/* A server answering 200 and a client counting the answers, on 127.0.0.1. */
+static void burst_start(void)
 {
-	(void)state;
 	struct sip_transport_config cfg;
 	tt_setup();
 	tt_config(&cfg, &srv);
@@ -239,6 +239,12 @@ static void test_burst_batched(void **state)
 	assert_int_equal(sip_transport_listen(cli.t, "udp", "127.0.0.1", 0, &lcli), 0);
 	burst_requests = burst_responses = 0;
 	memset(burst_seen, 0, sizeof burst_seen);
+}
+
+static void test_burst_batched(void **state)
+{
+	(void)state;
+	burst_start();
 	char req[2048];
 	for (int i = 1; i <= BURST; i++) {
 		int n = tt_request(req, sizeof(req), lcli, SIP_TP_NONE, SIP_TP_VIA_RPORT, "OPTIONS", i, "");
@@ -261,18 +267,7 @@ static void test_burst_batched(void **state)
 static void test_cork_outside_batch(void **state)
 {
 	(void)state;
-	struct sip_transport_config cfg;
-	tt_setup();
-	tt_config(&cfg, &srv);
-	cfg.on_recv = burst_srv_recv;
-	tt_side_new(&srv, &cfg);
-	tt_config(&cfg, &cli);
-	cfg.on_recv = burst_cli_recv;
-	tt_side_new(&cli, &cfg);
-	assert_int_equal(sip_transport_listen(srv.t, "udp", "127.0.0.1", 0, &lsrv), 0);
-	assert_int_equal(sip_transport_listen(cli.t, "udp", "127.0.0.1", 0, &lcli), 0);
-	burst_requests = burst_responses = 0;
-	memset(burst_seen, 0, sizeof burst_seen);
+	burst_start();
 	char req[2048];
 	sip_transport_cork(cli.t);
 	sip_transport_cork(cli.t);
