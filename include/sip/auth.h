@@ -77,6 +77,14 @@ struct sip_digest_creds {
  * SIP_ETOOBIG past a cap, SIP_EPARSE for a bad escape. */
 SIP_API int sip_digest_creds_from_auth(struct sip_digest_creds *c, const struct sip_auth *a);
 
+/* The credentials a request carries for realm: the first Authorization
+ * header (proxy: Proxy-Authorization) holding Digest credentials for that
+ * realm. 1 and *c filled; 0 when there are none (other schemes and other
+ * realms are skipped, RFC 4475 regaut01: answer with a challenge);
+ * SIP_EPARSE when a header cannot be read (answer 400). */
+SIP_API int sip_auth_find_creds(const struct sip_msg *m, bool proxy, struct sip_str realm,
+				struct sip_digest_creds *c);
+
 /* A challenge (WWW-/Proxy-Authenticate params), unquoted and unescaped. */
 struct sip_digest_challenge {
 	struct sip_str realm, nonce, opaque, algorithm, qop;

@@ -234,25 +234,10 @@ static int authenticate(struct sip_registrar *reg, const struct sip_msg *m, cons
 {
 	struct sip_str realm = {d->realm, d->realm_len};
 	struct sip_digest_creds *c = &reg->creds;
-	bool found = false;
 	*answered = true;
-	for (uint16_t i = m->first[SIP_HDR_AUTHORIZATION]; i != SIP_HDR_NONE && i < m->nhdrs;
-	     i = m->hdrs[i].next) {
-		struct sip_auth a;
-		if (sip_auth_parse(&a, m->hdrs[i].value, NULL) != 0)
-			return sip__reg_simple(m, 400, "Malformed Authorization", NULL, SIP_STR_NULL, now,
-					       out, cap, res);
-		int rc = sip_digest_creds_from_auth(c, &a);
-		if (rc == SIP_EUNSUPPORTED)
-			continue;
-		if (rc != 0)
-			return sip__reg_simple(m, 400, "Malformed Authorization", NULL, SIP_STR_NULL, now,
-					       out, cap, res);
-		if (sip_str_eq(c->realm, realm)) {
-			found = true;
-			break;
-		}
-	}
+	int found = sip_auth_find_creds(m, false, realm, c);
+	if (found < 0)
+		return sip__reg_simple(m, 400, "Malformed Authorization", NULL, SIP_STR_NULL, now, out, cap, res);
 	if (!found)
 		return challenge(reg, m, d, false, now, out, cap, res);
 	struct sip_auth_request ar = {m->method, m->ruri_str, realm};

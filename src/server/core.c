@@ -4,9 +4,12 @@
  * final response — never silence — for anything it does not handle. */
 #include "worker.h"
 
+#include <sip/auth.h>
+#include <sip/location.h>
 #include <sip/log.h>
 #include <sip/print.h>
 #include <string.h>
+#include <time.h>
 
 /* Methods sipd itself accepts as a UAS today. */
 #define ALLOW_SELF "REGISTER, OPTIONS, ACK, CANCEL"
@@ -135,9 +138,86 @@ static bool is_local(const struct sip__worker *w, const struct sip_msg *req)
 	return false;
 }
 
+/* The configured spelling of host when it is one of our domains (the realm
+ * we challenge for), else NULL. */
+static const char *our_domain(const struct sip__worker *w, struct sip_str host)
+{
+	for (unsigned i = 0; i < w->cfg->ndomains; i++)
+		if (sip_str_caseeq(host, sip_str_c(w->cfg->domains[i])))
+			return w->cfg->domains[i];
+	for (unsigned i = 0; i < w->nlisten_hosts; i++)
+		if (sip_str_caseeq(host, sip_str_c(w->listen_hosts[i])))
+			return w->listen_hosts[i];
+	return NULL;
+}
+
+/* 407 with one Proxy-Authenticate per configured algorithm (§22.3). */
+static void proxy_challenge(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req,
+			    struct sip_str realm, bool stale)
+{
+	char buf[SIP_DIGEST__COUNT * SIP_AUTH_CHALLENGE_MAX];
+	struct sip_str vals[SIP_DIGEST__COUNT];
+	size_t n = 0;
+	if (sip_auth_challenges(w->shared->auth, realm, (int64_t)time(NULL), stale, buf, sizeof buf, vals,
+				SIP_DIGEST__COUNT, &n) != 0) {
+		simple(w, t, req, 500);
+		return;
+	}
+	struct sip_builder b;
+	head(w, &b, req, 407);
+	for (size_t i = 0; i < n; i++)
+		sip_build_header(&b, SIP_STR("Proxy-Authenticate"), vals[i]);
+	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
+	respond(w, t, sip_build_finish(&b));
+}
+
+/* A proxy authenticates the requests of its own users before it routes
+ * them (§22.3, RFC 7616): when registration requires authentication, a
+ * request whose From is in one of our domains needs Proxy-Authorization for
+ * that realm, else 407. Others (foreign users, ACK and CANCEL, which cannot
+ * be challenged, §22.1) pass. Returns true when the request may go on;
+ * otherwise it has been answered (407, 400 or 500). */
+static bool proxy_authorized(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
+{
+	if (!w->shared->require_auth || req->method_id == SIP_METHOD_ACK || req->method_id == SIP_METHOD_CANCEL)
+		return true;
+	const char *dom = our_domain(w, req->from.uri.host);
+	if (!dom)
+		return true;
+	struct sip_str realm = sip_str_c(dom);
+	struct sip_digest_creds c;
+	int found = sip_auth_find_creds(req, true, realm, &c);
+	if (found < 0) {
+		simple(w, t, req, 400);
+		return false;
+	}
+	if (!found) {
+		proxy_challenge(w, t, req, realm, false);
+		return false;
+	}
+	struct sip_auth_request ar = {req->method, req->ruri_str, realm};
+	switch (sip_auth_verify(w->shared->auth, &c, &ar, (int64_t)time(NULL), sip_users_get_ha1, w->users)) {
+	case SIP_AUTH_OK:
+		return true;
+	case SIP_AUTH_STALE:
+		proxy_challenge(w, t, req, realm, true);
+		return false;
+	case SIP_AUTH_BAD:
+		proxy_challenge(w, t, req, realm, false);
+		return false;
+	case SIP_AUTH_MALFORMED:
+		simple(w, t, req, 400);
+		return false;
+	default:
+		simple(w, t, req, 500);
+		return false;
+	}
+}
+
 /* A request for somewhere else, in the proxy's role (§16.3): Max-Forwards and
- * Proxy-Require are checked; forwarding itself comes with the proxy core, so
- * until then the target is answered 404 (no route). */
+ * Proxy-Require are checked, our users authenticated; forwarding itself
+ * comes with the proxy core, so until then the target is answered 404 (no
+ * route). */
 static void on_foreign(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
 {
 	if (req->max_forwards == 0) {
@@ -148,6 +228,8 @@ static void on_foreign(struct sip__worker *w, struct sip_txn *t, const struct si
 		bad_extension(w, t, req, SIP_HDR_PROXY_REQUIRE);
 		return;
 	}
+	if (!proxy_authorized(w, t, req))
+		return;
 	simple(w, t, req, 404);
 }
 

@@ -83,6 +83,9 @@ check "a wrong password is challenged again (401)" \
 	sipp_reg wrong u1 $P reg_auth_wrong.xml -s alice -set domain localhost -set expires 300 -au alice -ap nope -auth_uri localhost
 check "SIPp: an expired nonce is answered with a new challenge carrying stale=true, then 200" \
 	sipp_reg stale u1 $P reg_stale.xml -s alice -set domain localhost -set expires 300 -au alice -ap secret -auth_uri localhost
+check "SIPp answers the proxy's 407 (Proxy-Authorization) and gets past the gate" \
+	sipp_reg proxyauth u1 $P proxy_auth.xml -s alice -set domain localhost -au alice -ap secret \
+	-auth_uri carol@elsewhere.example
 python3 - "$HERE" "$P" <<'PY' || FAILS=$((FAILS + 1))
 import re, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -115,6 +118,32 @@ stale = ask(sipnet.register("127.0.0.1", port, "alice", "localhost", ["<sip:alic
             cseq=3, extra="Authorization: %s\r\n" % sipnet.digest_md5("alice", "localhost", "secret", "REGISTER",
                                                                       "sip:localhost", nonce, nc="00000009")))
 check("an expired nonce → 401 with stale=true", sipnet.status_of(stale) == 401 and b"stale=true" in stale.lower())
+
+# The proxy role (§22.3): our users' requests for elsewhere need Proxy-Authorization.
+def request(method, ruri, frm, n, extra=""):
+    return ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-px%d;rport\r\nMax-Forwards: 70\r\n"
+            "From: <%s>;tag=p%d\r\nTo: <%s>\r\nCall-ID: px%d@t\r\nCSeq: 1 %s\r\n%sContent-Length: 0\r\n\r\n"
+            % (method, ruri, n, frm, n, ruri, n, method, extra)).encode()
+carol = "sip:carol@elsewhere.example"
+r = ask(request("OPTIONS", carol, "sip:alice@localhost", 1))
+pa = sipnet.header_values(r, "Proxy-Authenticate")
+check("a request of ours for elsewhere without credentials → 407, Proxy-Authenticate MD5 first, SHA-256 too",
+      sipnet.status_of(r) == 407 and len(pa) == 2 and b"MD5" in pa[0] and b"SHA-256" in pa[1]
+      and not sipnet.header_values(r, "WWW-Authenticate"))
+pnonce = re.search(rb'nonce="([^"]+)"', pa[0]).group(1).decode()
+good = ask(request("OPTIONS", carol, "sip:alice@localhost", 2,
+                   "Proxy-Authorization: %s\r\n" % sipnet.digest_md5("alice", "localhost", "secret", "OPTIONS", carol, pnonce)))
+check("right Proxy-Authorization → past the gate (404: no route yet)", sipnet.status_of(good) == 404)
+bad = ask(request("OPTIONS", carol, "sip:alice@localhost", 3,
+                  "Proxy-Authorization: %s\r\n" % sipnet.digest_md5("alice", "localhost", "bad", "OPTIONS", carol, pnonce,
+                                                                      nc="00000002")))
+check("wrong password in Proxy-Authorization → 407 again", sipnet.status_of(bad) == 407)
+www = ask(request("OPTIONS", carol, "sip:alice@localhost", 4,
+                  "Authorization: %s\r\n" % sipnet.digest_md5("alice", "localhost", "secret", "OPTIONS", carol, pnonce,
+                                                                nc="00000003")))
+check("credentials in Authorization (not Proxy-) do not count for the proxy → 407", sipnet.status_of(www) == 407)
+foreign = ask(request("OPTIONS", carol, "sip:mallory@evil.example", 5))
+check("a foreign user's request is not challenged (404: no route yet)", sipnet.status_of(foreign) == 404)
 sys.exit(1 if fails else 0)
 PY
 stop_pid "$SIPD_PID"
