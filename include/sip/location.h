@@ -75,6 +75,8 @@ struct sip_location_ops {
 	int (*commit)(struct sip_location *loc);
 	int (*rollback)(struct sip_location *loc);
 	void (*close)(struct sip_location *loc);
+	/* Optional (NULL: purge): expired bindings among the next max_rows. */
+	int (*purge_some)(struct sip_location *loc, int64_t now, size_t max_rows);
 };
 
 /* Every backend's handle starts with this. */
@@ -123,6 +125,10 @@ SIP_API int sip_location_remove(struct sip_location *loc, struct sip_str aor, st
 SIP_API int sip_location_remove_aor(struct sip_location *loc, struct sip_str aor);
 /* Deletes the bindings with expires <= now. Returns how many, or a negative code. */
 SIP_API int sip_location_purge(struct sip_location *loc, int64_t now);
+/* Deletes the expired bindings among the next max_rows stored rows (a cursor
+ * that wraps around), so a large store is purged a slice per call with no
+ * long pause; backends without slices purge everything. Returns how many. */
+SIP_API int sip_location_purge_some(struct sip_location *loc, int64_t now, size_t max_rows);
 /* Live bindings of aor (every AOR when aor is empty). Count or a negative code. */
 SIP_API int sip_location_count(struct sip_location *loc, struct sip_str aor, int64_t now);
 

@@ -200,6 +200,13 @@ int sip_location_purge(struct sip_location *loc, int64_t now)
 	return loc->ops->purge(loc, now);
 }
 
+int sip_location_purge_some(struct sip_location *loc, int64_t now, size_t max_rows)
+{
+	if (!loc || !max_rows)
+		return SIP_EINVAL;
+	return loc->ops->purge_some ? loc->ops->purge_some(loc, now, max_rows) : loc->ops->purge(loc, now);
+}
+
 int sip_location_count(struct sip_location *loc, struct sip_str aor, int64_t now)
 {
 	if (!loc || aor.len > SIP_LOCATION_MAX_FIELD)

@@ -97,8 +97,17 @@ static void sh_close(struct sip_location *loc)
 }
 
 static const struct sip_location_ops shared_ops = {
-	"shared", sh_lookup, sh_upsert, sh_remove, sh_remove_aor, sh_purge, sh_count,
-	sh_begin, sh_commit, sh_rollback, sh_close,
+	.name = "shared",
+	.lookup = sh_lookup,
+	.upsert = sh_upsert,
+	.remove = sh_remove,
+	.remove_aor = sh_remove_aor,
+	.purge = sh_purge,
+	.count = sh_count,
+	.begin = sh_begin,
+	.commit = sh_commit,
+	.rollback = sh_rollback,
+	.close = sh_close,
 };
 
 int sip_location_share_new(struct sip_location_share **out, struct sip_location *inner)

@@ -4,6 +4,7 @@
  * own BEGIN IMMEDIATE..COMMIT; inside one the caller's COMMIT covers them all. */
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "location/location_int.h"
@@ -17,6 +18,8 @@ enum {
 	ST_DELETE_ID,
 	ST_DELETE_AOR,
 	ST_PURGE,
+	ST_PURGE_BOUND,
+	ST_PURGE_RANGE,
 	ST_COUNT_ALL,
 	ST_COUNT_AOR,
 	ST_BEGIN,
@@ -39,6 +42,8 @@ static const char *const sql[ST__COUNT] = {
 	[ST_DELETE_ID] = "DELETE FROM bindings WHERE id = ?1",
 	[ST_DELETE_AOR] = "DELETE FROM bindings WHERE aor = ?1",
 	[ST_PURGE] = "DELETE FROM bindings WHERE expires <= ?1",
+	[ST_PURGE_BOUND] = "SELECT id FROM bindings WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2",
+	[ST_PURGE_RANGE] = "DELETE FROM bindings WHERE id > ?1 AND id <= ?2 AND expires <= ?3",
 	[ST_COUNT_ALL] = "SELECT count(*) FROM bindings WHERE expires > ?1",
 	[ST_COUNT_AOR] = "SELECT count(*) FROM bindings WHERE aor = ?1 AND expires > ?2",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -53,7 +58,9 @@ static const char schema[] =
 	" path TEXT NOT NULL, instance TEXT NOT NULL, reg_id INTEGER NOT NULL, received TEXT NOT NULL,"
 	" user_agent TEXT NOT NULL, updated INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS bindings_aor ON bindings(aor);"
-	"CREATE INDEX IF NOT EXISTS bindings_expires ON bindings(expires);";
+	/* No index on expires: keeping it cost every refresh an index delete and
+	 * insert (~10% of a REGISTER); purging walks row-id slices instead. */
+	"DROP INDEX IF EXISTS bindings_expires;";
 
 /* The rows of one AOR as a lookup read them, kept for the upsert that
  * follows it in a REGISTER (read_aor was a quarter of an upsert). Trusted
@@ -75,6 +82,7 @@ struct sql_loc {
 	sqlite3_stmt *st[ST__COUNT];
 	uint64_t tx; /* bumped by every BEGIN, COMMIT and ROLLBACK of ours */
 	struct aor_cache cache;
+	sqlite3_int64 purge_after; /* purge_some's cursor: the last row id it examined */
 };
 
 /* Every statement has all its parameters bound before each step, so no
@@ -460,6 +468,36 @@ static int sql_purge(struct sip_location *loc, int64_t now)
 	return tx_end(s, rc ? rc : sqlite3_changes(s->db));
 }
 
+/* Expired rows among the next max_rows row ids after the cursor: the row
+ * id index bounds the slice (OFFSET walks max_rows entries), the DELETE
+ * reads only that range. Past the last row the cursor starts over. */
+static int sql_purge_some(struct sip_location *loc, int64_t now, size_t max_rows)
+{
+	struct sql_loc *s = (struct sql_loc *)loc;
+	int rc = tx_begin(s);
+	if (rc)
+		return rc;
+	sqlite3_stmt *bound = s->st[ST_PURGE_BOUND];
+	sqlite3_bind_int64(bound, 1, s->purge_after);
+	sqlite3_bind_int64(bound, 2, (sqlite3_int64)(max_rows - 1));
+	int step = sqlite3_step(bound);
+	bool wrap = step == SQLITE_DONE; /* fewer rows than that left: this slice ends the pass */
+	sqlite3_int64 upto = step == SQLITE_ROW ? sqlite3_column_int64(bound, 0) : INT64_MAX;
+	sqlite3_reset(bound);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return tx_end(s, SIP_EIO);
+	sqlite3_stmt *del = s->st[ST_PURGE_RANGE];
+	sqlite3_bind_int64(del, 1, s->purge_after);
+	sqlite3_bind_int64(del, 2, upto);
+	sqlite3_bind_int64(del, 3, now);
+	rc = step_done(del);
+	int n = rc ? rc : sqlite3_changes(s->db);
+	rc = tx_end(s, n);
+	if (rc >= 0)
+		s->purge_after = wrap ? 0 : upto;
+	return rc;
+}
+
 static int sql_count(struct sip_location *loc, struct sip_str aor, int64_t now)
 {
 	struct sql_loc *s = (struct sql_loc *)loc;
@@ -532,6 +570,7 @@ static const struct sip_location_ops sql_ops = {
 	.commit = sql_commit,
 	.rollback = sql_rollback,
 	.close = sql_close,
+	.purge_some = sql_purge_some,
 };
 
 int sip_location_open_sqlite(struct sip_location **out, const char *path, const struct sip_location_config *cfg)

@@ -18,7 +18,9 @@
 #include <string.h>
 #include <time.h>
 
-#define PURGE_INTERVAL_MS 60000
+#define PURGE_INTERVAL_MS 60000       /* memory store: everything at once */
+#define PURGE_SLICE_INTERVAL_MS 1000  /* SQLite: PURGE_SLICE_ROWS rows a second */
+#define PURGE_SLICE_ROWS 20000u
 #define SIP__BATCH_MAX 1024u
 
 /* Bindings expire on wall-clock time: they must survive a restart, so the
@@ -76,7 +78,9 @@ static void on_window(uv_timer_t *h) { commit_batch(h->data); }
 static void on_purge(uv_timer_t *h)
 {
 	struct sip__worker *w = h->data;
-	int n = sip_location_purge(w->loc, wall_now());
+	/* SQLite: a slice of rows per second (no index on expires to scan); the
+	 * memory store purges everything each minute. */
+	int n = sip_location_purge_some(w->loc, wall_now(), PURGE_SLICE_ROWS);
 	if (n > 0)
 		sip_log(SIP_LOG_DEBUG, "%s: purged %d expired bindings", w->name, n);
 }
@@ -215,8 +219,10 @@ int sip__register_open(struct sip__worker *w, char *err, size_t errcap)
 	w->window.data = w;
 	uv_timer_init(&w->loop, &w->purge);
 	w->purge.data = w;
-	if (w->id == 0)
-		uv_timer_start(&w->purge, on_purge, PURGE_INTERVAL_MS, PURGE_INTERVAL_MS);
+	if (w->id == 0) {
+		uint64_t every = w->shared->memory ? PURGE_INTERVAL_MS : PURGE_SLICE_INTERVAL_MS;
+		uv_timer_start(&w->purge, on_purge, every, every);
+	}
 	uv_unref((uv_handle_t *)&w->purge);
 	return 0;
 }

@@ -334,12 +334,47 @@ static void test_refresh_columns(void **state)
 	sip_binding_list_free(&l);
 }
 
+/* Purging a slice at a time: each call examines the next `max_rows` row ids
+ * (expired ones among them go), the cursor wraps after the last row, live
+ * bindings stay, and a full pass removes exactly the expired ones. */
+static void test_purge_slices(void **state)
+{
+	struct fixture *f = *state;
+	struct sip_location *loc = f->loc;
+	char aor[64];
+	for (int i = 0; i < 100; i++) {
+		snprintf(aor, sizeof aor, "sip:p%d@example.com", i);
+		/* every third one expires at NOW + 10, the rest much later */
+		struct sip_binding b = binding(aor, "sip:p@10.0.0.1", i % 3 == 0 ? NOW + 10 : NOW + 5000, "cp", 1);
+		assert_int_equal(sip_location_upsert(loc, &b, NOW), 0);
+	}
+	int64_t later = NOW + 100;
+	assert_int_equal(sip_location_count(loc, SIP_STR_NULL, later), 66);
+	/* Rows 1..30 first: ids 1, 4, ..., 28 are the expired ones (10). */
+	assert_int_equal(sip_location_purge_some(loc, later, 30), 10);
+	int total = 10;
+	for (int k = 0; k < 3; k++)
+		total += sip_location_purge_some(loc, later, 30);
+	assert_int_equal(total, 34);
+	assert_int_equal(sip_location_count(loc, SIP_STR_NULL, later), 66);
+	/* Nothing left to purge; the cursor wrapped and a new pass finds none. */
+	assert_int_equal(sip_location_purge_some(loc, later, 1000), 0);
+	/* Bindings added after the pass are found by the next one. */
+	struct sip_binding e = binding("sip:late@example.com", "sip:l@10.0.0.2", NOW + 10, "cl", 1);
+	assert_int_equal(sip_location_upsert(loc, &e, NOW), 0);
+	assert_int_equal(sip_location_purge_some(loc, later, 1000), 1);
+	assert_int_equal(sip_location_count(loc, SIP_STR_NULL, later), 66);
+	assert_int_equal(sip_location_count(loc, SIP_STR_NULL, NOW), 66);
+	assert_int_equal(sip_location_purge_some(loc, later, 0), SIP_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lookup_then_upsert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cached_insert_and_absent_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge_slices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_columns, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

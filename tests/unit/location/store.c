@@ -186,7 +186,9 @@ static void test_expiry(void **state)
 	assert_int_equal(sip_location_upsert(f->loc, &again, 1070), 0);
 	assert_int_equal(sip_location_remove(f->loc, other.aor, again.contact_uri), 0);
 
-	assert_int_equal(sip_location_purge(f->loc, 1060), 1);
+	/* A slice big enough for the whole store purges what a full purge would
+	 * (the memory store always purges everything). */
+	assert_int_equal(sip_location_purge_some(f->loc, 1060, 1000), 1);
 	assert_int_equal(sip_location_purge(f->loc, 1060), 0);
 	assert_int_equal(sip_location_purge(f->loc, 5000), 1);
 	assert_int_equal(sip_location_count(f->loc, SIP_STR_NULL, 0), 0);
