@@ -99,6 +99,7 @@ struct sip_transport_config {
 	unsigned max_connections;        /* 0: SIP_TP_DEFAULT_MAX_CONNS */
 	unsigned idle_timeout_ms;        /* idle stream connections close; 0: SIP_TP_DEFAULT_IDLE_MS */
 	unsigned connect_timeout_ms;     /* 0: SIP_TP_DEFAULT_CONNECT_MS */
+	unsigned udp_socket_buffer;      /* bytes asked for SO_RCVBUF/SO_SNDBUF of UDP listeners; 0: 4 MiB */
 
 	unsigned mtu;                    /* path MTU; 0: unknown (1300-byte rule) */
 	bool mtu_rule_off;               /* true: never switch UDP to TCP by size */

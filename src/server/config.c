@@ -23,6 +23,7 @@ struct y_limits {
 	uint32_t *max_connections, *max_header_bytes, *max_body_bytes, *idle_timeout_ms, *max_transactions;
 	uint32_t *mtu;
 	bool *mtu_rule;
+	uint32_t *udp_socket_buffer;
 };
 struct y_registrar {
 	uint32_t *default_expires, *min_expires, *max_expires;
@@ -75,6 +76,7 @@ static const cyaml_schema_field_t limit_fields[] = {
 	CYAML_FIELD_UINT_PTR("max_transactions", OPT, struct y_limits, max_transactions),
 	CYAML_FIELD_UINT_PTR("mtu", OPT, struct y_limits, mtu),
 	CYAML_FIELD_BOOL_PTR("mtu_rule", OPT, struct y_limits, mtu_rule),
+	CYAML_FIELD_UINT_PTR("udp_socket_buffer", OPT, struct y_limits, udp_socket_buffer),
 	CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t registrar_fields[] = {
@@ -266,6 +268,8 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 			cfg->mtu = *l->mtu;
 		if (l->mtu_rule)
 			cfg->mtu_rule_off = !*l->mtu_rule;
+		if (l->udp_socket_buffer)
+			cfg->udp_socket_buffer = *l->udp_socket_buffer;
 	}
 	if (d->registrar) {
 		struct y_registrar *r = d->registrar;
@@ -357,6 +361,9 @@ int sip_server_config_check(const struct sip_server_config *cfg, char *err, size
 		return errf(err, errcap, "commit_window_ms: at most %d", SIP_SERVER_MAX_COMMIT_WINDOW_MS);
 	if (cfg->workers > SIP_SERVER_MAX_WORKERS)
 		return errf(err, errcap, "workers: at most %d", SIP_SERVER_MAX_WORKERS);
+	if (cfg->udp_socket_buffer && (cfg->udp_socket_buffer < 65536 || cfg->udp_socket_buffer > (1u << 30)))
+		return errf(err, errcap, "limits.udp_socket_buffer: %u is outside 65536..1073741824 bytes",
+			    cfg->udp_socket_buffer);
 	if (cfg->mtu && cfg->mtu < 576)
 		return errf(err, errcap, "limits.mtu: %u is below the IPv4 minimum of 576", cfg->mtu);
 	return 0;

@@ -66,6 +66,7 @@ int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server
 	sc.tp.idle_timeout_ms = cfg->idle_timeout_ms;
 	sc.tp.mtu = cfg->mtu;
 	sc.tp.mtu_rule_off = cfg->mtu_rule_off;
+	sc.tp.udp_socket_buffer = cfg->udp_socket_buffer;
 	sc.tp.reuseport = true;
 	sc.tp.tls_cert_file = cfg->tls_cert;
 	sc.tp.tls_key_file = cfg->tls_key;

@@ -215,15 +215,15 @@ int sip_transport_parse_spec(const char *spec, struct sip_tp_spec *out)
 }
 
 /* Best effort: a bigger buffer absorbs bursts; a smaller one still works. */
-static void grow_buf(int fd, int force_opt, int opt)
+static void grow_buf(int fd, int force_opt, int opt, unsigned bytes)
 {
-	int want = (int)SIP__UDP_SOCKBUF;
+	int want = (int)(bytes ? bytes : SIP__UDP_SOCKBUF);
 	if (setsockopt(fd, SOL_SOCKET, force_opt, &want, sizeof(want)))
 		(void)setsockopt(fd, SOL_SOCKET, opt, &want, sizeof(want));
 }
 
 /* Our own socket, so SO_REUSEPORT and IPV6_V6ONLY can be set before bind. */
-static int open_socket(const struct sockaddr *sa, int socktype, bool reuseport)
+static int open_socket(const struct sockaddr *sa, int socktype, bool reuseport, unsigned udp_buf)
 {
 	int fd = socket(sa->sa_family, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -236,8 +236,8 @@ static int open_socket(const struct sockaddr *sa, int socktype, bool reuseport)
 	if (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)))
 		goto fail;
 	if (socktype == SOCK_DGRAM) {
-		grow_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF);
-		grow_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+		grow_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, udp_buf);
+		grow_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, udp_buf);
 	}
 	socklen_t sl = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	if (bind(fd, sa, sl))
@@ -280,7 +280,7 @@ int sip_transport_listen(struct sip_transport *t, const char *proto, const char 
 	if (sip_tp_dest_set(&d, type, host, port))
 		return SIP_EINVAL;
 	int fd = open_socket((struct sockaddr *)&d.addr, type == SIP_TP_UDP ? SOCK_DGRAM : SOCK_STREAM,
-			     t->cfg.reuseport);
+			     t->cfg.reuseport, t->cfg.udp_socket_buffer);
 	if (fd < 0)
 		return SIP_EIO;
 	struct sip_listener *l = sip_calloc(1, sizeof(*l));

@@ -51,6 +51,7 @@ static void test_example_file(void **state)
 	assert_int_equal(cfg.max_expires, 86400);
 	assert_int_equal(cfg.workers, 2);
 	assert_int_equal(cfg.commit_window_ms, 0);
+	assert_int_equal(cfg.udp_socket_buffer, 4194304);
 	assert_false(cfg.location_memory);
 	sip_server_config_free(&cfg);
 }
@@ -118,6 +119,10 @@ static void test_check_bounds(void **state)
 	assert_int_equal(load("listen: [udp:127.0.0.1]\ncommit_window_ms: 1001\n", &cfg, err, sizeof err), 0);
 	assert_true(sip_server_config_check(&cfg, err, sizeof err) < 0);
 	assert_non_null(strstr(err, "commit_window_ms: at most 1000"));
+	sip_server_config_free(&cfg);
+	assert_int_equal(load("listen: [udp:127.0.0.1]\nlimits:\n  udp_socket_buffer: 1000\n", &cfg, err, sizeof err), 0);
+	assert_true(sip_server_config_check(&cfg, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "limits.udp_socket_buffer: 1000"));
 	sip_server_config_free(&cfg);
 	assert_int_equal(load("listen: [udp:127.0.0.1]\nregistrar:\n  min_expires: 7200\n", &cfg, err, sizeof err), 0);
 	assert_true(sip_server_config_check(&cfg, err, sizeof err) < 0);

@@ -3,6 +3,7 @@
  * dropped (§18.1.2), bad datagrams answered with 400, a burst of requests
  * read in batches and every response sent (corked sends). */
 #include "tp_test.h"
+#include <unistd.h>
 
 #define REQ_FMT                                                                                                \
 	"OPTIONS sip:bob@example.com SIP/2.0\r\n"                                                             \
@@ -285,6 +286,50 @@ static void test_cork_outside_batch(void **state)
 	stop();
 }
 
+/* limits.udp_socket_buffer reaches the socket: the kernel reports twice the
+ * size asked (its bookkeeping overhead, socket(7)). The listener's socket is
+ * found through /proc/self/fd by its bound port. */
+static int socket_rcvbuf_of_port(uint16_t port)
+{
+	for (int fd = 3; fd < 1024; fd++) {
+		struct sockaddr_in a;
+		socklen_t al = sizeof a;
+		int type = 0;
+		socklen_t tl = sizeof type;
+		if (getsockname(fd, (struct sockaddr *)&a, &al) != 0 || a.sin_family != AF_INET ||
+		    ntohs(a.sin_port) != port || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+		    type != SOCK_DGRAM)
+			continue;
+		int v = 0;
+		socklen_t vl = sizeof v;
+		assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &vl), 0);
+		return v;
+	}
+	return -1;
+}
+
+static void test_socket_buffer_setting(void **state)
+{
+	(void)state;
+	struct sip_transport_config cfg;
+	tt_setup();
+	tt_config(&cfg, &srv);
+	cfg.udp_socket_buffer = 262144;
+	tt_side_new(&srv, &cfg);
+	tt_config(&cfg, &cli);
+	tt_side_new(&cli, &cfg); /* default: 4 MiB asked */
+	assert_int_equal(sip_transport_listen(srv.t, "udp", "127.0.0.1", 0, &lsrv), 0);
+	assert_int_equal(sip_transport_listen(cli.t, "udp", "127.0.0.1", 0, &lcli), 0);
+	int small = socket_rcvbuf_of_port(sip_listener_port(lsrv)), big = socket_rcvbuf_of_port(sip_listener_port(lcli));
+	if (geteuid() == 0) { /* SO_RCVBUFFORCE: the size asked, past net.core.rmem_max */
+		assert_int_equal(small, 2 * 262144);
+		assert_int_equal(big, 2 * 4194304);
+	} else { /* capped at rmem_max */
+		assert_true(small > 0 && big >= small);
+	}
+	stop();
+}
+
 static void test_listen_specs(void **state)
 {
 	(void)state;
@@ -325,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_bad_datagram),
 		cmocka_unit_test(test_burst_batched),
 		cmocka_unit_test(test_cork_outside_batch),
+		cmocka_unit_test(test_socket_buffer_setting),
 		cmocka_unit_test(test_listen_specs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
