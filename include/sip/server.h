@@ -27,6 +27,8 @@ struct sip_server_config {
 	unsigned ndomains;
 	char *tls_cert, *tls_key, *tls_ca;
 	bool tls_no_verify;                  /* tests only */
+	bool tls_verify_clients;             /* mutual TLS: listeners require a client certificate */
+	char *tls_client_ca;                 /* its trust anchors; NULL: tls_ca */
 	struct sip_txn_config txn;           /* T1, T2, T4, max transactions */
 	unsigned max_connections, max_header_bytes, max_body_bytes, idle_timeout_ms;
 	unsigned udp_socket_buffer;          /* bytes asked for each UDP socket's buffers; 0: 4 MiB */

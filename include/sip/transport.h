@@ -110,6 +110,12 @@ struct sip_transport_config {
 	const char *tls_cert_file;       /* PEM certificate (chain) for TLS listeners */
 	const char *tls_key_file;        /* PEM private key */
 	const char *tls_ca_file;         /* trust anchors for outbound TLS; NULL: system default */
+	/* Mutual TLS: listeners ask for a client certificate and refuse a
+	 * handshake without one that verifies against tls_client_ca_file (NULL:
+	 * tls_ca_file). Outbound connections always present tls_cert_file when
+	 * a server asks. */
+	bool tls_require_client_cert;
+	const char *tls_client_ca_file;
 	bool tls_insecure_no_verify;     /* TESTS ONLY: skip peer certificate checks on outbound TLS */
 };
 

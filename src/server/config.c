@@ -13,8 +13,8 @@
 /* The document as libcyaml fills it. Scalars are pointers so "absent" and
  * "zero" differ: only keys present in the file override the defaults. */
 struct y_tls {
-	char *cert, *key, *ca;
-	bool *verify;
+	char *cert, *key, *ca, *client_ca;
+	bool *verify, *verify_clients;
 };
 struct y_timers {
 	uint32_t *t1, *t2, *t4;
@@ -60,6 +60,8 @@ static const cyaml_schema_field_t tls_fields[] = {
 	CYAML_FIELD_STRING_PTR("key", OPT, struct y_tls, key, 1, 4096),
 	CYAML_FIELD_STRING_PTR("ca", OPT, struct y_tls, ca, 1, 4096),
 	CYAML_FIELD_BOOL_PTR("verify", OPT, struct y_tls, verify),
+	CYAML_FIELD_BOOL_PTR("verify_clients", OPT, struct y_tls, verify_clients),
+	CYAML_FIELD_STRING_PTR("client_ca", OPT, struct y_tls, client_ca, 1, 4096),
 	CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t timer_fields[] = {
@@ -239,10 +241,13 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 	if (d->tls) {
 		if ((d->tls->cert && (rc = sip_server_config_set_str(&cfg->tls_cert, d->tls->cert))) ||
 		    (d->tls->key && (rc = sip_server_config_set_str(&cfg->tls_key, d->tls->key))) ||
-		    (d->tls->ca && (rc = sip_server_config_set_str(&cfg->tls_ca, d->tls->ca))))
+		    (d->tls->ca && (rc = sip_server_config_set_str(&cfg->tls_ca, d->tls->ca))) ||
+		    (d->tls->client_ca && (rc = sip_server_config_set_str(&cfg->tls_client_ca, d->tls->client_ca))))
 			goto out;
 		if (d->tls->verify)
 			cfg->tls_no_verify = !*d->tls->verify;
+		if (d->tls->verify_clients)
+			cfg->tls_verify_clients = *d->tls->verify_clients;
 	}
 	if (d->timers) {
 		if (d->timers->t1)
@@ -349,6 +354,8 @@ int sip_server_config_check(const struct sip_server_config *cfg, char *err, size
 			return errf(err, errcap, "listen address '%s': expected udp|tcp|tls:HOST[:PORT]", cfg->listen[i]);
 		tls |= spec.type == SIP_TP_TLS;
 	}
+	if (cfg->tls_verify_clients && !cfg->tls_client_ca && !cfg->tls_ca)
+		return errf(err, errcap, "tls.verify_clients needs tls.client_ca (or tls.ca): the clients' trust anchors");
 	if (tls && (!cfg->tls_cert || !cfg->tls_key))
 		return errf(err, errcap, "a tls listener needs a certificate and key (tls.cert/tls.key or --tls-cert/--tls-key)");
 	if (cfg->txn.t1_ms == 0 || cfg->txn.t2_ms < cfg->txn.t1_ms)
@@ -378,6 +385,7 @@ void sip_server_config_free(struct sip_server_config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->tls_ca);
+	free(cfg->tls_client_ca);
 	free(cfg->db_path);
 	memset(cfg, 0, sizeof(*cfg));
 }

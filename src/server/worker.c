@@ -72,6 +72,8 @@ int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server
 	sc.tp.tls_key_file = cfg->tls_key;
 	sc.tp.tls_ca_file = cfg->tls_ca;
 	sc.tp.tls_insecure_no_verify = cfg->tls_no_verify;
+	sc.tp.tls_require_client_cert = cfg->tls_verify_clients;
+	sc.tp.tls_client_ca_file = cfg->tls_client_ca;
 	sc.txn = cfg->txn;
 	sc.txn.hash_seed = sip_rand_next(&w->rng);
 	sc.tu_event = tu_event;

@@ -8,6 +8,22 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+/* Listeners of a mutual-TLS transport: a client certificate that verifies
+ * against the client CA file is required; its CA names are sent in the
+ * CertificateRequest so clients with several certificates pick the right one. */
+static int require_client_cert(struct sip_transport *t)
+{
+	const char *ca = t->cfg.tls_client_ca_file ? t->cfg.tls_client_ca_file : t->cfg.tls_ca_file;
+	if (!t->srv_ctx || !ca || SSL_CTX_load_verify_locations(t->srv_ctx, ca, NULL) != 1)
+		return SIP_ECONFIG;
+	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca);
+	if (!names)
+		return SIP_ECONFIG;
+	SSL_CTX_set_client_CA_list(t->srv_ctx, names);
+	SSL_CTX_set_verify(t->srv_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	return 0;
+}
+
 int sip__tls_init(struct sip_transport *t)
 {
 	const struct sip_transport_config *cfg = &t->cfg;
@@ -23,10 +39,17 @@ int sip__tls_init(struct sip_transport *t)
 		    SSL_CTX_check_private_key(t->srv_ctx) != 1)
 			goto fail;
 	}
+	if (cfg->tls_require_client_cert && require_client_cert(t) != 0)
+		goto fail;
 	t->cli_ctx = SSL_CTX_new(TLS_client_method());
 	if (!t->cli_ctx)
 		goto fail;
 	SSL_CTX_set_min_proto_version(t->cli_ctx, TLS1_2_VERSION);
+	/* Our certificate for servers that ask for one (mutual TLS between proxies). */
+	if (cfg->tls_cert_file &&
+	    (SSL_CTX_use_certificate_chain_file(t->cli_ctx, cfg->tls_cert_file) != 1 ||
+	     SSL_CTX_use_PrivateKey_file(t->cli_ctx, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1))
+		goto fail;
 	if (cfg->tls_ca_file) {
 		if (SSL_CTX_load_verify_locations(t->cli_ctx, cfg->tls_ca_file, NULL) != 1)
 			goto fail;

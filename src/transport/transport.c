@@ -40,7 +40,7 @@ int sip_transport_new(struct sip_transport **out, uv_loop_t *loop, const struct 
 		t->cfg.connect_timeout_ms = SIP_TP_DEFAULT_CONNECT_MS;
 	/* The file names need not outlive this call: the TLS contexts load them now. */
 	int rc = sip__tls_init(t);
-	t->cfg.tls_cert_file = t->cfg.tls_key_file = t->cfg.tls_ca_file = NULL;
+	t->cfg.tls_cert_file = t->cfg.tls_key_file = t->cfg.tls_ca_file = t->cfg.tls_client_ca_file = NULL;
 	if (rc) {
 		sip__tls_free(t);
 		sip_free(t);

@@ -31,7 +31,7 @@ tls_options() { # HOST PORT VERIFYNAME → prints the status line
 	printf 'OPTIONS sip:%s:%s SIP/2.0\r\nVia: SIP/2.0/TLS %s:9;branch=z9hG4bK-tls-%s;rport\r\nMax-Forwards: 70\r\nFrom: <sip:t@%s>;tag=1\r\nTo: <sip:%s:%s>\r\nCall-ID: tls-%s@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' \
 		"$h" "$port" "$h" "$RANDOM$RANDOM" "$h" "$h" "$port" "$RANDOM$RANDOM" |
 		{ cat; sleep 1; } | timeout 10 openssl s_client -connect "$h:$port" -quiet -verify_return_error \
-			-CAfile "$WORK/tls/cert.pem" -verify_hostname "$name" 2>"$WORK/s_client.err" | head -1 | tr -d '\r' || true
+			-CAfile "$WORK/tls/cert.pem" -verify_hostname "$name" ${S_CLIENT_EXTRA:-} 2>"$WORK/s_client.err" | head -1 | tr -d '\r' || true
 }
 got=$(tls_options 127.0.0.1 $PT localhost)
 check "TLS over IPv4 (openssl s_client, certificate verified): '$got'" [ "$got" = "SIP/2.0 200 OK" ]
@@ -40,6 +40,23 @@ check "TLS over IPv6 (openssl s_client, certificate verified): '$got'" [ "$got" 
 got=$(tls_options 127.0.0.1 $PT wrong.example.com)
 check "TLS with the wrong host name is refused by the peer" [ -z "$got" ]
 check "sipd still running" kill -0 "$SIPD_PID"
+stop_pid "$SIPD_PID"
+
+# Mutual TLS: tls.verify_clients refuses a client without a certificate the
+# client CA vouches for (the self-signed test pair is its own CA).
+PM=$(free_port)
+cat >"$WORK/mtls.yaml" <<YAML
+listen: [tls:127.0.0.1:$PM]
+tls: {cert: $WORK/tls/cert.pem, key: $WORK/tls/key.pem, verify_clients: true, client_ca: $WORK/tls/cert.pem}
+db: $WORK/mtls.db
+YAML
+start_sipd mtls -c "$WORK/mtls.yaml"
+S_CLIENT_EXTRA="-cert $WORK/tls/cert.pem -key $WORK/tls/key.pem"
+got=$(tls_options 127.0.0.1 $PM localhost)
+check "mutual TLS: a client with a certificate from the client CA is answered: '$got'" [ "$got" = "SIP/2.0 200 OK" ]
+S_CLIENT_EXTRA=""
+got=$(tls_options 127.0.0.1 $PM localhost)
+check "mutual TLS: a client without a certificate is refused" [ -z "$got" ]
 stop_pid "$SIPD_PID"
 
 # Two UDP listeners on two addresses: each answer leaves from the address and

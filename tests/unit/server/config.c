@@ -52,6 +52,8 @@ static void test_example_file(void **state)
 	assert_int_equal(cfg.workers, 2);
 	assert_int_equal(cfg.commit_window_ms, 0);
 	assert_int_equal(cfg.udp_socket_buffer, 4194304);
+	assert_false(cfg.tls_verify_clients);
+	assert_string_equal(cfg.tls_client_ca, "/etc/sipd/clients-ca.pem");
 	assert_false(cfg.location_memory);
 	sip_server_config_free(&cfg);
 }
@@ -123,6 +125,10 @@ static void test_check_bounds(void **state)
 	assert_int_equal(load("listen: [udp:127.0.0.1]\nlimits:\n  udp_socket_buffer: 1000\n", &cfg, err, sizeof err), 0);
 	assert_true(sip_server_config_check(&cfg, err, sizeof err) < 0);
 	assert_non_null(strstr(err, "limits.udp_socket_buffer: 1000"));
+	sip_server_config_free(&cfg);
+	assert_int_equal(load("listen: [udp:127.0.0.1]\ntls: {verify_clients: true}\n", &cfg, err, sizeof err), 0);
+	assert_true(sip_server_config_check(&cfg, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "tls.verify_clients needs tls.client_ca"));
 	sip_server_config_free(&cfg);
 	assert_int_equal(load("listen: [udp:127.0.0.1]\nregistrar:\n  min_expires: 7200\n", &cfg, err, sizeof err), 0);
 	assert_true(sip_server_config_check(&cfg, err, sizeof err) < 0);
