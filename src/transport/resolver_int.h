@@ -115,6 +115,33 @@ size_t sip__srv_order(const struct sip__srv *rec, size_t n, sip_resolve_rand_fn 
 void sip__rsm_feed_ares(struct sip__rsm *m, int qid, enum sip__rtype type, int status,
 			const unsigned char *abuf, int alen);
 
+/* The answer cache (resolver_cache.c): per resolver, sans-I/O. */
+#define SIP__DCACHE_SLOTS 256u          /* power of two */
+#define SIP__DCACHE_MAX_MSG 4096u       /* larger answers are not kept */
+#define SIP__DCACHE_MAX_TTL 3600u       /* seconds: a long TTL is cut to this */
+struct sip__dentry {
+	unsigned char *msg;             /* NULL: empty slot */
+	size_t len;
+	uint64_t hash, expires_ms;
+	int type, status;
+	char name[256];
+};
+struct sip__dcache {
+	struct sip__dentry e[SIP__DCACHE_SLOTS];
+	uint64_t hits, misses;
+};
+/* The TTL (seconds) of a DNS answer: the least TTL of its answer records,
+ * or for a negative answer (NXDOMAIN/NODATA) that of its SOA (RFC 2308 §5);
+ * 0 when there is none or the message is malformed. */
+uint32_t sip__dns_answer_ttl(const unsigned char *msg, size_t len, bool negative);
+/* A fresh cached answer for (name, type): true with its c-ares status and message. */
+bool sip__dcache_get(struct sip__dcache *c, const char *name, int type, uint64_t now_ms, int *status,
+		     const unsigned char **msg, size_t *len);
+/* Keeps an answer (success, or negative when `negative`) for its TTL; TTL 0 is not kept. */
+void sip__dcache_put(struct sip__dcache *c, const char *name, int type, int status, bool negative,
+		     const unsigned char *msg, size_t len, uint64_t now_ms);
+void sip__dcache_free(struct sip__dcache *c);
+
 /* The result container (resolver_result.c). */
 struct sip_resolve_result {
 	size_t n, cursor;

@@ -28,6 +28,7 @@ struct rqctx {
 	struct rjob *j;
 	int qid;
 	enum sip__rtype type;
+	const char *name; /* the core's copy: lives as long as the job */
 };
 
 struct rjob {
@@ -58,6 +59,7 @@ struct sip_resolver {
 	struct sip_rand rng; /* SRV weighting: spreads load, no secret */
 	bool closing;
 	int closes; /* uv handles still to be closed before the struct is freed */
+	struct sip__dcache cache; /* answers by (name, type) for their TTL */
 };
 
 /* ---- randomness: sip/rand.h, unless injected ---- */
@@ -73,6 +75,7 @@ static uint32_t default_rand(void *ud)
 static void maybe_release(struct sip_resolver *r)
 {
 	if (r->closing && r->closes == 0) {
+		sip__dcache_free(&r->cache);
 		sip_free(r);
 		ares_library_cleanup();
 	}
@@ -227,6 +230,9 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 	j->outstanding--;
 	if (j->r->closing || status == ARES_EDESTRUCTION || status == ARES_ECANCELLED)
 		return; /* sip_resolver_free reports and frees the job */
+	if ((status == ARES_SUCCESS || status == ARES_ENODATA || status == ARES_ENOTFOUND) && abuf && alen > 0)
+		sip__dcache_put(&j->r->cache, c->name, (int)c->type, status, status != ARES_SUCCESS, abuf,
+				(size_t)alen, uv_now(j->r->loop));
 	sip__rsm_feed_ares(&j->m, c->qid, c->type, status, abuf, alen);
 	job_step(j);
 }
@@ -270,10 +276,18 @@ static void job_step(struct rjob *j)
 	while (!j->r->closing && sip__rsm_next_query(&j->m, &qid, &name, &type)) {
 		if (from_hosts_file(j, qid, name, type))
 			continue;
+		int status;
+		const unsigned char *msg;
+		size_t len;
+		if (sip__dcache_get(&j->r->cache, name, (int)type, uv_now(j->r->loop), &status, &msg, &len)) {
+			sip__rsm_feed_ares(&j->m, qid, type, status, msg, (int)len);
+			continue;
+		}
 		struct rqctx *c = &j->q[qid];
 		c->j = j;
 		c->qid = qid;
 		c->type = type;
+		c->name = name;
 		j->outstanding++;
 		/* may answer synchronously (e.g. a bad name): on_answer only feeds the core then */
 		j->r->in_ares++;

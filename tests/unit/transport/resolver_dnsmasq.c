@@ -77,7 +77,7 @@ static int start_dnsmasq(void **state)
 	snprintf(servers, sizeof(servers), "127.0.0.1:%d", port);
 	const char *argv[] = {
 	    DNSMASQ, "-k", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--listen-address=127.0.0.1",
-	    "--bind-interfaces", portarg, "--pid-file=", "--no-negcache", "--local=/test/",
+	    "--bind-interfaces", portarg, "--pid-file=", "--no-negcache", "--local=/test/", "--local-ttl=60",
 	    geteuid() == 0 ? "--user=root" : "--no-ping",
 	    /* sip:example.test — all three NAPTR services, deliberately listed out of order */
 	    "--naptr-record=example.test,30,10,S,SIP+D2U,,_sip._udp.example.test",
@@ -484,6 +484,45 @@ static void test_free_from_callback(void **state)
 	assert_int_equal(f.cancelled, 1);
 }
 
+/* Answers are kept for their TTL (60 s here, --local-ttl): with dnsmasq
+ * stopped (SIGSTOP, by PID) the same resolver still resolves at once. An
+ * explicit port asks only A and AAAA, both answered (dnsmasq's NODATA for
+ * local names carries no SOA, so negative answers are not cached: RFC 2308;
+ * that path is tested on crafted messages in resolver_cache.c). */
+static void test_cache(void **state)
+{
+	(void)state;
+	NEED_DNSMASQ();
+	uv_loop_t loop;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	struct sip_resolver_opts opts = base_opts();
+	opts.timeout_ms = 200;
+	opts.tries = 1;
+	struct sip_resolver *r = NULL;
+	assert_int_equal(sip_resolver_new(&r, &loop, &opts), 0);
+	struct sip_uri u = mkuri(SIP_URI_SIP, "plain.test", 5080, NULL);
+	struct outcome o[2];
+	for (int i = 0; i < 2; i++) {
+		if (i == 1)
+			assert_int_equal(kill(dns_pid, SIGSTOP), 0);
+		o[i] = (struct outcome){0, 0, NULL, 0, &loop};
+		uv_update_time(&loop);
+		uint64_t t0 = uv_now(&loop);
+		assert_int_equal(sip_resolve(r, &u, on_done, &o[i]), 0);
+		while (!o[i].calls && uv_run(&loop, UV_RUN_ONCE))
+			;
+		o[i].t_ms -= t0;
+		assert_int_equal(o[i].err, 0);
+		expect(o[i].res, LIST("udp:127.0.0.51:5080", "udp:[fd00::51]:5080"));
+		sip_resolve_result_free(o[i].res);
+	}
+	assert_int_equal(kill(dns_pid, SIGCONT), 0);
+	assert_true(o[1].t_ms < 200); /* no query went out: no timeout was waited for */
+	sip_resolver_free(r);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void test_sync(void **state)
 {
 	(void)state;
@@ -511,6 +550,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_fallbacks, check_live),
 	    cmocka_unit_test_teardown(test_weights, check_live),
 	    cmocka_unit_test_teardown(test_sync, check_live),
+	    cmocka_unit_test_teardown(test_cache, check_live),
 	    cmocka_unit_test_teardown(test_timeout, check_live),
 	    cmocka_unit_test_teardown(test_refused, check_live),
 	    cmocka_unit_test_teardown(test_cancel_and_errors, check_live),
