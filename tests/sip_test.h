@@ -3,7 +3,9 @@
 #define SIP_TEST_H
 
 #include <sip/core.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A struct sip_str initializer for a string literal (in tables). */
 #define V(lit)                                                                                               \
@@ -33,4 +35,16 @@ static inline void slice_is(struct sip_str s, const char *want, const char *what
 			fail_msg("expected '%s', got '%.*s'", (c), SIP_STR_ARG(s));                           \
 	} while (0)
 
+/* Removes a SQLite file with its -wal and -shm companions, then its directory
+ * (which must then be empty). */
+static inline void sip_test_rm_db(const char *dir, const char *path)
+{
+	char p[512];
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+		unlink(p);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
 #endif

@@ -1,7 +1,7 @@
 /* loc_test.h — helpers shared by the location tests: a counting allocator
  * (blocks and bytes live, optional failure after N allocations) to install
- * with sip_mem_set(&loc_cnt_mem), and removal of a SQLite file with its WAL
- * and shared-memory files and its directory. */
+ * with sip_mem_set(&loc_cnt_mem); SQLite files are removed with
+ * sip_test_rm_db() (sip_test.h). */
 #ifndef SIP_TEST_LOC_TEST_H
 #define SIP_TEST_LOC_TEST_H
 #include <setjmp.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <sip/core.h>
+#include "sip_test.h"
 
 static long live;            /* blocks */
 static size_t live_bytes;    /* bytes requested */
@@ -71,15 +72,4 @@ static inline void *loc_cnt_realloc(void *q, size_t n, void *ud)
 static const struct sip_mem loc_cnt_mem __attribute__((unused)) = {loc_cnt_malloc, loc_cnt_realloc, loc_cnt_free,
 								     NULL};
 
-/* Removes path, path-wal, path-shm and then dir (which must then be empty). */
-static inline void loc_rm_db(const char *dir, const char *path)
-{
-	char p[512];
-	static const char *const suffix[] = {"", "-wal", "-shm"};
-	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof p, "%s%s", path, suffix[i]);
-		unlink(p);
-	}
-	assert_int_equal(rmdir(dir), 0);
-}
 #endif

@@ -40,7 +40,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	sip_location_close(f->loc);
-	loc_rm_db(f->dir, f->path);
+	sip_test_rm_db(f->dir, f->path);
 	free(f);
 	return 0;
 }

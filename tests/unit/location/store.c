@@ -53,13 +53,7 @@ static int teardown(void **state)
 	sip_location_close(f->loc);
 	f->loc = NULL;
 	if (f->kind == SQLITE) {
-		char p[160];
-		static const char *const suffix[] = {"", "-wal", "-shm"};
-		for (int i = 0; i < 3; i++) {
-			snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-			unlink(p);
-		}
-		assert_int_equal(rmdir(f->dir), 0);
+		sip_test_rm_db(f->dir, f->path);
 	}
 	sip_mem_set(NULL);
 	assert_int_equal(live, 0);

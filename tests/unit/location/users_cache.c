@@ -45,7 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	loc_rm_db(dir, path);
+	sip_test_rm_db(dir, path);
 	return 0;
 }
 

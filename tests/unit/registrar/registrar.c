@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <cmocka.h>
+#include "sip_test.h"
 #include <sip/registrar.h>
 
 static long live;
@@ -125,13 +126,7 @@ static int teardown(void **state)
 	sip_auth_server_free(f->auth);
 	sip_users_close(f->users);
 	if (f->kind == SQLITE) {
-		char p[160];
-		static const char *const suffix[] = {"", "-wal", "-shm"};
-		for (int i = 0; i < 3; i++) {
-			snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-			unlink(p);
-		}
-		assert_int_equal(rmdir(f->dir), 0);
+		sip_test_rm_db(f->dir, f->path);
 	}
 	sip_mem_set(NULL);
 	assert_int_equal(live, 0);
