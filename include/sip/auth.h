@@ -85,6 +85,14 @@ SIP_API int sip_digest_creds_from_auth(struct sip_digest_creds *c, const struct 
 SIP_API int sip_auth_find_creds(const struct sip_msg *m, bool proxy, struct sip_str realm,
 				struct sip_digest_creds *c);
 
+/* Appends the challenge headers for realm to b: one WWW-Authenticate (proxy:
+ * Proxy-Authenticate) per configured algorithm, sharing one fresh nonce.
+ * 0, or a negative code from sip_auth_challenges() (b is then untouched). */
+struct sip_builder;
+struct sip_auth_server;
+SIP_API int sip_auth_build_challenges(struct sip_auth_server *s, struct sip_str realm, int64_t now, bool stale,
+				      bool proxy, struct sip_builder *b);
+
 /* A challenge (WWW-/Proxy-Authenticate params), unquoted and unescaped. */
 struct sip_digest_challenge {
 	struct sip_str realm, nonce, opaque, algorithm, qop;

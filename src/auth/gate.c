@@ -1,6 +1,23 @@
-/* gate.c — finding a request's credentials for a realm (Authorization for a
- * UAS or registrar, Proxy-Authorization for a proxy, RFC 3261 §22). */
+/* gate.c — the two ends of a digest exchange in a request/response, for a
+ * UAS or registrar (Authorization, 401 WWW-Authenticate) or a proxy
+ * (Proxy-Authorization, 407 Proxy-Authenticate), RFC 3261 §22. */
 #include <sip/auth.h>
+#include <sip/print.h>
+
+int sip_auth_build_challenges(struct sip_auth_server *s, struct sip_str realm, int64_t now, bool stale, bool proxy,
+			      struct sip_builder *b)
+{
+	char buf[SIP_DIGEST__COUNT * SIP_AUTH_CHALLENGE_MAX];
+	struct sip_str vals[SIP_DIGEST__COUNT];
+	size_t n = 0;
+	int rc = sip_auth_challenges(s, realm, now, stale, buf, sizeof buf, vals, SIP_DIGEST__COUNT, &n);
+	if (rc)
+		return rc;
+	struct sip_str name = proxy ? SIP_STR("Proxy-Authenticate") : SIP_STR("WWW-Authenticate");
+	for (size_t i = 0; i < n; i++)
+		sip_build_header(b, name, vals[i]);
+	return 0;
+}
 
 int sip_auth_find_creds(const struct sip_msg *m, bool proxy, struct sip_str realm, struct sip_digest_creds *c)
 {

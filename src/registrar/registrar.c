@@ -210,18 +210,12 @@ static int check_require(struct sip_registrar *reg, const struct sip_msg *m, int
 static int challenge(struct sip_registrar *reg, const struct sip_msg *m, const struct reg_domain *d,
 		     bool stale, int64_t now, char *out, size_t cap, struct sip_registrar_result *res)
 {
-	char buf[SIP_DIGEST__COUNT * SIP_AUTH_CHALLENGE_MAX];
-	struct sip_str vals[SIP_DIGEST__COUNT];
-	size_t n = 0;
-	int rc = sip_auth_challenges(reg->cfg.auth, (struct sip_str){d->realm, d->realm_len}, now, stale, buf,
-				     sizeof buf, vals, SIP_DIGEST__COUNT, &n);
-	if (rc)
-		return sip__reg_simple(m, 500, NULL, NULL, SIP_STR_NULL, now, out, cap, res);
 	struct sip_builder b;
 	sip_build_init(&b, out, cap);
 	sip__reg_head(&b, m, 401, NULL, now);
-	for (size_t i = 0; i < n; i++)
-		sip_build_header(&b, SIP_STR("WWW-Authenticate"), vals[i]);
+	if (sip_auth_build_challenges(reg->cfg.auth, (struct sip_str){d->realm, d->realm_len}, now, stale, false,
+				      &b) != 0)
+		return sip__reg_simple(m, 500, NULL, NULL, SIP_STR_NULL, now, out, cap, res);
 	return sip__reg_finish(&b, 401, res);
 }
 

@@ -155,18 +155,12 @@ static const char *our_domain(const struct sip__worker *w, struct sip_str host)
 static void proxy_challenge(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req,
 			    struct sip_str realm, bool stale)
 {
-	char buf[SIP_DIGEST__COUNT * SIP_AUTH_CHALLENGE_MAX];
-	struct sip_str vals[SIP_DIGEST__COUNT];
-	size_t n = 0;
-	if (sip_auth_challenges(w->shared->auth, realm, (int64_t)time(NULL), stale, buf, sizeof buf, vals,
-				SIP_DIGEST__COUNT, &n) != 0) {
+	struct sip_builder b;
+	head(w, &b, req, 407);
+	if (sip_auth_build_challenges(w->shared->auth, realm, (int64_t)time(NULL), stale, true, &b) != 0) {
 		simple(w, t, req, 500);
 		return;
 	}
-	struct sip_builder b;
-	head(w, &b, req, 407);
-	for (size_t i = 0; i < n; i++)
-		sip_build_header(&b, SIP_STR("Proxy-Authenticate"), vals[i]);
 	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
 	respond(w, t, sip_build_finish(&b));
 }

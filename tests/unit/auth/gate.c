@@ -1,7 +1,9 @@
 /* sip_auth_find_creds(): which header a request's credentials are taken from
  * (Authorization for a UAS/registrar, Proxy-Authorization for a proxy), the
  * first Digest one for the realm wins, other schemes and realms are skipped,
- * an unreadable header is an error (400), none at all is 0 (challenge). */
+ * an unreadable header is an error (400), none at all is 0 (challenge); the
+ * challenge headers a registrar (WWW-Authenticate) and a proxy
+ * (Proxy-Authenticate) add, one per algorithm with one nonce. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <sip/auth.h>
+#include <sip/print.h>
 
 static struct sip_msg m;
 static char buf[2048];
@@ -57,11 +60,43 @@ static void test_none_and_malformed(void **state)
 	assert_int_equal(sip_auth_find_creds(&m, true, SIP_STR("localhost"), &c), SIP_EPARSE);
 }
 
+static void test_challenge_headers(void **state)
+{
+	(void)state;
+	static const uint8_t secret[] = "gate-test-secret-0123456789abcdef";
+	struct sip_auth_server_config cfg = {.secret = secret, .secret_len = sizeof secret - 1};
+	struct sip_auth_server *s = NULL;
+	assert_int_equal(sip_auth_server_new(&s, &cfg), 0);
+	char out[2048];
+	for (int proxy = 0; proxy < 2; proxy++) {
+		struct sip_builder b;
+		sip_build_init(&b, out, sizeof out);
+		assert_int_equal(sip_auth_build_challenges(s, SIP_STR("localhost"), 1000, proxy, proxy, &b), 0);
+		int n = sip_build_finish(&b);
+		assert_true(n > 0);
+		out[n] = 0;
+		const char *name = proxy ? "Proxy-Authenticate: Digest " : "WWW-Authenticate: Digest ";
+		const char *first = strstr(out, name), *second = first ? strstr(first + 1, name) : NULL;
+		assert_non_null(first);
+		assert_non_null(second); /* MD5 and SHA-256 by default */
+		assert_null(strstr(second + 1, name));
+		assert_null(strstr(out, proxy ? "WWW-Authenticate" : "Proxy-Authenticate"));
+		assert_true(!!strstr(out, "stale=true") == !!proxy);
+		/* one nonce shared by both */
+		const char *n1 = strstr(first, "nonce=\""), *n2 = strstr(second, "nonce=\"");
+		assert_non_null(n1);
+		assert_non_null(n2);
+		assert_memory_equal(n1, n2, 40);
+	}
+	sip_auth_server_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_proxy_header_and_realm),
 		cmocka_unit_test(test_none_and_malformed),
+		cmocka_unit_test(test_challenge_headers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
