@@ -122,22 +122,6 @@ static void on_cancel(struct sip__worker *w, struct sip_txn *t, const struct sip
 	}
 }
 
-/* Whether the Request-URI names us: one of our domains or a listen address
- * (§8.2.2.1 for a UAS; anything else is the proxy's to route). */
-static bool is_local(const struct sip__worker *w, const struct sip_msg *req)
-{
-	const struct sip_uri *u = &req->ruri;
-	if (u->scheme == SIP_URI_TEL)
-		return false;
-	for (unsigned i = 0; i < w->cfg->ndomains; i++)
-		if (sip_str_caseeq(u->host, sip_str_c(w->cfg->domains[i])))
-			return true;
-	for (unsigned i = 0; i < w->nlisten_hosts; i++)
-		if (sip_str_caseeq(u->host, sip_str_c(w->listen_hosts[i])))
-			return true;
-	return false;
-}
-
 /* The configured spelling of host when it is one of our domains (the realm
  * we challenge for), else NULL. */
 static const char *our_domain(const struct sip__worker *w, struct sip_str host)
@@ -149,6 +133,13 @@ static const char *our_domain(const struct sip__worker *w, struct sip_str host)
 		if (sip_str_caseeq(host, sip_str_c(w->listen_hosts[i])))
 			return w->listen_hosts[i];
 	return NULL;
+}
+
+/* Whether the Request-URI names us: one of our domains or a listen address
+ * (§8.2.2.1 for a UAS; anything else is the proxy's to route). */
+static bool is_local(const struct sip__worker *w, const struct sip_msg *req)
+{
+	return req->ruri.scheme != SIP_URI_TEL && our_domain(w, req->ruri.host) != NULL;
 }
 
 /* 407 with one Proxy-Authenticate per configured algorithm (§22.3). */

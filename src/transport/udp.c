@@ -77,6 +77,15 @@ static int park(struct sip_listener *l, const struct sockaddr *dst, const char *
 	return 0;
 }
 
+/* park() for a queued datagram; one that cannot even be kept is reported. */
+static void park_queued(struct sip_transport *t, struct sip_listener *l, unsigned i)
+{
+	struct sip__udp_io *io = t->udp;
+	if (park(l, (struct sockaddr *)&io->tx_dst[i], io->tx_iov[i].iov_base, io->tx_iov[i].iov_len,
+		 io->tx_ctx[i]) != 0)
+		report_send_error(t, (struct sockaddr *)&io->tx_dst[i], io->tx_ctx[i], ENOMEM);
+}
+
 /* Sends what waits on l, in order, until the kernel says EAGAIN again. */
 static void drain_parked(struct sip_listener *l)
 {
@@ -102,9 +111,7 @@ static void flush_run(struct sip_transport *t, struct sip_listener *l, unsigned 
 		if (l->out) {
 			/* Keep the order: behind what already waits for room. */
 			for (; from < to; from++)
-				if (park(l, (struct sockaddr *)&io->tx_dst[from], io->tx_iov[from].iov_base,
-					 io->tx_iov[from].iov_len, io->tx_ctx[from]) != 0)
-					report_send_error(t, (struct sockaddr *)&io->tx_dst[from], io->tx_ctx[from], ENOMEM);
+				park_queued(t, l, from);
 			return;
 		}
 		int n = sendmmsg(l->fd, &io->tx[from], to - from, 0);
@@ -116,9 +123,7 @@ static void flush_run(struct sip_transport *t, struct sip_listener *l, unsigned 
 		if (e == EINTR)
 			continue;
 		if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) {
-			if (park(l, (struct sockaddr *)&io->tx_dst[from], io->tx_iov[from].iov_base,
-				 io->tx_iov[from].iov_len, io->tx_ctx[from]) != 0)
-				report_send_error(t, (struct sockaddr *)&io->tx_dst[from], io->tx_ctx[from], ENOMEM);
+			park_queued(t, l, from);
 		} else {
 			/* This datagram only (unreachable, too big, ...): the rest still go. */
 			report_send_error(t, (struct sockaddr *)&io->tx_dst[from], io->tx_ctx[from], e);
