@@ -151,26 +151,23 @@ bool sip__register_on_request(struct sip__worker *w, struct sip_txn *t, const st
 }
 
 /* The domains the registrar serves: the configured ones and the addresses we
- * listen on (DESIGN: "domain localhost and the addresses it listens on"). */
-static size_t registrar_domains(const struct sip_server_config *cfg, struct sip_registrar_domain *d, size_t cap,
-				char hosts[][SIP_TP_HOST_MAX])
+ * listen on (DESIGN: "domain localhost and the addresses it listens on"),
+ * from the hosts the worker parsed when it opened its listeners. */
+static size_t registrar_domains(const struct sip__worker *w, struct sip_registrar_domain *d, size_t cap)
 {
+	const struct sip_server_config *cfg = w->cfg;
 	size_t n = 0;
 	for (unsigned i = 0; i < cfg->ndomains && n < cap; i++)
 		d[n++] = (struct sip_registrar_domain){cfg->domains[i], NULL};
-	for (unsigned i = 0; i < cfg->nlisten && n < cap; i++) {
-		struct sip_tp_spec spec;
-		if (sip_transport_parse_spec(cfg->listen[i], &spec) < 0 || !strcmp(spec.host, "0.0.0.0") ||
-		    !strcmp(spec.host, "::"))
+	for (unsigned i = 0; i < w->nlisten_hosts && n < cap; i++) {
+		const char *host = w->listen_hosts[i];
+		if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::"))
 			continue;
 		bool dup = false;
 		for (size_t k = 0; k < n; k++)
-			dup |= !strcasecmp(d[k].name, spec.host);
-		if (dup)
-			continue;
-		snprintf(hosts[n], SIP_TP_HOST_MAX, "%s", spec.host);
-		d[n] = (struct sip_registrar_domain){hosts[n], NULL};
-		n++;
+			dup |= !strcasecmp(d[k].name, host);
+		if (!dup)
+			d[n++] = (struct sip_registrar_domain){host, NULL};
 	}
 	return n;
 }
@@ -196,10 +193,9 @@ int sip__register_open(struct sip__worker *w, char *err, size_t errcap)
 		return rc;
 	}
 	struct sip_registrar_domain doms[SIP_REGISTRAR_MAX_DOMAINS];
-	char hosts[SIP_REGISTRAR_MAX_DOMAINS][SIP_TP_HOST_MAX];
 	struct sip_registrar_config rcfg = {
 		.domains = doms,
-		.ndomains = registrar_domains(cfg, doms, SIP_REGISTRAR_MAX_DOMAINS, hosts),
+		.ndomains = registrar_domains(w, doms, SIP_REGISTRAR_MAX_DOMAINS),
 		.default_expires = cfg->default_expires,
 		.min_expires = cfg->min_expires,
 		.max_expires = cfg->max_expires,
