@@ -21,6 +21,25 @@ static uint64_t next_rand(void)
 	return rng;
 }
 
+/* Pops every timer due at now: each was due per the model, in deadline
+ * order, and is disarmed. Returns how many. */
+static size_t pop_due_checked(struct sip__theap *h, sip_ms_t now)
+{
+	struct sip__timer *t;
+	sip_ms_t last = 0;
+	size_t n = 0;
+	while ((t = sip__theap_pop_due(h, now)) != NULL) {
+		int k = (int)(t - tm);
+		assert_true(model[k] <= now);
+		assert_true(model[k] >= last);
+		last = model[k];
+		model[k] = SIP_MS_NEVER;
+		assert_false(sip__timer_armed(t));
+		n++;
+	}
+	return n;
+}
+
 static void test_heap_random(void **state)
 {
 	(void)state;
@@ -45,16 +64,7 @@ static void test_heap_random(void **state)
 			break;
 		default: {
 			now += next_rand() % 50;
-			struct sip__timer *t;
-			sip_ms_t last = 0;
-			while ((t = sip__theap_pop_due(&h, now)) != NULL) {
-				int k = (int)(t - tm);
-				assert_true(model[k] <= now);
-				assert_true(model[k] >= last);
-				last = model[k];
-				model[k] = SIP_MS_NEVER;
-				assert_false(sip__timer_armed(t));
-			}
+			pop_due_checked(&h, now);
 			break;
 		}
 		}
@@ -126,17 +136,7 @@ static void test_heap_lanes_random(void **state)
 			break;
 		default: {
 			now += next_rand() % 200;
-			struct sip__timer *t;
-			sip_ms_t last = 0;
-			while ((t = sip__theap_pop_due(&h, now)) != NULL) {
-				int k = (int)(t - tm);
-				assert_true(model[k] <= now);
-				assert_true(model[k] >= last);
-				last = model[k];
-				model[k] = SIP_MS_NEVER;
-				assert_false(sip__timer_armed(t));
-				popped++;
-			}
+			popped += pop_due_checked(&h, now);
 			break;
 		}
 		}
