@@ -162,6 +162,9 @@ SIP_API enum sip_tp_type sip_listener_type(const struct sip_listener *l);
 /* Sets the sent-by host[:port] we advertise in Via (e.g. a public name when
  * bound to 0.0.0.0). port 0 keeps the bound port. Returns 0 or SIP_EINVAL. */
 SIP_API int sip_listener_set_advertise(struct sip_listener *l, const char *host, uint16_t port);
+/* Writes the advertised "host:port" of l ("[::1]:5060" for IPv6) — what our
+ * Via and Record-Route name. Returns the length, SIP_ETOOBIG or SIP_EINVAL. */
+SIP_API int sip_listener_hostport(const struct sip_listener *l, char *out, size_t cap);
 /* First listener of a type and address family (AF_INET/AF_INET6, or AF_UNSPEC for any); NULL if none. */
 SIP_API struct sip_listener *sip_transport_find_listener(struct sip_transport *t, enum sip_tp_type type, int family);
 
@@ -178,6 +181,10 @@ SIP_API enum sip_tp_type sip_transport_pick(const struct sip_transport *t, size_
 #define SIP_TP_VIA_RPORT 1u
 SIP_API int sip_transport_via(const struct sip_listener *l, enum sip_tp_type type, unsigned flags, char *out,
 			      size_t cap);
+/* sip_transport_via() with the caller's branch (a proxy marks its branches
+ * to find the worker that owns one). */
+SIP_API int sip_transport_via_branch(const struct sip_listener *l, enum sip_tp_type type, unsigned flags,
+				     const char *branch, char *out, size_t cap);
 /* Writes a fresh RFC 3261 branch ("z9hG4bK" + 22 random chars, NUL-terminated) into out; returns its length. */
 SIP_API int sip_transport_branch(char *out, size_t cap);
 

@@ -395,14 +395,11 @@ int sip_transport_branch(char *out, size_t cap)
 	return (int)need - 1;
 }
 
-int sip_transport_via(const struct sip_listener *l, enum sip_tp_type type, unsigned flags, char *out, size_t cap)
+int sip_transport_via_branch(const struct sip_listener *l, enum sip_tp_type type, unsigned flags, const char *branch,
+			     char *out, size_t cap)
 {
-	if (!l || !out)
+	if (!l || !out || !branch)
 		return SIP_EINVAL;
-	char branch[40];
-	int rc = sip_transport_branch(branch, sizeof(branch));
-	if (rc < 0)
-		return rc;
 	if (type == SIP_TP_NONE)
 		type = l->type;
 	int n = snprintf(out, cap, l->adv_ipv6 ? "SIP/2.0/%s [%s]:%u;branch=%s%s" : "SIP/2.0/%s %s:%u;branch=%s%s",
@@ -411,6 +408,25 @@ int sip_transport_via(const struct sip_listener *l, enum sip_tp_type type, unsig
 	if (n < 0 || (size_t)n >= cap)
 		return SIP_ETOOBIG;
 	return n;
+}
+
+int sip_listener_hostport(const struct sip_listener *l, char *out, size_t cap)
+{
+	if (!l || !out)
+		return SIP_EINVAL;
+	int n = snprintf(out, cap, l->adv_ipv6 ? "[%s]:%u" : "%s:%u", l->adv_host, l->adv_port);
+	if (n < 0 || (size_t)n >= cap)
+		return SIP_ETOOBIG;
+	return n;
+}
+
+int sip_transport_via(const struct sip_listener *l, enum sip_tp_type type, unsigned flags, char *out, size_t cap)
+{
+	char branch[40];
+	int rc = sip_transport_branch(branch, sizeof(branch));
+	if (rc < 0)
+		return rc;
+	return sip_transport_via_branch(l, type, flags, branch, out, cap);
 }
 
 int sip_transport_send(struct sip_transport *t, const struct sip_tp_dest *dst, const char *buf, size_t len,

@@ -1,0 +1,73 @@
+/* proxy.h — the message side of a stateful proxy (RFC 3261 §16), with no
+ * I/O: the forwarded copy of a request (§16.6), a response passed upstream
+ * (§16.7 step 9), the choice of the best final response (§16.7 step 6), the
+ * CANCEL of a branch (§9.1, §16.10), and branch ids that name the worker
+ * thread that owns the client transaction. sipd's worker glue
+ * (src/server/proxy.c) does the routing, the transactions and the sockets. */
+#ifndef SIP_PROXY_H
+#define SIP_PROXY_H
+
+#include <sip/msg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SIP_PROXY_MAX_BRANCHES 16 /* targets one request is forked to */
+#define SIP_PROXY_BRANCH_MAX 64	  /* bytes of a branch id we make, with NUL */
+#define SIP_PROXY_MAX_WORKER 255  /* highest worker number a branch id can carry */
+#define SIP_PROXY_DEFAULT_MAX_FORWARDS 70
+
+/* How a request is changed on its way to one target (§16.6). */
+struct sip_proxy_fwd {
+	struct sip_str ruri;		/* new Request-URI (step 2); empty keeps the request's */
+	struct sip_str via;		/* our Via value, put on top (step 8) */
+	struct sip_str record_route[2]; /* values added on top of Record-Route (step 4), [0] topmost; empty: none */
+	struct sip_str route_pre;	/* Route values put before the request's own (step 6: a binding's Path,
+					   RFC 3327 §5.3); empty: none */
+	unsigned pop_routes;		/* leading Route values that name us, removed (§16.4) */
+};
+
+/* Writes the forwarded copy of req: the edits of f, Max-Forwards one lower
+ * (70 added when absent, step 3), every other byte as received. Returns the
+ * length; SIP_EINVAL (not a request, Max-Forwards already 0, fewer Route
+ * values than pop_routes, a value with a line break); SIP_ETOOBIG. */
+SIP_API int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, char *out, size_t cap);
+
+/* Writes resp without its top Via value (the one this proxy added), every
+ * other byte unchanged: what goes upstream (§16.7 step 9). Returns the
+ * length; SIP_EINVAL when resp is not a response or has a single Via (it was
+ * meant for us, not to be relayed); SIP_ETOOBIG. */
+SIP_API int sip_proxy_response_up(const struct sip_msg *resp, char *out, size_t cap);
+
+/* Whether final status `cand` should replace `best` (0: none yet) as the
+ * response a forked request ends with (§16.7 step 6): any 6xx over the
+ * rest, else the lowest class; within a class the first one stays, except
+ * that 401/407 challenges are kept over other 4xx (the caller can answer
+ * them) and 503 loses to other 5xx. */
+SIP_API bool sip_proxy_better(int best, int cand);
+
+/* The status a proxy sends upstream for a best response `status` (§16.7
+ * step 6: a 503 from downstream becomes 500, so the client does not take
+ * the proxy itself for overloaded). */
+SIP_API int sip_proxy_upstream_status(int status);
+
+/* Writes the CANCEL for a branch from the request sent on it (§9.1):
+ * Request-URI, Call-ID, From, To, CSeq number and top Via of that request,
+ * its Route headers, method CANCEL. Returns the length, SIP_EINVAL (not an
+ * INVITE), SIP_ETOOBIG. */
+SIP_API int sip_proxy_cancel(const struct sip_msg *branch_req, char *out, size_t cap);
+
+/* Writes a branch id for a request forwarded by worker `worker`:
+ * "z9hG4bK" (§8.1.1.7) "-sd" <worker> "-" <token>. token: random, or a hash
+ * of the request for a stateless forward (an ACK for a 2xx). Returns the
+ * length, SIP_EINVAL (worker too high, token not a token), SIP_ETOOBIG. */
+SIP_API int sip_proxy_branch(unsigned worker, struct sip_str token, char *out, size_t cap);
+/* The worker number a branch id made by sip_proxy_branch() carries, or -1
+ * when the branch is not one of ours. */
+SIP_API int sip_proxy_branch_worker(struct sip_str branch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

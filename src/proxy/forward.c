@@ -1,0 +1,96 @@
+/* forward.c — the bytes a stateful proxy sends: the forwarded copy of a
+ * request (§16.6), a response relayed upstream (§16.7 step 9) and the CANCEL
+ * of a branch (§9.1). Built with the message editor, so every header the
+ * proxy does not own leaves exactly as it arrived. */
+#include <sip/print.h>
+#include <sip/proxy.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool has_line_break(struct sip_str s)
+{
+	return s.len && (memchr(s.p, '\r', s.len) || memchr(s.p, '\n', s.len));
+}
+
+int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, char *out, size_t cap)
+{
+	if (!req || !f || !out || !req->is_request || req->max_forwards == 0 || !f->via.len)
+		return SIP_EINVAL;
+	if (has_line_break(f->via) || has_line_break(f->route_pre) || has_line_break(f->record_route[0]) ||
+	    has_line_break(f->record_route[1]))
+		return SIP_EINVAL;
+	if (f->pop_routes > (unsigned)sip_hdr_count(req, SIP_HDR_ROUTE))
+		return SIP_EINVAL;
+	struct sip_edit e;
+	sip_edit_init(&e, req);
+	if (f->ruri.len)
+		sip_edit_set_ruri(&e, f->ruri);
+	/* Step 3: Max-Forwards one lower, or 70 when the request had none. */
+	char mf[16];
+	if (req->max_forwards > 0) {
+		int n = snprintf(mf, sizeof(mf), "%d", (int)req->max_forwards - 1);
+		sip_edit_replace_value(&e, req->first[SIP_HDR_MAX_FORWARDS], (struct sip_str){mf, (size_t)n});
+	} else {
+		sip_edit_add_header(&e, SIP_STR("Max-Forwards"), SIP_STR("70"));
+	}
+	/* Step 4: our Record-Route values above the ones already there (the
+	 * callee's route set keeps the order of the header). */
+	uint16_t rr = req->first[SIP_HDR_RECORD_ROUTE];
+	for (int i = 0; i < 2; i++) {
+		if (!f->record_route[i].len)
+			continue;
+		if (rr == SIP_HDR_NONE)
+			sip_edit_add_header(&e, SIP_STR("Record-Route"), f->record_route[i]);
+		else
+			sip_edit_insert_header(&e, rr, SIP_STR("Record-Route"), f->record_route[i]);
+	}
+	/* §16.4: the Route values naming us go; step 6: the pre-loaded route
+	 * (a Path) goes in front of whatever Route values remain. */
+	for (unsigned i = 0; i < f->pop_routes; i++)
+		sip_edit_pop_route(&e);
+	if (f->route_pre.len) {
+		uint16_t at = req->first[SIP_HDR_ROUTE];
+		if (at == SIP_HDR_NONE)
+			sip_edit_add_header(&e, SIP_STR("Route"), f->route_pre);
+		else
+			sip_edit_insert_header(&e, at, SIP_STR("Route"), f->route_pre);
+	}
+	sip_edit_push_via(&e, f->via); /* step 8 */
+	return sip_edit_print(&e, out, cap);
+}
+
+int sip_proxy_response_up(const struct sip_msg *resp, char *out, size_t cap)
+{
+	if (!resp || !out || resp->is_request || sip_hdr_count(resp, SIP_HDR_VIA) < 2)
+		return SIP_EINVAL;
+	struct sip_edit e;
+	sip_edit_init(&e, resp);
+	sip_edit_pop_via(&e);
+	return sip_edit_print(&e, out, cap);
+}
+
+static struct sip_str hdr_value(const struct sip_msg *m, enum sip_hdr_id id)
+{
+	uint16_t i = m->first[id];
+	return i == SIP_HDR_NONE ? SIP_STR_NULL : m->hdrs[i].value;
+}
+
+int sip_proxy_cancel(const struct sip_msg *r, char *out, size_t cap)
+{
+	if (!r || !out || !r->is_request || r->method_id != SIP_METHOD_INVITE ||
+	    r->first[SIP_HDR_VIA] == SIP_HDR_NONE || r->first[SIP_HDR_CSEQ] == SIP_HDR_NONE)
+		return SIP_EINVAL;
+	struct sip_builder b;
+	sip_build_init(&b, out, cap);
+	sip_build_request_line(&b, SIP_STR("CANCEL"), r->ruri_str);
+	sip_build_header(&b, SIP_STR("Via"), r->via.raw);
+	for (uint16_t i = r->first[SIP_HDR_ROUTE]; i != SIP_HDR_NONE; i = r->hdrs[i].next)
+		sip_build_header(&b, SIP_STR("Route"), r->hdrs[i].value);
+	sip_build_header(&b, SIP_STR("Max-Forwards"), SIP_STR("70"));
+	sip_build_header(&b, SIP_STR("From"), hdr_value(r, SIP_HDR_FROM));
+	sip_build_header(&b, SIP_STR("To"), hdr_value(r, SIP_HDR_TO));
+	sip_build_header(&b, SIP_STR("Call-ID"), r->call_id);
+	sip_build_headerf(&b, "CSeq", "%u CANCEL", (unsigned)r->cseq.num);
+	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
+	return sip_build_finish(&b);
+}
