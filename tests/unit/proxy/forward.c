@@ -1,0 +1,587 @@
+/* Unit tests for the proxy's message edits (src/proxy/forward.c): the
+ * forwarded copy of a request (RFC 3261 §16.6), a response relayed upstream
+ * (§16.7 step 9) and the CANCEL of a branch (§9.1). Exact bytes are checked
+ * where the editor must keep them, and every output is parsed back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "sip_test.h"
+#include <sip/proxy.h>
+
+#define CRLF "\r\n"
+#define OUT_CAP 4096
+
+static struct sip_msg in, back;
+static char out[OUT_CAP];
+static char *copy; /* heap copy of the input: ASan sees any over-read */
+
+/* Parses exactly strlen(text) bytes of a heap copy of text into in. */
+static void parse_in(const char *text)
+{
+	struct sip_parse_err err = {0};
+	size_t n = strlen(text);
+
+	free(copy);
+	copy = malloc(n);
+	assert_non_null(copy);
+	memcpy(copy, text, n);
+	int rc = sip_msg_parse(&in, copy, n, SIP_PARSE_DATAGRAM, &err);
+	if (rc < 0)
+		fail_msg("input does not parse: %d %s at %zu", rc, err.reason ? err.reason : "", err.offset);
+	assert_int_equal(rc, (int)n);
+}
+
+/* Parses n output bytes as a stream message (Content-Length must be there
+ * and right: the stream mode consumes exactly n bytes) and validates every
+ * known header. */
+static void parse_back(int n)
+{
+	struct sip_parse_err err = {0};
+
+	assert_true(n > 0);
+	int rc = sip_msg_parse(&back, out, (size_t)n, SIP_PARSE_STREAM | SIP_PARSE_VALIDATE, &err);
+	if (rc < 0)
+		fail_msg("output does not parse: %d %s at %zu:\n%.*s", rc, err.reason ? err.reason : "", err.offset,
+			 n, out);
+	assert_int_equal(rc, n);
+}
+
+static void assert_bytes(int n, const char *want)
+{
+	if (n < 0)
+		fail_msg("error %d, want:\n%s", n, want);
+	if ((size_t)n != strlen(want) || memcmp(out, want, (size_t)n) != 0)
+		fail_msg("got:\n[%.*s]\nwant:\n[%s]", n, out, want);
+}
+
+/* Every value of header kind id in back, in order, equals want[0..n). */
+static void assert_values(enum sip_hdr_id id, const char *const *want, size_t n)
+{
+	struct sip_hdr_iter it;
+	struct sip_str v;
+	size_t k = 0;
+
+	sip_hdr_iter_init(&it, &back, id);
+	while (sip_hdr_iter_next(&it, &v) == 1) {
+		if (k >= n)
+			fail_msg("%s: extra value '%.*s'", sip_hdr_name(id), SIP_STR_ARG(v));
+		slice_is(v, want[k], sip_hdr_name(id), k);
+		k++;
+	}
+	if (k != n)
+		fail_msg("%s: %zu values, want %zu", sip_hdr_name(id), k, n);
+}
+
+#define VALUES(id, ...)                                                                                      \
+	do {                                                                                                 \
+		static const char *const w_[] = {__VA_ARGS__};                                               \
+		assert_values((id), w_, N(w_));                                                              \
+	} while (0)
+
+/* The first header line named name (as written) in back, or fails. */
+static struct sip_str line_value(const char *name)
+{
+	int i = sip_msg_find(&back, (struct sip_str){name, strlen(name)});
+	if (i < 0)
+		fail_msg("no %s header", name);
+	return back.hdrs[i].value;
+}
+
+/* ---- sip_proxy_forward (§16.6) ---- */
+
+#define BODY "v=0" CRLF "o=alice 2890844526 2890844526 IN IP4 198.51.100.7" CRLF "s=-" CRLF
+
+static const char invite[] = "INVITE sip:bob@example.org SIP/2.0" CRLF
+			     "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK74bf9;rport" CRLF
+			     "Max-Forwards: 70" CRLF
+			     "Route: <sip:proxy.example.org;lr>" CRLF
+			     "Route: <sip:edge.example.net;lr>" CRLF
+			     "Record-Route: <sip:p1.example.com;lr>" CRLF
+			     "From: \"Alice\" <sip:alice@example.com>;tag=9fxced76sl" CRLF
+			     "To: \"Bob\" <sip:bob@example.org>" CRLF
+			     "Call-ID: a84b4c76e66710@pc33.example.com" CRLF
+			     "CSeq: 314159 INVITE" CRLF
+			     "Contact: <sip:alice@198.51.100.7:5060>" CRLF
+			     "X-Odd:   keep  these ,, bytes  " CRLF
+			     "Content-Type: application/sdp" CRLF
+			     "Content-Length: 61" CRLF CRLF BODY;
+
+#define OUR_VIA "SIP/2.0/UDP proxy.example.org:5060;branch=z9hG4bK-sd3-a1b2"
+
+static struct sip_proxy_fwd full_fwd(void)
+{
+	struct sip_proxy_fwd f = {
+		.ruri = SIP_STR("sip:bob@192.0.2.4:5062;transport=tcp"),
+		.via = SIP_STR(OUR_VIA),
+		.record_route = {SIP_STR("<sip:proxy.example.org;lr;ftag=9fxced76sl>"), SIP_STR("<sip:10.0.0.1;lr>")},
+		.route_pre = SIP_STR("<sip:pcscf.example.net;lr>"),
+		.pop_routes = 1,
+	};
+	return f;
+}
+
+static void test_forward_full(void **state)
+{
+	(void)state;
+	assert_int_equal(strlen(BODY), 61);
+	parse_in(invite);
+	struct sip_proxy_fwd f = full_fwd();
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	assert_bytes(n, "INVITE sip:bob@192.0.2.4:5062;transport=tcp SIP/2.0" CRLF
+			"Via: " OUR_VIA CRLF
+			"Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK74bf9;rport" CRLF
+			"Max-Forwards: 69" CRLF
+			"Route: <sip:pcscf.example.net;lr>" CRLF
+			"Route: <sip:edge.example.net;lr>" CRLF
+			"Record-Route: <sip:proxy.example.org;lr;ftag=9fxced76sl>" CRLF
+			"Record-Route: <sip:10.0.0.1;lr>" CRLF
+			"Record-Route: <sip:p1.example.com;lr>" CRLF
+			"From: \"Alice\" <sip:alice@example.com>;tag=9fxced76sl" CRLF
+			"To: \"Bob\" <sip:bob@example.org>" CRLF
+			"Call-ID: a84b4c76e66710@pc33.example.com" CRLF
+			"CSeq: 314159 INVITE" CRLF
+			"Contact: <sip:alice@198.51.100.7:5060>" CRLF
+			"X-Odd:   keep  these ,, bytes  " CRLF
+			"Content-Type: application/sdp" CRLF
+			"Content-Length: 61" CRLF CRLF BODY);
+
+	parse_back(n);
+	assert_true(back.is_request);
+	assert_int_equal(back.method_id, SIP_METHOD_INVITE);
+	assert_str(back.ruri_str, "sip:bob@192.0.2.4:5062;transport=tcp");
+	assert_int_equal(back.ruri.port, 5062);
+	assert_str(back.via.host, "proxy.example.org");
+	assert_str(back.via.branch, "z9hG4bK-sd3-a1b2");
+	VALUES(SIP_HDR_VIA, OUR_VIA, "SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK74bf9;rport");
+	assert_int_equal(back.max_forwards, 69);
+	VALUES(SIP_HDR_RECORD_ROUTE, "<sip:proxy.example.org;lr;ftag=9fxced76sl>", "<sip:10.0.0.1;lr>",
+	       "<sip:p1.example.com;lr>");
+	VALUES(SIP_HDR_ROUTE, "<sip:pcscf.example.net;lr>", "<sip:edge.example.net;lr>");
+	assert_str(back.call_id, "a84b4c76e66710@pc33.example.com");
+	assert_str(back.from.tag, "9fxced76sl");
+	assert_int_equal(back.cseq.num, 314159);
+	assert_str(back.body, BODY);
+	assert_true(back.has_content_length);
+	assert_int_equal(back.content_length, 61);
+	assert_str(line_value("X-Odd"), "keep  these ,, bytes");
+}
+
+/* The request's own bytes outside the edited lines reach the output
+ * untouched: the Contact..body tail is one identical run. */
+static void test_forward_tail_identical(void **state)
+{
+	(void)state;
+	parse_in(invite);
+	struct sip_proxy_fwd f = full_fwd();
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	assert_true(n > 0);
+	const char *tail = strstr(invite, "From:");
+	size_t tl = strlen(tail);
+	assert_true((size_t)n >= tl);
+	assert_memory_equal(out + n - tl, tail, tl);
+}
+
+/* Step 3: no Max-Forwards -> 70 added; no Route / Record-Route -> the lines
+ * are added; an empty ruri keeps the request's; a datagram without
+ * Content-Length gets one. */
+static void test_forward_adds_missing(void **state)
+{
+	(void)state;
+	parse_in("OPTIONS sip:carol@chicago.example.com SIP/2.0" CRLF
+		 "Via: SIP/2.0/TCP client.example.com;branch=z9hG4bKx1" CRLF
+		 "From: <sip:a@example.com>;tag=1" CRLF
+		 "To: <sip:carol@chicago.example.com>" CRLF
+		 "Call-ID: c1" CRLF
+		 "CSeq: 7 OPTIONS" CRLF CRLF);
+	struct sip_proxy_fwd f = {
+		.via = SIP_STR("SIP/2.0/TCP p.example.org;branch=z9hG4bK-sd0-q"),
+		.record_route = {SIP_STR("<sip:p.example.org;lr;transport=tcp>"), SIP_STR("<sip:p.example.org;lr>")},
+		.route_pre = SIP_STR("<sip:a.example.net;lr>, <sip:b.example.net;lr>"),
+	};
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	assert_str(back.ruri_str, "sip:carol@chicago.example.com");
+	assert_int_equal(back.max_forwards, SIP_PROXY_DEFAULT_MAX_FORWARDS);
+	assert_str(line_value("Max-Forwards"), "70");
+	VALUES(SIP_HDR_VIA, "SIP/2.0/TCP p.example.org;branch=z9hG4bK-sd0-q",
+	       "SIP/2.0/TCP client.example.com;branch=z9hG4bKx1");
+	/* The added Via sits on top of the header section. */
+	assert_int_equal(back.first[SIP_HDR_VIA], 0);
+	VALUES(SIP_HDR_RECORD_ROUTE, "<sip:p.example.org;lr;transport=tcp>", "<sip:p.example.org;lr>");
+	VALUES(SIP_HDR_ROUTE, "<sip:a.example.net;lr>", "<sip:b.example.net;lr>");
+	assert_true(back.has_content_length);
+	assert_int_equal(back.content_length, 0);
+	assert_int_equal(back.body.len, 0);
+}
+
+/* Only record_route[0]: one line added, above the existing ones. */
+static void test_forward_one_record_route(void **state)
+{
+	(void)state;
+	parse_in(invite);
+	struct sip_proxy_fwd f = {.via = SIP_STR(OUR_VIA), .record_route = {SIP_STR("<sip:rr.example.org;lr>")}};
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	VALUES(SIP_HDR_RECORD_ROUTE, "<sip:rr.example.org;lr>", "<sip:p1.example.com;lr>");
+	/* Nothing popped, nothing pre-loaded: both Routes stay, in order. */
+	VALUES(SIP_HDR_ROUTE, "<sip:proxy.example.org;lr>", "<sip:edge.example.net;lr>");
+	assert_str(back.ruri_str, "sip:bob@example.org");
+}
+
+/* A Max-Forwards of 1 is still forwarded, as 0 (only 0 is refused). */
+static void test_forward_mf_one(void **state)
+{
+	(void)state;
+	parse_in("MESSAGE sip:u@example.org SIP/2.0" CRLF
+		 "Via: SIP/2.0/UDP h;branch=z9hG4bK1" CRLF
+		 "Max-Forwards:1" CRLF
+		 "From: <sip:a@example.com>;tag=1" CRLF
+		 "To: <sip:u@example.org>" CRLF
+		 "Call-ID: c" CRLF
+		 "CSeq: 1 MESSAGE" CRLF
+		 "Content-Length: 2" CRLF CRLF "hi");
+	struct sip_proxy_fwd f = {.via = SIP_STR("SIP/2.0/UDP p;branch=z9hG4bK-sd1-x")};
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	assert_int_equal(back.max_forwards, 0);
+	assert_str(back.body, "hi");
+}
+
+#define ROUTED(routes)                                                                                       \
+	"INVITE sip:bob@example.org SIP/2.0" CRLF "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1" CRLF       \
+	"Max-Forwards: 10" CRLF routes "From: <sip:a@example.com>;tag=1" CRLF "To: <sip:bob@example.org>" CRLF \
+	"Call-ID: r1" CRLF "CSeq: 2 INVITE" CRLF "X-After: 1" CRLF "Content-Length: 0" CRLF CRLF
+
+/* Two Route values on one comma-separated line: popping one rewrites the
+ * line with the other; the pre-loaded route still goes in front. A comma
+ * inside a quoted display name is not a separator. */
+static void test_forward_pop_list_line(void **state)
+{
+	(void)state;
+	parse_in(ROUTED("Route: \"us, really\" <sip:proxy.example.org;lr>, <sip:next.example.net;lr>" CRLF
+			"Route: <sip:last.example.net;lr>" CRLF));
+	struct sip_proxy_fwd f = {.via = SIP_STR(OUR_VIA), .route_pre = SIP_STR("<sip:pre.example.net;lr>"),
+				  .pop_routes = 1};
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	VALUES(SIP_HDR_ROUTE, "<sip:pre.example.net;lr>", "<sip:next.example.net;lr>", "<sip:last.example.net;lr>");
+	assert_non_null(strstr(out, "Route: <sip:pre.example.net;lr>" CRLF "Route: <sip:next.example.net;lr>" CRLF
+				    "Route: <sip:last.example.net;lr>" CRLF));
+	assert_null(strstr(out, "us, really"));
+	assert_int_equal(back.max_forwards, 9);
+}
+
+/* pop_routes = 2 removes the whole first line and the first value of the
+ * second line. */
+static void test_forward_pop_two_spans_lines(void **state)
+{
+	(void)state;
+	parse_in(ROUTED("Route: <sip:p1.example.org;lr>" CRLF
+			"Route: <sip:p2.example.org;lr>,<sip:far.example.net;lr>" CRLF));
+	struct sip_proxy_fwd f = {.via = SIP_STR(OUR_VIA), .route_pre = SIP_STR("<sip:pre.example.net;lr>"),
+				  .pop_routes = 2};
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	VALUES(SIP_HDR_ROUTE, "<sip:pre.example.net;lr>", "<sip:far.example.net;lr>");
+	assert_null(strstr(out, "p1.example.org"));
+	assert_null(strstr(out, "p2.example.org"));
+
+	/* The same without a pre-loaded route. */
+	f.route_pre = SIP_STR_NULL;
+	n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	VALUES(SIP_HDR_ROUTE, "<sip:far.example.net;lr>");
+
+	/* Every value popped: no Route left at all, unless one is pre-loaded. */
+	f.pop_routes = 3;
+	n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	assert_int_equal(back.first[SIP_HDR_ROUTE], SIP_HDR_NONE);
+	assert_null(strstr(out, "Route:"));
+	assert_str(line_value("X-After"), "1");
+	f.route_pre = SIP_STR("<sip:pre.example.net;lr>");
+	n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	VALUES(SIP_HDR_ROUTE, "<sip:pre.example.net;lr>");
+}
+
+/* Refused inputs (contract: SIP_EINVAL) and output that does not fit. */
+static void test_forward_errors(void **state)
+{
+	(void)state;
+	struct sip_proxy_fwd f = full_fwd();
+
+	/* Max-Forwards already 0 (§16.3 item 3: the caller answers 483). */
+	parse_in("INVITE sip:bob@example.org SIP/2.0" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bK1" CRLF
+		 "Max-Forwards: 0" CRLF "Route: <sip:proxy.example.org;lr>" CRLF "From: <sip:a@b>;tag=1" CRLF
+		 "To: <sip:bob@example.org>" CRLF "Call-ID: c" CRLF "CSeq: 1 INVITE" CRLF
+		 "Content-Length: 0" CRLF CRLF);
+	assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL);
+
+	/* More Route values to pop than the request has. */
+	parse_in(invite);
+	f.pop_routes = 3;
+	assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL);
+	f.pop_routes = 2;
+	assert_true(sip_proxy_forward(&in, &f, out, sizeof(out)) > 0);
+	parse_in(ROUTED(""));
+	f.pop_routes = 1;
+	assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL);
+
+	/* A line break in any value we add would inject a header. */
+	parse_in(invite);
+	static const char *const bad[] = {
+		"SIP/2.0/UDP p;branch=z9hG4bK1\r\nX-Evil: 1",
+		"SIP/2.0/UDP p;branch=z9hG4bK1\n",
+		"\rSIP/2.0/UDP p;branch=z9hG4bK1",
+	};
+	for (size_t i = 0; i < N(bad); i++) {
+		f = full_fwd();
+		f.via = (struct sip_str){bad[i], strlen(bad[i])};
+		assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL);
+		f = full_fwd();
+		f.record_route[0] = (struct sip_str){bad[i], strlen(bad[i])};
+		assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL);
+		f = full_fwd();
+		f.record_route[1] = (struct sip_str){bad[i], strlen(bad[i])};
+		assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL);
+		f = full_fwd();
+		f.route_pre = (struct sip_str){bad[i], strlen(bad[i])};
+		assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL);
+		f = full_fwd();
+		f.ruri = (struct sip_str){bad[i], strlen(bad[i])};
+		assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL);
+	}
+	/* §16.6 step 8 is a MUST: no Via of ours, no forward. */
+	f = full_fwd();
+	f.via = SIP_STR_NULL;
+	assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL);
+
+	/* A response is not forwarded this way. */
+	f = full_fwd();
+	f.pop_routes = 0;
+	parse_in("SIP/2.0 180 Ringing" CRLF "Via: SIP/2.0/UDP p;branch=z9hG4bK1" CRLF
+		 "Via: SIP/2.0/UDP h;branch=z9hG4bK2" CRLF "Max-Forwards: 70" CRLF "From: <sip:a@b>;tag=1" CRLF
+		 "To: <sip:c@d>;tag=2" CRLF "Call-ID: c" CRLF "CSeq: 1 INVITE" CRLF "Content-Length: 0" CRLF CRLF);
+	assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL);
+
+	/* NULL arguments. */
+	parse_in(invite);
+	f = full_fwd();
+	assert_int_equal(sip_proxy_forward(NULL, &f, out, sizeof(out)), SIP_EINVAL);
+	assert_int_equal(sip_proxy_forward(&in, NULL, out, sizeof(out)), SIP_EINVAL);
+	assert_int_equal(sip_proxy_forward(&in, &f, NULL, sizeof(out)), SIP_EINVAL);
+}
+
+/* Every cap below the output's length is SIP_ETOOBIG (and writes nothing
+ * past cap); exactly the length is enough. */
+static void test_forward_too_big(void **state)
+{
+	(void)state;
+	parse_in(invite);
+	struct sip_proxy_fwd f = full_fwd();
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	assert_true(n > 0);
+	for (int cap = 0; cap < n; cap++) {
+		char *small = malloc((size_t)cap + 1);
+		assert_non_null(small);
+		assert_int_equal(sip_proxy_forward(&in, &f, small, (size_t)cap), SIP_ETOOBIG);
+		free(small);
+	}
+	char *exact = malloc((size_t)n);
+	assert_non_null(exact);
+	assert_int_equal(sip_proxy_forward(&in, &f, exact, (size_t)n), n);
+	assert_memory_equal(exact, out, (size_t)n);
+	free(exact);
+}
+
+/* ---- sip_proxy_response_up (§16.7 step 9) ---- */
+
+#define RESP_TAIL                                                                                            \
+	"Record-Route: <sip:proxy.example.org;lr>" CRLF "From: <sip:alice@example.com>;tag=1" CRLF                  \
+	"To: <sip:bob@example.org>;tag=b2" CRLF "Call-ID: r9" CRLF "CSeq: 4 INVITE" CRLF                         \
+	"Contact: <sip:bob@192.0.2.4>" CRLF "X-Odd:  a ,b " CRLF "Content-Length: 4" CRLF CRLF "abcd"
+
+static void test_response_up_two_lines(void **state)
+{
+	(void)state;
+	parse_in("SIP/2.0 180 Ringing" CRLF "Via: SIP/2.0/UDP proxy.example.org;branch=z9hG4bK-sd2-k" CRLF
+		 "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK74bf9;rport=5060" CRLF RESP_TAIL);
+	int n = sip_proxy_response_up(&in, out, sizeof(out));
+	assert_bytes(n, "SIP/2.0 180 Ringing" CRLF
+			"Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK74bf9;rport=5060" CRLF RESP_TAIL);
+	parse_back(n);
+	assert_false(back.is_request);
+	assert_int_equal(back.status, 180);
+	assert_str(back.via.branch, "z9hG4bK74bf9");
+	assert_int_equal(sip_hdr_count(&back, SIP_HDR_VIA), 1);
+}
+
+static void test_response_up_list_line(void **state)
+{
+	(void)state;
+	/* Ours is the first value of a line holding two: only it goes. */
+	parse_in("SIP/2.0 486 Busy Here" CRLF
+		 "v: SIP/2.0/UDP proxy.example.org;branch=z9hG4bK-sd2-k , SIP/2.0/TCP a.example.com;branch=z9hG4bKa" CRLF
+		 "Via: SIP/2.0/UDP c.example.com;branch=z9hG4bKc" CRLF RESP_TAIL);
+	int n = sip_proxy_response_up(&in, out, sizeof(out));
+	assert_bytes(n, "SIP/2.0 486 Busy Here" CRLF "v: SIP/2.0/TCP a.example.com;branch=z9hG4bKa" CRLF
+			"Via: SIP/2.0/UDP c.example.com;branch=z9hG4bKc" CRLF RESP_TAIL);
+	parse_back(n);
+	assert_int_equal(back.status, 486);
+	assert_str(back.via.host, "a.example.com");
+	VALUES(SIP_HDR_VIA, "SIP/2.0/TCP a.example.com;branch=z9hG4bKa", "SIP/2.0/UDP c.example.com;branch=z9hG4bKc");
+
+	/* A single line of two values, nothing else. */
+	parse_in("SIP/2.0 200 OK" CRLF
+		 "Via: SIP/2.0/UDP p.example.org;branch=z9hG4bK-sd0-1,SIP/2.0/UDP u.example.com;branch=z9hG4bKu" CRLF
+		 RESP_TAIL);
+	n = sip_proxy_response_up(&in, out, sizeof(out));
+	assert_bytes(n, "SIP/2.0 200 OK" CRLF "Via: SIP/2.0/UDP u.example.com;branch=z9hG4bKu" CRLF RESP_TAIL);
+}
+
+static void test_response_up_errors(void **state)
+{
+	(void)state;
+	/* A single Via: the response was meant for us. */
+	parse_in("SIP/2.0 200 OK" CRLF "Via: SIP/2.0/UDP p.example.org;branch=z9hG4bK-sd0-1" CRLF RESP_TAIL);
+	assert_int_equal(sip_proxy_response_up(&in, out, sizeof(out)), SIP_EINVAL);
+	/* A request is not a response. */
+	parse_in(invite);
+	assert_int_equal(sip_proxy_response_up(&in, out, sizeof(out)), SIP_EINVAL);
+	assert_int_equal(sip_proxy_response_up(NULL, out, sizeof(out)), SIP_EINVAL);
+
+	parse_in("SIP/2.0 180 Ringing" CRLF "Via: SIP/2.0/UDP p;branch=z9hG4bK-sd2-k" CRLF
+		 "Via: SIP/2.0/UDP u;branch=z9hG4bK1" CRLF RESP_TAIL);
+	assert_int_equal(sip_proxy_response_up(&in, NULL, sizeof(out)), SIP_EINVAL);
+	int n = sip_proxy_response_up(&in, out, sizeof(out));
+	assert_true(n > 0);
+	for (int cap = 0; cap < n; cap++)
+		assert_int_equal(sip_proxy_response_up(&in, out, (size_t)cap), SIP_ETOOBIG);
+	assert_int_equal(sip_proxy_response_up(&in, out, (size_t)n), n);
+}
+
+/* ---- sip_proxy_cancel (§9.1) ---- */
+
+/* The CANCEL of the branch forwarded in test_forward_full: built from the
+ * forwarded bytes, as the proxy keeps them for its client transaction. */
+static void test_cancel_of_forwarded(void **state)
+{
+	(void)state;
+	parse_in(invite);
+	struct sip_proxy_fwd f = full_fwd();
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	assert_true(n > 0);
+	char fwd[OUT_CAP];
+	memcpy(fwd, out, (size_t)n);
+	struct sip_msg branch;
+	assert_int_equal(sip_msg_parse(&branch, fwd, (size_t)n, SIP_PARSE_STREAM, NULL), n);
+
+	n = sip_proxy_cancel(&branch, out, sizeof(out));
+	assert_bytes(n, "CANCEL sip:bob@192.0.2.4:5062;transport=tcp SIP/2.0" CRLF
+			"Via: " OUR_VIA CRLF
+			"Route: <sip:pcscf.example.net;lr>" CRLF
+			"Route: <sip:edge.example.net;lr>" CRLF
+			"Max-Forwards: 70" CRLF
+			"From: \"Alice\" <sip:alice@example.com>;tag=9fxced76sl" CRLF
+			"To: \"Bob\" <sip:bob@example.org>" CRLF
+			"Call-ID: a84b4c76e66710@pc33.example.com" CRLF
+			"CSeq: 314159 CANCEL" CRLF
+			"Content-Length: 0" CRLF CRLF);
+	parse_back(n);
+	assert_int_equal(back.method_id, SIP_METHOD_CANCEL);
+	assert_int_equal(back.cseq.method_id, SIP_METHOD_CANCEL);
+	assert_int_equal(back.cseq.num, branch.cseq.num);
+	assert_true(sip_str_eq(back.ruri_str, branch.ruri_str));
+	assert_true(sip_str_eq(back.via.branch, branch.via.branch));
+	assert_int_equal(sip_hdr_count(&back, SIP_HDR_VIA), 1);
+	assert_true(sip_str_eq(back.call_id, branch.call_id));
+	assert_true(sip_str_eq(back.from.tag, branch.from.tag));
+	assert_false(back.to.has_tag);
+	VALUES(SIP_HDR_ROUTE, "<sip:pcscf.example.net;lr>", "<sip:edge.example.net;lr>");
+	assert_int_equal(back.max_forwards, 70);
+	assert_int_equal(back.content_length, 0);
+	assert_int_equal(back.first[SIP_HDR_CONTENT_TYPE], SIP_HDR_NONE);
+	assert_int_equal(back.first[SIP_HDR_RECORD_ROUTE], SIP_HDR_NONE);
+	assert_int_equal(back.first[SIP_HDR_CONTACT], SIP_HDR_NONE);
+}
+
+/* The top Via value only, when the top line holds two; a Route line with
+ * two values keeps both; a To tag is kept. */
+static void test_cancel_top_via_value(void **state)
+{
+	(void)state;
+	parse_in("INVITE sip:u@10.0.0.9 SIP/2.0" CRLF
+		 "Via: SIP/2.0/UDP p.example.org;branch=z9hG4bK-sd5-zz, SIP/2.0/UDP u.example.com;branch=z9hG4bKu" CRLF
+		 "Route: <sip:r1.example.net;lr>, <sip:r2.example.net;lr>" CRLF
+		 "Max-Forwards: 40" CRLF "From: <sip:a@example.com>;tag=f" CRLF "To: <sip:u@example.org>;tag=t" CRLF
+		 "Call-ID: k@h" CRLF "CSeq: 4294967295 INVITE" CRLF "Content-Length: 0" CRLF CRLF);
+	int n = sip_proxy_cancel(&in, out, sizeof(out));
+	parse_back(n);
+	VALUES(SIP_HDR_VIA, "SIP/2.0/UDP p.example.org;branch=z9hG4bK-sd5-zz");
+	VALUES(SIP_HDR_ROUTE, "<sip:r1.example.net;lr>", "<sip:r2.example.net;lr>");
+	assert_str(back.to.tag, "t");
+	assert_int_equal(back.cseq.num, 4294967295u);
+	assert_str(back.ruri_str, "sip:u@10.0.0.9");
+	assert_non_null(strstr(out, "CSeq: 4294967295 CANCEL" CRLF));
+}
+
+static void test_cancel_errors(void **state)
+{
+	(void)state;
+	parse_in(ROUTED("") );
+	int n = sip_proxy_cancel(&in, out, sizeof(out));
+	parse_back(n); /* no Route: none in the CANCEL */
+	assert_int_equal(back.first[SIP_HDR_ROUTE], SIP_HDR_NONE);
+	for (int cap = 0; cap < n; cap++)
+		assert_int_equal(sip_proxy_cancel(&in, out, (size_t)cap), SIP_ETOOBIG);
+	assert_int_equal(sip_proxy_cancel(&in, NULL, 100), SIP_EINVAL);
+	assert_int_equal(sip_proxy_cancel(NULL, out, sizeof(out)), SIP_EINVAL);
+
+	parse_in("BYE sip:bob@example.org SIP/2.0" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bK1" CRLF
+		 "From: <sip:a@b>;tag=1" CRLF "To: <sip:bob@example.org>;tag=2" CRLF "Call-ID: c" CRLF
+		 "CSeq: 3 BYE" CRLF "Content-Length: 0" CRLF CRLF);
+	assert_int_equal(sip_proxy_cancel(&in, out, sizeof(out)), SIP_EINVAL);
+	parse_in("CANCEL sip:bob@example.org SIP/2.0" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bK1" CRLF
+		 "From: <sip:a@b>;tag=1" CRLF "To: <sip:bob@example.org>" CRLF "Call-ID: c" CRLF
+		 "CSeq: 3 CANCEL" CRLF "Content-Length: 0" CRLF CRLF);
+	assert_int_equal(sip_proxy_cancel(&in, out, sizeof(out)), SIP_EINVAL);
+	/* A response to an INVITE is not an INVITE. */
+	parse_in("SIP/2.0 180 Ringing" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bK1" CRLF "From: <sip:a@b>;tag=1" CRLF
+		 "To: <sip:c@d>;tag=2" CRLF "Call-ID: c" CRLF "CSeq: 1 INVITE" CRLF "Content-Length: 0" CRLF CRLF);
+	assert_int_equal(sip_proxy_cancel(&in, out, sizeof(out)), SIP_EINVAL);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(copy);
+	copy = NULL;
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_forward_full),
+		cmocka_unit_test(test_forward_tail_identical),
+		cmocka_unit_test(test_forward_adds_missing),
+		cmocka_unit_test(test_forward_one_record_route),
+		cmocka_unit_test(test_forward_mf_one),
+		cmocka_unit_test(test_forward_pop_list_line),
+		cmocka_unit_test(test_forward_pop_two_spans_lines),
+		cmocka_unit_test(test_forward_errors),
+		cmocka_unit_test(test_forward_too_big),
+		cmocka_unit_test(test_response_up_two_lines),
+		cmocka_unit_test(test_response_up_list_line),
+		cmocka_unit_test(test_response_up_errors),
+		cmocka_unit_test(test_cancel_of_forwarded),
+		cmocka_unit_test(test_cancel_top_via_value),
+		cmocka_unit_test(test_cancel_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, teardown);
+}
