@@ -53,6 +53,9 @@ struct sip_server_config {
 	enum sip_digest_alg digest_algs[SIP_DIGEST__COUNT];
 	unsigned ndigest_algs;
 	unsigned nonce_lifetime;             /* seconds; 0: SIP_AUTH_DEFAULT_LIFETIME */
+	/* Proxy (§16). */
+	bool record_route;                   /* stay in the dialogs of INVITE/SUBSCRIBE...; default on */
+	char *dns_servers;                   /* "127.0.0.1:5353"; NULL: /etc/resolv.conf */
 };
 
 /* Fills cfg with the embedded default: UDP+TCP on 127.0.0.1:5060, domain

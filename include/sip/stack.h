@@ -9,6 +9,7 @@
 #ifndef SIP_STACK_H
 #define SIP_STACK_H
 
+#include <sip/resolver.h>
 #include <sip/transport.h>
 #include <sip/txn.h>
 
@@ -59,6 +60,10 @@ SIP_API void sip_stack_rearm(struct sip_stack *s);
 
 /* Fills a transaction destination from a socket address (port included). */
 SIP_API void sip_txn_dest_set(struct sip_txn_dest *d, const struct sockaddr *sa, enum sip_tp_type type, uint64_t conn);
+
+/* Fills a transaction destination for a located target (RFC 3263): its
+ * address and port, and its transport. Returns the transport. */
+SIP_API enum sip_tp_type sip_txn_dest_from_target(struct sip_txn_dest *d, const struct sip_target *t);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,10 @@ int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, 
 		return SIP_EINVAL;
 	struct sip_edit e;
 	sip_edit_init(&e, req);
+	/* Headers we add go before Content-Length (conventionally last), else at the end. */
+	uint16_t end = req->first[SIP_HDR_CONTENT_LENGTH];
+	if (end == SIP_HDR_NONE)
+		end = req->nhdrs;
 	if (f->ruri.len)
 		sip_edit_set_ruri(&e, f->ruri);
 	/* Step 3: Max-Forwards one lower, or 70 when the request had none. */
@@ -31,7 +35,7 @@ int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, 
 		int n = snprintf(mf, sizeof(mf), "%d", (int)req->max_forwards - 1);
 		sip_edit_replace_value(&e, req->first[SIP_HDR_MAX_FORWARDS], (struct sip_str){mf, (size_t)n});
 	} else {
-		sip_edit_add_header(&e, SIP_STR("Max-Forwards"), SIP_STR("70"));
+		sip_edit_insert_header(&e, end, SIP_STR("Max-Forwards"), SIP_STR("70"));
 	}
 	/* Step 4: our Record-Route values above the ones already there (the
 	 * callee's route set keeps the order of the header). */
@@ -40,7 +44,7 @@ int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, 
 		if (!f->record_route[i].len)
 			continue;
 		if (rr == SIP_HDR_NONE)
-			sip_edit_add_header(&e, SIP_STR("Record-Route"), f->record_route[i]);
+			sip_edit_insert_header(&e, end, SIP_STR("Record-Route"), f->record_route[i]);
 		else
 			sip_edit_insert_header(&e, rr, SIP_STR("Record-Route"), f->record_route[i]);
 	}
@@ -51,7 +55,7 @@ int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, 
 	if (f->route_pre.len) {
 		uint16_t at = req->first[SIP_HDR_ROUTE];
 		if (at == SIP_HDR_NONE)
-			sip_edit_add_header(&e, SIP_STR("Route"), f->route_pre);
+			sip_edit_insert_header(&e, end, SIP_STR("Route"), f->route_pre);
 		else
 			sip_edit_insert_header(&e, at, SIP_STR("Route"), f->route_pre);
 	}

@@ -34,6 +34,10 @@ struct y_registrar {
 	bool *nat_rewrite;
 	uint32_t *foreign_status;
 };
+struct y_proxy {
+	bool *record_route;
+	char *dns;
+};
 struct y_doc {
 	char **listen;
 	unsigned listen_count;
@@ -43,6 +47,7 @@ struct y_doc {
 	struct y_timers *timers;
 	struct y_limits *limits;
 	struct y_registrar *registrar;
+	struct y_proxy *proxy;
 	char *log_level;
 	bool *trace;
 	uint32_t *workers;
@@ -93,6 +98,11 @@ static const cyaml_schema_field_t registrar_fields[] = {
 	CYAML_FIELD_UINT_PTR("foreign_status", OPT, struct y_registrar, foreign_status),
 	CYAML_FIELD_END,
 };
+static const cyaml_schema_field_t proxy_fields[] = {
+	CYAML_FIELD_BOOL_PTR("record_route", OPT, struct y_proxy, record_route),
+	CYAML_FIELD_STRING_PTR("dns", OPT, struct y_proxy, dns, 1, 1024),
+	CYAML_FIELD_END,
+};
 static const cyaml_schema_field_t doc_fields[] = {
 	CYAML_FIELD_SEQUENCE("listen", OPT, struct y_doc, listen, &str_schema, 0, SIP_SERVER_MAX_LISTEN),
 	CYAML_FIELD_SEQUENCE("domains", OPT, struct y_doc, domains, &str_schema, 0, SIP_SERVER_MAX_DOMAINS),
@@ -100,6 +110,7 @@ static const cyaml_schema_field_t doc_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("timers", OPT, struct y_doc, timers, timer_fields),
 	CYAML_FIELD_MAPPING_PTR("limits", OPT, struct y_doc, limits, limit_fields),
 	CYAML_FIELD_MAPPING_PTR("registrar", OPT, struct y_doc, registrar, registrar_fields),
+	CYAML_FIELD_MAPPING_PTR("proxy", OPT, struct y_doc, proxy, proxy_fields),
 	CYAML_FIELD_STRING_PTR("log_level", OPT, struct y_doc, log_level, 1, 16),
 	CYAML_FIELD_BOOL_PTR("trace", OPT, struct y_doc, trace),
 	CYAML_FIELD_UINT_PTR("workers", OPT, struct y_doc, workers),
@@ -161,6 +172,7 @@ void sip_server_config_defaults(struct sip_server_config *cfg)
 	cfg->min_expires = 60;
 	cfg->max_expires = 86400;
 	cfg->foreign_register_status = 404;
+	cfg->record_route = true;
 	cfg->digest_algs[0] = SIP_DIGEST_MD5;
 	cfg->digest_algs[1] = SIP_DIGEST_SHA256;
 	cfg->ndigest_algs = 2;
@@ -316,6 +328,10 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 		cfg->workers = *d->workers;
 	if (d->commit_window_ms)
 		cfg->commit_window_ms = *d->commit_window_ms;
+	if (d->proxy && d->proxy->record_route)
+		cfg->record_route = *d->proxy->record_route;
+	if (d->proxy && d->proxy->dns && (rc = sip_server_config_set_str(&cfg->dns_servers, d->proxy->dns)))
+		goto out;
 	if (d->db && (rc = sip_server_config_set_str(&cfg->db_path, d->db)))
 		goto out;
 	if (d->location) {
@@ -387,5 +403,6 @@ void sip_server_config_free(struct sip_server_config *cfg)
 	free(cfg->tls_ca);
 	free(cfg->tls_client_ca);
 	free(cfg->db_path);
+	free(cfg->dns_servers);
 	memset(cfg, 0, sizeof(*cfg));
 }

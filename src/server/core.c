@@ -8,6 +8,7 @@
 #include <sip/location.h>
 #include <sip/log.h>
 #include <sip/print.h>
+#include <sip/registrar.h>
 #include <string.h>
 #include <time.h>
 
@@ -41,7 +42,7 @@ static void head(struct sip__worker *w, struct sip_builder *b, const struct sip_
 	sip_build_header(b, SIP_STR("Server"), SIP_STR(SERVER));
 }
 
-static void simple(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req, int code)
+void sip__core_reply(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req, int code)
 {
 	struct sip_builder b;
 	head(w, &b, req, code);
@@ -95,10 +96,12 @@ static void on_cancel(struct sip__worker *w, struct sip_txn *t, const struct sip
 {
 	struct sip_txn *inv = sip_txn_find_cancel_target(sip_stack_txns(w->stack), req);
 	if (!inv) {
-		simple(w, t, req, 481);
+		sip__core_reply(w, t, req, 481);
 		return;
 	}
-	simple(w, t, req, 200);
+	sip__core_reply(w, t, req, 200);
+	if (sip__proxy_cancel(w, inv))
+		return; /* §16.10: the branches are CANCELled; their 487 comes back up */
 	if (sip_txn_status(inv) < 200) {
 		/* The INVITE's own request is not kept; the CANCEL carries the same
 		 * Via, From, To, Call-ID and CSeq number (§9.1), so build from it and
@@ -135,11 +138,62 @@ static const char *our_domain(const struct sip__worker *w, struct sip_str host)
 	return NULL;
 }
 
-/* Whether the Request-URI names us: one of our domains or a listen address
- * (§8.2.2.1 for a UAS; anything else is the proxy's to route). */
-static bool is_local(const struct sip__worker *w, const struct sip_msg *req)
+static bool our_port(const struct sip__worker *w, uint16_t port)
 {
-	return req->ruri.scheme != SIP_URI_TEL && our_domain(w, req->ruri.host) != NULL;
+	for (unsigned i = 0; i < w->nlisten_hosts; i++)
+		if (w->listen_ports[i] == port)
+			return true;
+	return false;
+}
+
+/* Whether a SIP/SIPS URI names this server (§16.4, §16.5): a configured
+ * domain at no port or one of ours (DNS takes a domain to us), or a listen
+ * address at one of our ports (5060, 5061 for SIPS, when it has none). */
+static bool names_us(const struct sip__worker *w, const struct sip_uri *u)
+{
+	if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
+		return false;
+	for (unsigned i = 0; i < w->cfg->ndomains; i++)
+		if (sip_str_caseeq(u->host, sip_str_c(w->cfg->domains[i])))
+			return !u->has_port || our_port(w, u->port);
+	if (!our_domain(w, u->host))
+		return false;
+	bool tls = u->scheme == SIP_URI_SIPS || sip_str_caseeq(u->transport, SIP_STR("tls"));
+	return our_port(w, u->has_port ? u->port : tls ? 5061 : 5060);
+}
+
+/* How many Route values at the top of req name us (§16.4: removed before
+ * the request goes on). */
+static unsigned routes_to_us(const struct sip__worker *w, const struct sip_msg *req)
+{
+	struct sip_hdr_iter it;
+	struct sip_str v;
+	unsigned n = 0;
+	sip_hdr_iter_init(&it, req, SIP_HDR_ROUTE);
+	while (sip_hdr_iter_next(&it, &v) == 1) {
+		struct sip_nameaddr na;
+		size_t off;
+		if (sip_nameaddr_parse(&na, v, &off) < 0 || !names_us(w, &na.uri))
+			break;
+		n++;
+	}
+	return n;
+}
+
+int sip__route_after(const struct sip_msg *req, unsigned skip, struct sip_uri *out)
+{
+	struct sip_hdr_iter it;
+	struct sip_str v;
+	sip_hdr_iter_init(&it, req, SIP_HDR_ROUTE);
+	for (unsigned i = 0; i <= skip; i++)
+		if (sip_hdr_iter_next(&it, &v) != 1)
+			return 0;
+	struct sip_nameaddr na;
+	size_t off;
+	if (sip_nameaddr_parse(&na, v, &off) < 0)
+		return SIP_EPARSE;
+	*out = na.uri;
+	return 1;
 }
 
 /* 407 with one Proxy-Authenticate per configured algorithm (§22.3). */
@@ -149,7 +203,7 @@ static void proxy_challenge(struct sip__worker *w, struct sip_txn *t, const stru
 	struct sip_builder b;
 	head(w, &b, req, 407);
 	if (sip_auth_build_challenges(w->shared->auth, realm, (int64_t)time(NULL), stale, true, &b) != 0) {
-		simple(w, t, req, 500);
+		sip__core_reply(w, t, req, 500);
 		return;
 	}
 	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
@@ -173,7 +227,7 @@ static bool proxy_authorized(struct sip__worker *w, struct sip_txn *t, const str
 	struct sip_digest_creds c;
 	int found = sip_auth_find_creds(req, true, realm, &c);
 	if (found < 0) {
-		simple(w, t, req, 400);
+		sip__core_reply(w, t, req, 400);
 		return false;
 	}
 	if (!found) {
@@ -191,22 +245,71 @@ static bool proxy_authorized(struct sip__worker *w, struct sip_txn *t, const str
 		proxy_challenge(w, t, req, realm, false);
 		return false;
 	case SIP_AUTH_MALFORMED:
-		simple(w, t, req, 400);
+		sip__core_reply(w, t, req, 400);
 		return false;
 	default:
-		simple(w, t, req, 500);
+		sip__core_reply(w, t, req, 500);
 		return false;
 	}
 }
 
-/* A request for somewhere else, in the proxy's role (§16.3): Max-Forwards and
- * Proxy-Require are checked, our users authenticated; forwarding itself
- * comes with the proxy core, so until then the target is answered 404 (no
- * route). */
-static void on_foreign(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
+/* 302 listing the bindings as Contacts with their remaining time (§21.3.3):
+ * the redirect server's answer. */
+static void redirect(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req,
+		     const struct sip_binding_list *l, int64_t now)
+{
+	struct sip_builder b;
+	head(w, &b, req, 302);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct sip_binding *bd = &l->v[i];
+		long long left = bd->expires > now ? (long long)(bd->expires - now) : 0;
+		if (bd->q >= 0)
+			sip_build_headerf(&b, "Contact", "<%.*s>;q=%d.%03d;expires=%lld", SIP_STR_ARG(bd->contact_uri),
+					  bd->q / 1000, bd->q % 1000, left);
+		else
+			sip_build_headerf(&b, "Contact", "<%.*s>;expires=%lld", SIP_STR_ARG(bd->contact_uri), left);
+	}
+	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
+	respond(w, t, sip_build_finish(&b));
+}
+
+/* A request for one of our users (§16.5): the bindings of the Request-URI's
+ * AOR are the targets — proxied to all of them, or listed in a 302 in
+ * redirect mode; none is 480 (known domain, nobody there now). */
+static void to_our_user(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req, unsigned pop)
+{
+	char aor[SIP_REGISTRAR_MAX_AOR_LEN + 1];
+	struct sip_binding_list l = {0};
+	int64_t now = (int64_t)time(NULL);
+	int n = sip_registrar_aor(&req->ruri, aor, sizeof(aor));
+	if (n < 0) {
+		sip__core_reply(w, t, req, n == SIP_EPARSE ? 400 : 404);
+		return;
+	}
+	if (sip_location_lookup(w->loc, (struct sip_str){aor, (size_t)n}, now, &l) < 0) {
+		sip__core_reply(w, t, req, 500);
+		return;
+	}
+	if (l.n == 0)
+		sip__core_reply(w, t, req, 480);
+	else if (w->cfg->mode == SIP_MODE_REDIRECT)
+		redirect(w, t, req, &l, now);
+	else
+		sip__proxy_forward(w, t, req, pop, &l);
+	sip_binding_list_free(&l);
+}
+
+/* A request in the proxy's role (§16.3 checks: Max-Forwards, Proxy-Require,
+ * our users authenticated), then routed: to our user's bindings, or on to
+ * its Request-URI or next Route. Requests for other domains are relayed for
+ * our own users and along routes through us (dialogs we Record-Routed);
+ * anyone else's get 404 (the domain is not one we handle, §21.4.5), so the
+ * server is no open relay. tel: URIs have no route here (404). */
+static void on_proxy(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req, unsigned pop,
+		     bool more_routes)
 {
 	if (req->max_forwards == 0) {
-		simple(w, t, req, 483); /* §16.3 step 3, RFC 4475 zeromf */
+		sip__core_reply(w, t, req, 483); /* §16.3 step 3, RFC 4475 zeromf */
 		return;
 	}
 	if (req->first[SIP_HDR_PROXY_REQUIRE] != SIP_HDR_NONE) {
@@ -215,7 +318,31 @@ static void on_foreign(struct sip__worker *w, struct sip_txn *t, const struct si
 	}
 	if (!proxy_authorized(w, t, req))
 		return;
-	simple(w, t, req, 404);
+	if (!more_routes && names_us(w, &req->ruri)) {
+		to_our_user(w, t, req, pop);
+		return;
+	}
+	bool ours = req->from.uri.scheme != SIP_URI_TEL && our_domain(w, req->from.uri.host) != NULL;
+	if (req->ruri.scheme == SIP_URI_TEL || w->cfg->mode == SIP_MODE_REDIRECT || (!pop && !ours)) {
+		sip__core_reply(w, t, req, 404);
+		return;
+	}
+	sip__proxy_forward(w, t, req, pop, NULL);
+}
+
+/* An ACK for a 2xx (end-to-end, §17.1.1.3) along a route through us: on to
+ * the next Route or its Request-URI, statelessly. Other ACKs stop here. */
+void sip__core_on_ack(struct sip__worker *w, const struct sip_msg *ack)
+{
+	unsigned pop = routes_to_us(w, ack);
+	if (!pop || (ack->ruri.scheme != SIP_URI_SIP && ack->ruri.scheme != SIP_URI_SIPS))
+		return;
+	struct sip_uri hop;
+	int rc = sip__route_after(ack, pop, &hop);
+	if (rc == 0)
+		hop = ack->ruri;
+	if (rc >= 0)
+		sip__proxy_ack(w, ack, pop, &hop);
 }
 
 void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
@@ -224,7 +351,7 @@ void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct
 	if (req->method_id == SIP_METHOD_ACK)
 		return; /* an ACK is never answered */
 	if (s != SIP_URI_SIP && s != SIP_URI_SIPS && s != SIP_URI_TEL) {
-		simple(w, t, req, 416); /* §8.2.2.1, RFC 4475 unkscm/novelsc */
+		sip__core_reply(w, t, req, 416); /* §8.2.2.1, RFC 4475 unkscm/novelsc */
 		return;
 	}
 	if (req->method_id == SIP_METHOD_CANCEL) {
@@ -237,14 +364,18 @@ void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct
 		 * core exists it gets the configured refusal. */
 		if (!sip__register_on_request(w, t, req, sip_txn_dest(t))) {
 			if (req->max_forwards == 0)
-				simple(w, t, req, 483);
+				sip__core_reply(w, t, req, 483);
 			else
-				simple(w, t, req, (int)w->cfg->foreign_register_status);
+				sip__core_reply(w, t, req, (int)w->cfg->foreign_register_status);
 		}
 		return;
 	}
-	if (!is_local(w, req)) {
-		on_foreign(w, t, req);
+	/* For us as a UAS (§8.2): a Request-URI naming us without a user part,
+	 * and no Route beyond ours. Everything else is the proxy's. */
+	unsigned pop = routes_to_us(w, req);
+	bool more_routes = pop < (unsigned)sip_hdr_count(req, SIP_HDR_ROUTE);
+	if (more_routes || req->ruri.has_user || !names_us(w, &req->ruri)) {
+		on_proxy(w, t, req, pop, more_routes);
 		return;
 	}
 	if (!check_require(w, t, req))
@@ -254,10 +385,10 @@ void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct
 		on_options(w, t, req);
 		break;
 	case SIP_METHOD_UNKNOWN:
-		simple(w, t, req, 501); /* §8.2.1: a method we do not know at all */
+		sip__core_reply(w, t, req, 501); /* §8.2.1: a method we do not know at all */
 		break;
 	default:
-		simple(w, t, req, 405); /* known method, not accepted here: Allow says what is */
+		sip__core_reply(w, t, req, 405); /* known method, not accepted here: Allow says what is */
 		break;
 	}
 }

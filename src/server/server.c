@@ -119,6 +119,8 @@ int sip_server_run(const struct sip_server_config *cfg)
 		shared_close(&shared);
 		return SIP_ENOMEM;
 	}
+	shared.workers = w;
+	shared.nworkers = n;
 	unsigned opened = 0;
 	for (; opened < n; opened++) {
 		if ((rc = sip__worker_open(&w[opened], opened, cfg, &shared, ports, err, sizeof(err))) < 0) {

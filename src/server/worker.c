@@ -2,6 +2,7 @@
 #include "worker.h"
 
 #include <sip/log.h>
+#include <sip/resolver.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,26 +21,35 @@ static void tu_event(void *ctx, struct sip_stack *s, struct sip_txn *txn, enum s
 	switch (ev) {
 	case SIP_TXN_EV_REQUEST:
 		sip__core_on_request(w, txn, msg);
-		break;
+		return;
+	case SIP_TXN_EV_ACK:
+		sip__core_on_ack(w, msg);
+		return;
+	case SIP_TXN_EV_STRAY_RESPONSE:
+		sip__proxy_on_stray(w, msg);
+		return;
 	case SIP_TXN_EV_TIMEOUT:
 		sip_log(SIP_LOG_DEBUG, "%s: %s transaction timed out", w->name, sip_txn_kind_name(sip_txn_kind(txn)));
 		break;
 	case SIP_TXN_EV_TRANSPORT_ERROR:
-		sip_log(SIP_LOG_WARN, "%s: transport error on a %s transaction", w->name,
+		sip_log(SIP_LOG_INFO, "%s: transport error on a %s transaction", w->name,
 			sip_txn_kind_name(sip_txn_kind(txn)));
 		break;
-	case SIP_TXN_EV_STRAY_RESPONSE:
-		sip_log(SIP_LOG_DEBUG, "%s: dropped a response matching no transaction", w->name);
-		break;
 	default:
-		break; /* ACK for 2xx, responses, terminations: nothing for the server core yet */
+		break;
 	}
+	/* Responses, timeouts, errors and ends of the proxy's transactions. */
+	if (txn && sip_txn_udata(txn))
+		sip__proxy_txn_event(w, txn, ev, msg);
 }
 
 static void on_stop(uv_async_t *h)
 {
 	struct sip__worker *w = h->data;
 	uv_close((uv_handle_t *)&w->stop, NULL);
+	sip__proxy_handoff_close(w);
+	sip_resolver_free(w->resolver); /* pending lookups end their branches first */
+	w->resolver = NULL;
 	sip__register_close(w); /* pending 200s go out before the transactions end */
 	sip_stack_close(w->stack);
 }
@@ -101,14 +111,26 @@ int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server
 			goto fail;
 		}
 		ports[i] = sip_listener_port(l);
+		w->listen_ports[w->nlisten_hosts] = ports[i];
 		memcpy(w->listen_hosts[w->nlisten_hosts++], spec.host, sizeof(spec.host));
 	}
 	if ((rc = sip__register_open(w, err, errcap)) < 0)
 		goto fail;
+	struct sip_resolver_opts ro;
+	memset(&ro, 0, sizeof(ro));
+	ro.servers = cfg->dns_servers;
+	if ((rc = sip_resolver_new(&w->resolver, &w->loop, &ro)) < 0) {
+		snprintf(err, errcap, "DNS resolver: %s", sip_strerror(rc));
+		goto fail;
+	}
+	sip__proxy_handoff_open(w);
 	uv_async_init(&w->loop, &w->stop, on_stop);
 	w->stop.data = w;
 	return 0;
 fail:
+	if (w->resolver)
+		sip_resolver_free(w->resolver);
+	w->resolver = NULL;
 	sip__register_close(w);
 	sip_stack_close(w->stack);
 	uv_run(&w->loop, UV_RUN_DEFAULT);

@@ -19,7 +19,11 @@ struct sip__shared {
 	struct sip_auth_server *auth;        /* thread-safe nonce + nc checks */
 	struct sip_location_share *memory;   /* the in-memory store, when configured */
 	bool require_auth;                   /* the effective registration policy */
+	struct sip__worker *workers;         /* all of them: a response may belong to another's branch */
+	unsigned nworkers;
 };
+
+struct sip__handoff_msg;
 
 /* A 200 to a REGISTER held until its batch is committed (SQLite store). */
 struct sip__held {
@@ -55,6 +59,14 @@ struct sip__worker {
 	 * them (or a domain) are for us. */
 	char listen_hosts[SIP_SERVER_MAX_LISTEN][SIP_TP_HOST_MAX];
 	unsigned nlisten_hosts;
+	uint16_t listen_ports[SIP_SERVER_MAX_LISTEN]; /* bound ports, for Route values naming us */
+	/* Proxy: next-hop lookups (RFC 3263), and responses other workers
+	 * received for this worker's branches (proxy_stateless.c). */
+	struct sip_resolver *resolver;
+	uv_async_t handoff;
+	uv_mutex_t handoff_lock;
+	struct sip__handoff_msg *handoff_head, **handoff_tail;
+	bool handoff_closed;
 	char out[SIP_TP_DGRAM_MAX]; /* response being built */
 };
 
@@ -70,6 +82,31 @@ void sip__worker_abandon(struct sip__worker *w);
 
 /* The request core (core.c): answers a request arriving in server txn t. */
 void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req);
+/* Answers t with a bare response of status code (Allow on 405/501). */
+void sip__core_reply(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req, int code);
+/* The first Route value of req after the first `skip` ones, parsed into
+ * *out (pointing into req): 1; 0 when there is none; SIP_EPARSE. */
+int sip__route_after(const struct sip_msg *req, unsigned skip, struct sip_uri *out);
+/* Events of the transactions ACK and stray responses (worker.c routes them). */
+void sip__core_on_ack(struct sip__worker *w, const struct sip_msg *ack);
+
+/* The stateful proxy (proxy.c). forward: proxies req (server txn t) to
+ * targets — the bindings of its AOR — or, targets NULL, to its own
+ * Request-URI; pop_routes leading Route values named us. cancel: a CANCEL
+ * for INVITE txn inv; false when inv is not a proxied call. txn_event: the
+ * events of the proxy's transactions (those with udata). */
+void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req, unsigned pop_routes,
+			const struct sip_binding_list *targets);
+bool sip__proxy_cancel(struct sip__worker *w, struct sip_txn *inv);
+void sip__proxy_txn_event(struct sip__worker *w, struct sip_txn *t, enum sip_txn_event ev, const struct sip_msg *msg);
+/* Stateless forwarding (proxy_stateless.c): a response matching no client
+ * transaction (or the owning worker's, through its handoff queue), and an
+ * ACK for a 2xx towards hop. */
+void sip__proxy_on_stray(struct sip__worker *w, const struct sip_msg *resp);
+void sip__proxy_ack(struct sip__worker *w, const struct sip_msg *ack, unsigned pop_routes, const struct sip_uri *hop);
+void sip__proxy_handoff_open(struct sip__worker *w);
+void sip__proxy_handoff_close(struct sip__worker *w);
+
 /* Registrar glue (register.c). open: the worker's store, users and registrar;
  * close: commits what is pending and releases them. */
 int sip__register_open(struct sip__worker *w, char *err, size_t errcap);

@@ -1,5 +1,6 @@
 /* stack.c — transport + transaction layer + one timer on a libuv loop. The
  * protocol cores never see libuv: time is uv_now(), passed in. */
+#include <arpa/inet.h>
 #include <sip/log.h>
 #include <sip/print.h>
 #include <sip/stack.h>
@@ -31,6 +32,28 @@ void sip_txn_dest_set(struct sip_txn_dest *d, const struct sockaddr *sa, enum si
 	d->transport = (uint8_t)type;
 	d->reliable = sip_transport_reliable(type);
 	d->conn = conn;
+}
+
+enum sip_tp_type sip_txn_dest_from_target(struct sip_txn_dest *d, const struct sip_target *t)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	if (t->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, t->addr, 16);
+		s6->sin6_port = htons(t->port);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, t->addr, 4);
+		s4->sin_port = htons(t->port);
+	}
+	enum sip_tp_type type = t->proto == SIP_RESOLVE_TCP   ? SIP_TP_TCP
+				: t->proto == SIP_RESOLVE_TLS ? SIP_TP_TLS
+							      : SIP_TP_UDP;
+	sip_txn_dest_set(d, (const struct sockaddr *)&ss, type, 0);
+	return type;
 }
 
 static void on_timer(uv_timer_t *h);

@@ -1,0 +1,498 @@
+/* proxy.c — sipd's stateful proxy (RFC 3261 §16) inside a worker: one call
+ * per proxied request, holding its server transaction and one branch (a
+ * client transaction) per target.
+ *
+ * Targets (§16.5): for a Request-URI in our domains, every live binding of
+ * the AOR (parallel forking), each with its Path pre-loaded as Route (RFC
+ * 3327 §5.3); for any other Request-URI, the URI itself. The next hop is the
+ * first Route value, else the target (§16.6 step 7), located per RFC 3263
+ * with fail-over to the next address on a transport error. Responses (§16.7):
+ * 100 absorbed, other provisionals and every 2xx relayed at once, the best
+ * final (sip_proxy_better) relayed when every branch has answered; a 2xx or
+ * 6xx cancels the other branches, as does a CANCEL from upstream (§16.10).
+ * ACKs for 2xx and responses with no transaction are forwarded statelessly.
+ *
+ * Workers: a response reaches the worker the kernel's 4-tuple hash picks,
+ * not necessarily the one that sent the request. Our branch ids name the
+ * owning worker (sip_proxy_branch), and a response for another worker's
+ * branch is handed to it through its handoff queue. */
+#include "worker.h"
+
+#include <sip/log.h>
+#include <sip/print.h>
+#include <sip/proxy.h>
+#include <sip/resolver.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+struct px_call;
+
+struct px_branch {
+	struct px_call *call;
+	struct sip_txn *txn;		 /* the client transaction while it lives */
+	struct sip_resolve_result *res;	 /* next-hop addresses, tried in order */
+	bool resolving;			 /* a lookup is pending (it holds a reference) */
+	bool done;			 /* a final status is in */
+	bool provisional;		 /* a 1xx came: the branch may be CANCELled (§9.1) */
+	bool cancel_wanted;		 /* CANCEL as soon as a provisional comes */
+	char *ruri, *route_pre;		 /* this branch's Request-URI and pre-loaded route */
+	char *hop_name;			 /* the next hop's host name a TLS peer must match (RFC 5922), or NULL */
+	char *sent;			 /* the request as sent (for its CANCEL) */
+	size_t sent_len;
+};
+
+struct px_call {
+	struct sip__worker *w;
+	struct sip_txn *server; /* NULL once terminated */
+	unsigned refs;		/* server txn + live client txns + pending lookups */
+	bool invite, final_sent, cancelled;
+	unsigned pop_routes;	/* leading Route values that named us */
+	unsigned nbranches, pending;
+	int best;		/* status of the best final so far (0: none) */
+	char *best_resp;	/* its bytes, our Via removed; NULL when generated here */
+	size_t best_len;
+	struct sip_msg req;	/* parsed view of req_buf */
+	char *req_buf;
+	struct px_branch br[SIP_PROXY_MAX_BRANCHES];
+};
+
+static char *dup_bytes(const char *p, size_t n)
+{
+	char *d = sip_malloc(n + 1);
+	if (d) {
+		memcpy(d, p, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+static void call_unref(struct px_call *c)
+{
+	if (--c->refs)
+		return;
+	for (unsigned i = 0; i < c->nbranches; i++) {
+		struct px_branch *b = &c->br[i];
+		sip_resolve_result_free(b->res);
+		sip_free(b->ruri);
+		sip_free(b->route_pre);
+		sip_free(b->hop_name);
+		sip_free(b->sent);
+	}
+	sip_free(c->best_resp);
+	sip_free(c->req_buf);
+	sip_free(c);
+}
+
+/* ---- upstream ---- */
+
+static void relay_up(struct px_call *c, const char *bytes, size_t len)
+{
+	if (!c->server)
+		return;
+	int rc = sip_stack_respond(c->w->stack, c->server, bytes, len);
+	if (rc < 0)
+		sip_log(SIP_LOG_DEBUG, "%s: relaying a response upstream failed: %s", c->w->name, sip_strerror(rc));
+}
+
+/* Every branch has answered: the best final goes upstream (§16.7 step 6). */
+static void finish(struct px_call *c)
+{
+	if (c->final_sent || c->pending)
+		return;
+	c->final_sent = true;
+	int status = c->best ? c->best : 408;
+	if (c->best_resp && sip_proxy_upstream_status(status) == status) {
+		relay_up(c, c->best_resp, c->best_len);
+		return;
+	}
+	if (c->server)
+		sip__core_reply(c->w, c->server, &c->req, sip_proxy_upstream_status(status));
+}
+
+/* ---- branches ---- */
+
+static void send_cancel(struct px_branch *b)
+{
+	struct px_call *c = b->call;
+	struct sip_msg sent;
+	char buf[SIP_TP_DGRAM_MAX];
+	b->cancel_wanted = false;
+	if (!b->txn || !b->sent || sip_msg_parse(&sent, b->sent, b->sent_len, SIP_PARSE_DATAGRAM, NULL) <= 0)
+		return;
+	int n = sip_proxy_cancel(&sent, buf, sizeof(buf));
+	struct sip_msg cm;
+	struct sip_txn *ct;
+	if (n < 0 || sip_msg_parse(&cm, buf, (size_t)n, SIP_PARSE_DATAGRAM, NULL) <= 0 ||
+	    sip_stack_request(c->w->stack, &cm, sip_txn_dest(b->txn), NULL, &ct) < 0)
+		sip_log(SIP_LOG_DEBUG, "%s: could not CANCEL a branch", c->w->name);
+	/* The CANCEL's own transaction carries no udata: its answer is ignored. */
+}
+
+/* Cancels every branch still without a final answer (§16.7 step 10, §16.10). */
+static void cancel_pending(struct px_call *c)
+{
+	if (!c->invite)
+		return;
+	for (unsigned i = 0; i < c->nbranches; i++) {
+		struct px_branch *b = &c->br[i];
+		if (b->done)
+			continue;
+		if (b->provisional)
+			send_cancel(b);
+		else
+			b->cancel_wanted = true; /* §9.1: not before a provisional */
+	}
+}
+
+/* A branch ends with status (resp: its bytes as received, or NULL when the
+ * status was generated here: 408, 503). */
+static void branch_final(struct px_branch *b, int status, const struct sip_msg *resp)
+{
+	struct px_call *c = b->call;
+	if (b->done)
+		return;
+	b->done = true;
+	c->pending--;
+	if (status >= 200 && status < 300) {
+		/* Every 2xx goes up at once (§16.7 step 5). */
+		char out[SIP_TP_DGRAM_MAX];
+		int n = resp ? sip_proxy_response_up(resp, out, sizeof(out)) : -1;
+		if (n > 0)
+			relay_up(c, out, (size_t)n);
+		c->final_sent = true;
+		cancel_pending(c);
+		return;
+	}
+	if (sip_proxy_better(c->best, status)) {
+		c->best = status;
+		sip_free(c->best_resp);
+		c->best_resp = NULL;
+		c->best_len = 0;
+		char out[SIP_TP_DGRAM_MAX];
+		int n = resp ? sip_proxy_response_up(resp, out, sizeof(out)) : -1;
+		if (n > 0 && (c->best_resp = dup_bytes(out, (size_t)n)))
+			c->best_len = (size_t)n;
+	}
+	if (status >= 600)
+		cancel_pending(c);
+	finish(c);
+}
+
+static void on_response(struct px_branch *b, const struct sip_msg *resp)
+{
+	struct px_call *c = b->call;
+	int st = resp->status;
+	if (st < 200) {
+		b->provisional = true;
+		if (b->cancel_wanted)
+			send_cancel(b);
+		if (st == 100 || c->final_sent)
+			return; /* §16.7 step 5: a 100 is never relayed */
+		char out[SIP_TP_DGRAM_MAX];
+		int n = sip_proxy_response_up(resp, out, sizeof(out));
+		if (n > 0)
+			relay_up(c, out, (size_t)n);
+		return;
+	}
+	if (b->done && st < 300) {
+		/* A 2xx retransmission (ICT in Accepted, RFC 6026): relayed too. */
+		char out[SIP_TP_DGRAM_MAX];
+		int n = sip_proxy_response_up(resp, out, sizeof(out));
+		if (n > 0)
+			relay_up(c, out, (size_t)n);
+		return;
+	}
+	branch_final(b, st, resp);
+}
+
+/* Record-Route value naming listener l: "<sip:host:port;transport=tcp;lr>". */
+static int rr_value(const struct sip_listener *l, char *out, size_t cap)
+{
+	char hp[SIP_TP_HOST_MAX + 8];
+	if (sip_listener_hostport(l, hp, sizeof(hp)) < 0)
+		return SIP_ETOOBIG;
+	enum sip_tp_type ty = sip_listener_type(l);
+	int n = snprintf(out, cap, "<sip:%s%s;lr>", hp,
+			 ty == SIP_TP_TCP ? ";transport=tcp" : ty == SIP_TP_TLS ? ";transport=tls" : "");
+	return n < 0 || (size_t)n >= cap ? SIP_ETOOBIG : n;
+}
+
+/* Whether a request starts a dialog we should stay in (§16.6 step 4). */
+static bool wants_record_route(const struct sip_msg *req)
+{
+	switch (req->method_id) {
+	case SIP_METHOD_INVITE:
+	case SIP_METHOD_SUBSCRIBE:
+	case SIP_METHOD_REFER:
+	case SIP_METHOD_NOTIFY:
+		return !req->to.has_tag;
+	default:
+		return false;
+	}
+}
+
+/* Sends the branch's request to its next address. 0: sent; <0: this
+ * address could not be used. */
+static int send_to(struct px_branch *b, const struct sip_target *tg)
+{
+	struct px_call *c = b->call;
+	struct sip__worker *w = c->w;
+	struct sip_transport *tp = sip_stack_transport(w->stack);
+	struct sip_txn_dest d;
+	enum sip_tp_type type = sip_txn_dest_from_target(&d, tg);
+	struct sip_listener *out_l = sip_transport_find_listener(tp, type, tg->family);
+	if (!out_l)
+		return SIP_EUNSUPPORTED;
+	char token[24], branch[SIP_PROXY_BRANCH_MAX], via[SIP_TP_VIA_MAX];
+	sip_rand_hex(&w->rng, token, 20);
+	int n = sip_proxy_branch(w->id, (struct sip_str){token, 20}, branch, sizeof(branch));
+	if (n < 0 || sip_transport_via_branch(out_l, type, SIP_TP_VIA_RPORT, branch, via, sizeof(via)) < 0)
+		return SIP_ETOOBIG;
+	struct sip_proxy_fwd f;
+	memset(&f, 0, sizeof(f));
+	f.ruri = sip_str_c(b->ruri ? b->ruri : "");
+	f.via = sip_str_c(via);
+	f.route_pre = sip_str_c(b->route_pre ? b->route_pre : "");
+	f.pop_routes = c->pop_routes;
+	char rr[2][SIP_TP_HOST_MAX + 64];
+	if (w->cfg->record_route && wants_record_route(&c->req)) {
+		/* Double Record-Route (RFC 5658) when the request leaves by another
+		 * transport or family than it came in on: each side of the dialog
+		 * then reaches us the way it knows. The outgoing side is on top. */
+		const struct sip_txn_dest *src = sip_txn_dest(c->server);
+		enum sip_tp_type in_type = (enum sip_tp_type)src->transport;
+		int in_fam = ((const struct sockaddr *)src->addr)->sa_family;
+		struct sip_listener *in_l = sip_transport_find_listener(tp, in_type, in_fam);
+		int k = 0;
+		if (rr_value(out_l, rr[0], sizeof(rr[0])) > 0)
+			f.record_route[k++] = sip_str_c(rr[0]);
+		if (in_l && in_l != out_l && rr_value(in_l, rr[1], sizeof(rr[1])) > 0)
+			f.record_route[k++] = sip_str_c(rr[1]);
+	}
+	char buf[SIP_TP_DGRAM_MAX];
+	n = sip_proxy_forward(&c->req, &f, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	uint8_t flags = 0;
+	if (type == SIP_TP_UDP && sip_transport_pick(tp, (size_t)n, type) != type) {
+		/* §18.1.1: too big for UDP — TCP if we have it, UDP again if TCP fails. */
+		struct sip_listener *tl = sip_transport_find_listener(tp, SIP_TP_TCP, tg->family);
+		if (tl && sip_transport_via_branch(tl, SIP_TP_TCP, SIP_TP_VIA_RPORT, branch, via, sizeof(via)) > 0) {
+			f.via = sip_str_c(via);
+			int m = sip_proxy_forward(&c->req, &f, buf, sizeof(buf));
+			if (m > 0) {
+				n = m;
+				type = SIP_TP_TCP;
+				flags = SIP_TP_SEND_UDP_FALLBACK;
+			}
+		}
+	}
+	struct sip_msg fm;
+	if (sip_msg_parse(&fm, buf, (size_t)n, SIP_PARSE_DATAGRAM, NULL) <= 0)
+		return SIP_EPARSE;
+	d.transport = (uint8_t)type;
+	d.reliable = sip_transport_reliable(type);
+	d.flags = flags;
+	d.local = type == SIP_TP_UDP ? out_l : NULL;
+	int rc = sip_stack_request(w->stack, &fm, &d, b->hop_name, &b->txn);
+	if (rc < 0) {
+		b->txn = NULL;
+		return rc;
+	}
+	sip_free(b->sent);
+	b->sent = dup_bytes(buf, (size_t)n);
+	b->sent_len = b->sent ? (size_t)n : 0;
+	sip_txn_set_udata(b->txn, b);
+	c->refs++;
+	return 0;
+}
+
+/* Tries the branch's remaining addresses; ends it with 503 when none works. */
+static void try_next(struct px_branch *b)
+{
+	struct sip_target tg;
+	while (b->res && !b->call->cancelled && sip_resolve_next(b->res, &tg)) {
+		if (send_to(b, &tg) == 0)
+			return;
+	}
+	branch_final(b, b->call->cancelled ? 487 : 503, NULL);
+}
+
+static void on_resolved(void *arg, int err, struct sip_resolve_result *res)
+{
+	struct px_branch *b = arg;
+	struct px_call *c = b->call;
+	b->resolving = false;
+	b->res = res;
+	if (err < 0)
+		branch_final(b, err == SIP_ENOTFOUND ? 404 : 503, NULL);
+	else
+		try_next(b);
+	call_unref(c);
+}
+
+/* The URI requests for this branch go to first (§16.6 step 7): the first
+ * pre-loaded route, else the first Route left after ours, else the target. */
+static int next_hop(const struct px_branch *b, struct sip_uri *uri)
+{
+	const struct px_call *c = b->call;
+	struct sip_str v = SIP_STR_NULL;
+	struct sip_hdr_iter it;
+	if (b->route_pre && b->route_pre[0]) {
+		v = sip_str_c(b->route_pre);
+		/* The first value of a comma-joined Path. */
+		struct sip_nameaddr na;
+		size_t off;
+		const char *comma = NULL;
+		for (const char *p = v.p; p < v.p + v.len; p++) {
+			if (*p == '>') {
+				comma = memchr(p, ',', (size_t)(v.p + v.len - p));
+				break;
+			}
+		}
+		if (comma)
+			v.len = (size_t)(comma - v.p);
+		if (sip_nameaddr_parse(&na, v, &off) < 0)
+			return SIP_EPARSE;
+		*uri = na.uri;
+		return 0;
+	}
+	sip_hdr_iter_init(&it, &c->req, SIP_HDR_ROUTE);
+	for (unsigned i = 0; i <= c->pop_routes; i++) {
+		if (sip_hdr_iter_next(&it, &v) != 1) {
+			v = SIP_STR_NULL;
+			break;
+		}
+	}
+	if (v.len) {
+		struct sip_nameaddr na;
+		size_t off;
+		if (sip_nameaddr_parse(&na, v, &off) < 0)
+			return SIP_EPARSE;
+		*uri = na.uri;
+		return 0;
+	}
+	const char *t = b->ruri ? b->ruri : NULL;
+	if (!t)
+		*uri = c->req.ruri;
+	else if (sip_uri_parse(uri, t, strlen(t), NULL) < 0)
+		return SIP_EPARSE;
+	return 0;
+}
+
+static void start_branch(struct px_call *c, const char *ruri, size_t rlen, const char *path, size_t plen)
+{
+	struct px_branch *b = &c->br[c->nbranches++];
+	b->call = c;
+	c->pending++;
+	if ((rlen && !(b->ruri = dup_bytes(ruri, rlen))) || (plen && !(b->route_pre = dup_bytes(path, plen)))) {
+		branch_final(b, 500, NULL);
+		return;
+	}
+	struct sip_uri hop;
+	if (next_hop(b, &hop) < 0 || (hop.scheme != SIP_URI_SIP && hop.scheme != SIP_URI_SIPS)) {
+		branch_final(b, 416, NULL);
+		return;
+	}
+	if (hop.host_type == SIP_HOST_NAME && !(b->hop_name = dup_bytes(hop.host.p, hop.host.len))) {
+		branch_final(b, 500, NULL);
+		return;
+	}
+	b->resolving = true;
+	c->refs++;
+	if (sip_resolve(c->w->resolver, &hop, on_resolved, b) < 0) {
+		b->resolving = false;
+		c->refs--;
+		branch_final(b, 503, NULL);
+	}
+}
+
+/* ---- entry points (worker.h) ---- */
+
+void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req, unsigned pop_routes,
+			const struct sip_binding_list *targets)
+{
+	struct px_call *c = sip_calloc(1, sizeof(*c));
+	if (!c || !(c->req_buf = dup_bytes(req->buf, req->len)) ||
+	    sip_msg_parse(&c->req, c->req_buf, req->len, SIP_PARSE_DATAGRAM, NULL) <= 0) {
+		if (c)
+			sip_free(c->req_buf);
+		sip_free(c);
+		sip__core_reply(w, t, req, 500);
+		return;
+	}
+	c->w = w;
+	c->server = t;
+	c->refs = 1; /* the server transaction */
+	c->invite = req->method_id == SIP_METHOD_INVITE;
+	c->pop_routes = pop_routes;
+	sip_txn_set_udata(t, c);
+	c->refs++; /* held while the branches start: one may end the call at once */
+	if (!targets) {
+		start_branch(c, NULL, 0, NULL, 0);
+	} else {
+		for (size_t i = 0; i < targets->n && c->nbranches < SIP_PROXY_MAX_BRANCHES; i++) {
+			const struct sip_binding *bd = &targets->v[i];
+			start_branch(c, bd->contact_uri.p, bd->contact_uri.len, bd->path.p, bd->path.len);
+		}
+	}
+	call_unref(c);
+}
+
+bool sip__proxy_cancel(struct sip__worker *w, struct sip_txn *inv)
+{
+	(void)w;
+	struct px_call *c = sip_txn_udata(inv);
+	if (!c || c->server != inv)
+		return false;
+	c->cancelled = true;
+	cancel_pending(c);
+	return true;
+}
+
+void sip__proxy_txn_event(struct sip__worker *w, struct sip_txn *t, enum sip_txn_event ev, const struct sip_msg *msg)
+{
+	(void)w;
+	void *ud = sip_txn_udata(t);
+	if (!ud)
+		return;
+	enum sip_txn_kind kind = sip_txn_kind(t);
+	if (kind == SIP_TXN_IST || kind == SIP_TXN_NIST) {
+		if (ev == SIP_TXN_EV_TERMINATED) {
+			struct px_call *c = ud;
+			c->server = NULL;
+			sip_txn_set_udata(t, NULL);
+			call_unref(c);
+		}
+		return;
+	}
+	struct px_branch *b = ud;
+	struct px_call *c = b->call;
+	switch (ev) {
+	case SIP_TXN_EV_RESPONSE:
+		on_response(b, msg);
+		break;
+	case SIP_TXN_EV_TIMEOUT:
+		branch_final(b, 408, NULL);
+		break;
+	case SIP_TXN_EV_TRANSPORT_ERROR:
+		/* RFC 3263 §4.3: the next address; the txn terminates after this. */
+		sip_txn_set_udata(t, NULL);
+		b->txn = NULL;
+		if (!b->done) {
+			c->refs++;
+			try_next(b);
+			call_unref(c);
+		}
+		call_unref(c);
+		break;
+	case SIP_TXN_EV_TERMINATED:
+		sip_txn_set_udata(t, NULL);
+		b->txn = NULL;
+		call_unref(c);
+		break;
+	default:
+		break;
+	}
+}

@@ -1,0 +1,169 @@
+/* proxy_stateless.c — what the proxy forwards without a transaction: an ACK
+ * for a 2xx (its own end-to-end transaction, §16.11 / §17.1.1.3), and a
+ * response matching no client transaction (§16.7: processed statelessly) —
+ * unless it belongs to another worker's branch, which then gets it through
+ * that worker's handoff queue (sip_proxy_branch names the worker). */
+#include "worker.h"
+
+#include <sip/log.h>
+#include <sip/proxy.h>
+#include <sip/resolver.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- responses ---- */
+
+/* A response for a branch of worker `owner`, queued for that worker. */
+struct sip__handoff_msg {
+	struct sip__handoff_msg *next;
+	size_t len;
+	char buf[];
+};
+
+static void relay_stateless(struct sip__worker *w, const struct sip_msg *resp)
+{
+	char out[SIP_TP_DGRAM_MAX];
+	struct sip_msg up;
+	int n = sip_proxy_response_up(resp, out, sizeof(out));
+	if (n < 0 || sip_msg_parse(&up, out, (size_t)n, SIP_PARSE_DATAGRAM, NULL) <= 0) {
+		sip_log(SIP_LOG_DEBUG, "%s: dropped a response matching no transaction", w->name);
+		return;
+	}
+	int rc = sip_transport_send_response(sip_stack_transport(w->stack), &up, out, (size_t)n, 0);
+	if (rc < 0)
+		sip_log(SIP_LOG_DEBUG, "%s: relaying a response statelessly failed: %s", w->name, sip_strerror(rc));
+}
+
+void sip__proxy_on_stray(struct sip__worker *w, const struct sip_msg *resp)
+{
+	int owner = resp->via.has_branch ? sip_proxy_branch_worker(resp->via.branch) : -1;
+	if (owner >= 0 && (unsigned)owner != w->id && (unsigned)owner < w->shared->nworkers) {
+		struct sip__worker *o = &w->shared->workers[owner];
+		struct sip__handoff_msg *m = sip_malloc(sizeof(*m) + resp->len);
+		if (!m)
+			return;
+		m->next = NULL;
+		m->len = resp->len;
+		memcpy(m->buf, resp->buf, resp->len);
+		uv_mutex_lock(&o->handoff_lock);
+		if (o->handoff_closed) {
+			uv_mutex_unlock(&o->handoff_lock);
+			sip_free(m);
+			return;
+		}
+		*o->handoff_tail = m;
+		o->handoff_tail = &m->next;
+		uv_mutex_unlock(&o->handoff_lock);
+		uv_async_send(&o->handoff);
+		sip_log(SIP_LOG_DEBUG, "%s: handed a %d response to worker %d", w->name, resp->status, owner);
+		return;
+	}
+	relay_stateless(w, resp);
+}
+
+/* Responses other workers handed us: fed to our transaction layer as if
+ * they had come in on our socket (a response needs no source address). */
+static void on_handoff(uv_async_t *h)
+{
+	struct sip__worker *w = h->data;
+	uv_mutex_lock(&w->handoff_lock);
+	struct sip__handoff_msg *m = w->handoff_head;
+	w->handoff_head = NULL;
+	w->handoff_tail = &w->handoff_head;
+	uv_mutex_unlock(&w->handoff_lock);
+	struct sip_txn_dest none;
+	memset(&none, 0, sizeof(none));
+	while (m) {
+		struct sip__handoff_msg *next = m->next;
+		struct sip_msg msg;
+		if (sip_msg_parse(&msg, m->buf, m->len, SIP_PARSE_DATAGRAM, NULL) > 0)
+			sip_txn_on_message(sip_stack_txns(w->stack), &msg, &none, sip_stack_now(w->stack));
+		sip_free(m);
+		m = next;
+	}
+	sip_stack_rearm(w->stack);
+}
+
+void sip__proxy_handoff_open(struct sip__worker *w)
+{
+	uv_mutex_init(&w->handoff_lock);
+	w->handoff_head = NULL;
+	w->handoff_tail = &w->handoff_head;
+	uv_async_init(&w->loop, &w->handoff, on_handoff);
+	w->handoff.data = w;
+}
+
+void sip__proxy_handoff_close(struct sip__worker *w)
+{
+	uv_mutex_lock(&w->handoff_lock);
+	w->handoff_closed = true;
+	struct sip__handoff_msg *m = w->handoff_head;
+	w->handoff_head = NULL;
+	w->handoff_tail = &w->handoff_head;
+	uv_mutex_unlock(&w->handoff_lock);
+	while (m) {
+		struct sip__handoff_msg *next = m->next;
+		sip_free(m);
+		m = next;
+	}
+	uv_close((uv_handle_t *)&w->handoff, NULL);
+}
+
+/* ---- ACK for a 2xx ---- */
+
+struct px_ack {
+	struct sip__worker *w;
+	unsigned pop_routes;
+	struct sip_msg msg;
+	char buf[];
+};
+
+static void ack_resolved(void *arg, int err, struct sip_resolve_result *res)
+{
+	struct px_ack *a = arg;
+	struct sip__worker *w = a->w;
+	struct sip_target tg;
+	if (err < 0 || !sip_resolve_next(res, &tg))
+		goto out;
+	struct sip_txn_dest d;
+	enum sip_tp_type type = sip_txn_dest_from_target(&d, &tg);
+	struct sip_listener *l = sip_transport_find_listener(sip_stack_transport(w->stack), type, tg.family);
+	/* The same ACK gets the same branch: a hash of the upstream branch (§16.11). */
+	char token[24], branch[SIP_PROXY_BRANCH_MAX], via[SIP_TP_VIA_MAX], out[SIP_TP_DGRAM_MAX];
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < a->msg.via.branch.len; i++)
+		h = (h ^ (unsigned char)a->msg.via.branch.p[i]) * 1099511628211ull;
+	snprintf(token, sizeof(token), "a%016llx", (unsigned long long)h);
+	if (!l || sip_proxy_branch(w->id, sip_str_c(token), branch, sizeof(branch)) < 0 ||
+	    sip_transport_via_branch(l, type, SIP_TP_VIA_RPORT, branch, via, sizeof(via)) < 0)
+		goto out;
+	struct sip_proxy_fwd f;
+	memset(&f, 0, sizeof(f));
+	f.via = sip_str_c(via);
+	f.pop_routes = a->pop_routes;
+	int n = sip_proxy_forward(&a->msg, &f, out, sizeof(out));
+	if (n < 0)
+		goto out;
+	d.local = type == SIP_TP_UDP ? l : NULL;
+	if (sip_stack_send(w->stack, out, (size_t)n, &d) < 0)
+		sip_log(SIP_LOG_DEBUG, "%s: forwarding an ACK failed", w->name);
+out:
+	if (err >= 0)
+		sip_resolve_result_free(res);
+	sip_free(a);
+}
+
+void sip__proxy_ack(struct sip__worker *w, const struct sip_msg *ack, unsigned pop_routes, const struct sip_uri *hop)
+{
+	if (ack->max_forwards == 0)
+		return;
+	struct px_ack *a = sip_malloc(sizeof(*a) + ack->len);
+	if (!a)
+		return;
+	a->w = w;
+	a->pop_routes = pop_routes;
+	memcpy(a->buf, ack->buf, ack->len);
+	if (sip_msg_parse(&a->msg, a->buf, ack->len, SIP_PARSE_DATAGRAM, NULL) <= 0 ||
+	    sip_resolve(w->resolver, hop, ack_resolved, a) < 0)
+		sip_free(a);
+}
