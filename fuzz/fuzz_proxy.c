@@ -1,0 +1,169 @@
+/* libFuzzer target: the proxy's message edits (src/proxy/forward.c) on any
+ * message the parser accepts. A forwarded request, a response relayed
+ * upstream or a CANCEL that no longer parses is a bug (the next hop would
+ * drop it), so each output is parsed back and checked against what was
+ * asked; the first bytes also go to sip_proxy_branch_worker. */
+#include <sip/msg.h>
+#include <sip/proxy.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Output room: the input plus what the edits may add. */
+#define OUT_CAP (SIP_MAX_HEADER_BYTES + SIP_MAX_BODY_BYTES + 4096)
+
+static struct sip_msg m, back;
+static char out[OUT_CAP];
+
+/* Whether an output of n bytes with at most `lines` header lines stays
+ * within the parser's caps; past them the next hop (sipd itself) rejects
+ * it, which the edit functions do not check (reported). */
+static bool within_caps(unsigned lines, int n, const struct sip_msg *orig)
+{
+	return lines <= SIP_MAX_HEADERS && (size_t)n - orig->body.len <= SIP_MAX_HEADER_BYTES;
+}
+
+static void reparse(int n, const struct sip_msg *orig)
+{
+	/* The output always carries a right Content-Length: the stream mode
+	 * must take exactly n bytes. */
+	if (sip_msg_parse(&back, out, (size_t)n, SIP_PARSE_STREAM, NULL) != n)
+		abort();
+	if (back.is_request != orig->is_request || back.cseq.num != orig->cseq.num ||
+	    !sip_str_eq(back.call_id, orig->call_id))
+		abort();
+}
+
+static int count(const struct sip_msg *msg, enum sip_hdr_id id)
+{
+	int c = sip_hdr_count(msg, id);
+	return c < 0 ? 0 : c;
+}
+
+/* Whether a line of header kind id has an empty value. The iterator (and so
+ * sip_hdr_count) skips such a line, but the editor's pop takes it for the
+ * first value and leaves the real one in place (reported as a bug; the
+ * count checks below skip those inputs until it is fixed). */
+static bool empty_line(const struct sip_msg *msg, enum sip_hdr_id id)
+{
+	for (uint16_t i = msg->first[id]; i != SIP_HDR_NONE; i = msg->hdrs[i].next)
+		if (msg->hdrs[i].value.len == 0)
+			return true;
+	return false;
+}
+
+static void forward(void)
+{
+	int routes = count(&m, SIP_HDR_ROUTE);
+	struct sip_proxy_fwd f = {
+		.ruri = SIP_STR("sip:bob@192.0.2.4:5062;transport=tcp"),
+		.via = SIP_STR("SIP/2.0/UDP proxy.example.org:5060;branch=z9hG4bK-sd3-f00d"),
+		.record_route = {SIP_STR("<sip:proxy.example.org;lr>"), SIP_STR("<sip:10.0.0.1;lr>")},
+		.route_pre = SIP_STR("<sip:pcscf.example.net;lr>"),
+		.pop_routes = routes > 0 ? 1 : 0,
+	};
+	int n = sip_proxy_forward(&m, &f, out, sizeof(out));
+	if (n >= 0) {
+		if (!within_caps(m.nhdrs + 6u, n, &m))
+			return;
+		reparse(n, &m);
+		if (back.method_id != m.method_id || !sip_str_eq(back.ruri_str, f.ruri) ||
+		    !sip_str_eq(back.via.branch, SIP_STR("z9hG4bK-sd3-f00d")) ||
+		    back.max_forwards != (m.max_forwards < 0 ? SIP_PROXY_DEFAULT_MAX_FORWARDS : m.max_forwards - 1))
+			abort();
+		if (sip_hdr_count(&m, SIP_HDR_VIA) >= 0 && count(&back, SIP_HDR_VIA) != count(&m, SIP_HDR_VIA) + 1)
+			abort();
+		/* The popped value gone, the pre-loaded one in front of the rest. */
+		if (sip_hdr_count(&m, SIP_HDR_ROUTE) >= 0 && !empty_line(&m, SIP_HDR_ROUTE) &&
+		    count(&back, SIP_HDR_ROUTE) != routes - (int)f.pop_routes + 1)
+			abort();
+	} else if (m.max_forwards != 0) {
+		abort(); /* every parsed request with hops left can be forwarded */
+	}
+	/* A request with Max-Forwards 0 is never forwarded. */
+	if (m.max_forwards == 0 && n >= 0)
+		abort();
+}
+
+static void cancel(void)
+{
+	int n = sip_proxy_cancel(&m, out, sizeof(out));
+	if (m.method_id != SIP_METHOD_INVITE) {
+		if (n != SIP_EINVAL)
+			abort();
+		return;
+	}
+	if (n < 0)
+		abort(); /* every parsed INVITE can be cancelled */
+	unsigned lines = 8;
+	for (uint16_t i = m.first[SIP_HDR_ROUTE]; i != SIP_HDR_NONE; i = m.hdrs[i].next)
+		lines++;
+	if (!within_caps(lines, n, &m))
+		return;
+	reparse(n, &m);
+	if (back.method_id != SIP_METHOD_CANCEL || back.cseq.method_id != SIP_METHOD_CANCEL ||
+	    !sip_str_eq(back.ruri_str, m.ruri_str) || count(&back, SIP_HDR_VIA) != 1 ||
+	    !sip_str_eq(back.via.branch, m.via.branch) || back.content_length != 0)
+		abort();
+}
+
+static void response_up(void)
+{
+	int vias = sip_hdr_count(&m, SIP_HDR_VIA);
+	int n = sip_proxy_response_up(&m, out, sizeof(out));
+	if (n < 0) {
+		if (vias >= 2)
+			abort(); /* a relayed response always fits OUT_CAP */
+		return;
+	}
+	if (vias < 2)
+		abort();
+	/* Only the top Via is checked by the parser: when the value that
+	 * becomes the top one is malformed, the relayed copy cannot parse
+	 * (the caller, which needs that Via to send the response, finds it). */
+	struct sip_hdr_iter it;
+	struct sip_str v;
+	struct sip_via second;
+	sip_hdr_iter_init(&it, &m, SIP_HDR_VIA);
+	if (sip_hdr_iter_next(&it, &v) != 1 || sip_hdr_iter_next(&it, &v) != 1 || sip_via_parse(&second, v, NULL) < 0)
+		return;
+	if (!within_caps(m.nhdrs + 1u, n, &m))
+		return;
+	reparse(n, &m);
+	if (back.status != m.status || (!empty_line(&m, SIP_HDR_VIA) && count(&back, SIP_HDR_VIA) != vias - 1))
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* Any prefix of the input as a branch id: never a read past it, and
+	 * a worker number only within range. */
+	size_t bl = size < SIP_PROXY_BRANCH_MAX ? size : SIP_PROXY_BRANCH_MAX;
+	int w = sip_proxy_branch_worker((struct sip_str){(const char *)data, bl});
+	if (w < -1 || w > SIP_PROXY_MAX_WORKER)
+		abort();
+	if (w >= 0) {
+		/* Ours: the same worker makes a branch that reads back the same. */
+		char b[SIP_PROXY_BRANCH_MAX];
+		int n = sip_proxy_branch((unsigned)w, SIP_STR("x"), b, sizeof(b));
+		if (n < 0 || sip_proxy_branch_worker((struct sip_str){b, (size_t)n}) != w)
+			abort();
+	}
+
+	if (sip_msg_parse(&m, (const char *)data, size, SIP_PARSE_DATAGRAM, NULL) < 0)
+		return 0;
+	if (m.is_request) {
+		forward();
+		cancel();
+		if (sip_proxy_response_up(&m, out, sizeof(out)) != SIP_EINVAL)
+			abort();
+	} else {
+		response_up();
+		struct sip_proxy_fwd f = {.via = SIP_STR("SIP/2.0/UDP p;branch=z9hG4bK-sd0-x")};
+		if (sip_proxy_forward(&m, &f, out, sizeof(out)) != SIP_EINVAL)
+			abort();
+		if (sip_proxy_cancel(&m, out, sizeof(out)) != SIP_EINVAL)
+			abort();
+	}
+	return 0;
+}
