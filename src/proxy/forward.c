@@ -19,8 +19,14 @@ int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, 
 	if (has_line_break(f->via) || has_line_break(f->route_pre) || has_line_break(f->record_route[0]) ||
 	    has_line_break(f->record_route[1]))
 		return SIP_EINVAL;
-	if (f->pop_routes > (unsigned)sip_hdr_count(req, SIP_HDR_ROUTE))
+	int nroutes = sip_hdr_count(req, SIP_HDR_ROUTE);
+	if (f->pop_routes && (nroutes < 0 || f->pop_routes > (unsigned)nroutes))
 		return SIP_EINVAL;
+	/* What we write must parse at the next hop (and at ours): at most six
+	 * lines are added (Via, two Record-Route, Route, Max-Forwards,
+	 * Content-Length). */
+	if (req->nhdrs + 6u > SIP_MAX_HEADERS)
+		return SIP_ETOOBIG;
 	struct sip_edit e;
 	sip_edit_init(&e, req);
 	/* Headers we add go before Content-Length (conventionally last), else at the end. */
@@ -84,6 +90,11 @@ int sip_proxy_cancel(const struct sip_msg *r, char *out, size_t cap)
 	if (!r || !out || !r->is_request || r->method_id != SIP_METHOD_INVITE ||
 	    r->first[SIP_HDR_VIA] == SIP_HDR_NONE || r->first[SIP_HDR_CSEQ] == SIP_HDR_NONE)
 		return SIP_EINVAL;
+	unsigned lines = 7; /* Via, Max-Forwards, From, To, Call-ID, CSeq, Content-Length */
+	for (uint16_t i = r->first[SIP_HDR_ROUTE]; i != SIP_HDR_NONE; i = r->hdrs[i].next)
+		lines++;
+	if (lines > SIP_MAX_HEADERS)
+		return SIP_ETOOBIG;
 	struct sip_builder b;
 	sip_build_init(&b, out, cap);
 	sip_build_request_line(&b, SIP_STR("CANCEL"), r->ruri_str);

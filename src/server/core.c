@@ -146,20 +146,14 @@ static bool our_port(const struct sip__worker *w, uint16_t port)
 	return false;
 }
 
-/* Whether a SIP/SIPS URI names this server (§16.4, §16.5): a configured
- * domain at no port or one of ours (DNS takes a domain to us), or a listen
- * address at one of our ports (5060, 5061 for SIPS, when it has none). */
+/* Whether a SIP/SIPS URI names this server (§16.4, §16.5): one of our
+ * domains or listen addresses, at one of our ports or none (then DNS, or
+ * the caller, picked us: "sip:127.0.0.1" reaches a server on any port). */
 static bool names_us(const struct sip__worker *w, const struct sip_uri *u)
 {
 	if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
 		return false;
-	for (unsigned i = 0; i < w->cfg->ndomains; i++)
-		if (sip_str_caseeq(u->host, sip_str_c(w->cfg->domains[i])))
-			return !u->has_port || our_port(w, u->port);
-	if (!our_domain(w, u->host))
-		return false;
-	bool tls = u->scheme == SIP_URI_SIPS || sip_str_caseeq(u->transport, SIP_STR("tls"));
-	return our_port(w, u->has_port ? u->port : tls ? 5061 : 5060);
+	return our_domain(w, u->host) && (!u->has_port || our_port(w, u->port));
 }
 
 /* How many Route values at the top of req name us (§16.4: removed before

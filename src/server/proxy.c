@@ -11,6 +11,9 @@
  * final (sip_proxy_better) relayed when every branch has answered; a 2xx or
  * 6xx cancels the other branches, as does a CANCEL from upstream (§16.10).
  * ACKs for 2xx and responses with no transaction are forwarded statelessly.
+ * Timer C (§16.6 step 11): an INVITE with no final answer 3 minutes after
+ * its last provisional has its branches CANCELled, and 64*T1 later the
+ * ones still silent end as 408.
  *
  * Workers: a response reaches the worker the kernel's 4-tuple hash picks,
  * not necessarily the one that sent the request. Our branch ids name the
@@ -42,8 +45,12 @@ struct px_branch {
 	size_t sent_len;
 };
 
+#define TIMER_C_MS 180000u /* "greater than 3 minutes" (§16.6 step 11) */
+
 struct px_call {
 	struct sip__worker *w;
+	uv_timer_t timer_c;	/* INVITE only; holds a reference until closed */
+	bool timer_c_open, timer_c_fired;
 	struct sip_txn *server; /* NULL once terminated */
 	unsigned refs;		/* server txn + live client txns + pending lookups */
 	bool invite, final_sent, cancelled;
@@ -88,8 +95,16 @@ static void call_unref(struct px_call *c)
 
 static void relay_up(struct px_call *c, const char *bytes, size_t len)
 {
-	if (!c->server)
+	if (c->w->closing)
 		return;
+	if (!c->server) {
+		/* A late 2xx after the server transaction ended (RFC 6026 Timer L). */
+		struct sip_msg m;
+		if (sip_msg_parse(&m, bytes, len, SIP_PARSE_DATAGRAM, NULL) <= 0 ||
+		    sip_transport_send_response(sip_stack_transport(c->w->stack), &m, bytes, len, 0) < 0)
+			sip_log(SIP_LOG_DEBUG, "%s: relaying a late response failed", c->w->name);
+		return;
+	}
 	int rc = sip_stack_respond(c->w->stack, c->server, bytes, len);
 	if (rc < 0)
 		sip_log(SIP_LOG_DEBUG, "%s: relaying a response upstream failed: %s", c->w->name, sip_strerror(rc));
@@ -106,8 +121,24 @@ static void finish(struct px_call *c)
 		relay_up(c, c->best_resp, c->best_len);
 		return;
 	}
-	if (c->server)
-		sip__core_reply(c->w, c->server, &c->req, sip_proxy_upstream_status(status));
+	/* A status made here (408, 503: we could not reach the next hop) goes
+	 * up as it is; a 503 from downstream becomes 500. */
+	if (c->server && !c->w->closing)
+		sip__core_reply(c->w, c->server, &c->req, c->best_resp ? sip_proxy_upstream_status(status) : status);
+}
+
+static void timer_c_closed(uv_handle_t *h)
+{
+	call_unref(h->data);
+}
+
+static void timer_c_close(struct px_call *c)
+{
+	if (!c->timer_c_open)
+		return;
+	c->timer_c_open = false;
+	uv_timer_stop(&c->timer_c);
+	uv_close((uv_handle_t *)&c->timer_c, timer_c_closed);
 }
 
 /* ---- branches ---- */
@@ -154,6 +185,8 @@ static void branch_final(struct px_branch *b, int status, const struct sip_msg *
 		return;
 	b->done = true;
 	c->pending--;
+	if (!c->pending)
+		timer_c_close(c);
 	if (status >= 200 && status < 300) {
 		/* Every 2xx goes up at once (§16.7 step 5). */
 		char out[SIP_TP_DGRAM_MAX];
@@ -185,6 +218,8 @@ static void on_response(struct px_branch *b, const struct sip_msg *resp)
 	int st = resp->status;
 	if (st < 200) {
 		b->provisional = true;
+		if (c->timer_c_open && st > 100 && !c->timer_c_fired)
+			uv_timer_again(&c->timer_c); /* Timer C restarts on a provisional */
 		if (b->cancel_wanted)
 			send_cancel(b);
 		if (st == 100 || c->final_sent)
@@ -260,10 +295,11 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 		/* Double Record-Route (RFC 5658) when the request leaves by another
 		 * transport or family than it came in on: each side of the dialog
 		 * then reaches us the way it knows. The outgoing side is on top. */
-		const struct sip_txn_dest *src = sip_txn_dest(c->server);
-		enum sip_tp_type in_type = (enum sip_tp_type)src->transport;
-		int in_fam = ((const struct sockaddr *)src->addr)->sa_family;
-		struct sip_listener *in_l = sip_transport_find_listener(tp, in_type, in_fam);
+		const struct sip_txn_dest *src = c->server ? sip_txn_dest(c->server) : NULL;
+		struct sip_listener *in_l =
+		    src ? sip_transport_find_listener(tp, (enum sip_tp_type)src->transport,
+						      ((const struct sockaddr *)src->addr)->sa_family)
+			: NULL;
 		int k = 0;
 		if (rr_value(out_l, rr[0], sizeof(rr[0])) > 0)
 			f.record_route[k++] = sip_str_c(rr[0]);
@@ -408,6 +444,33 @@ static void start_branch(struct px_call *c, const char *ruri, size_t rlen, const
 	}
 }
 
+static void on_timer_c(uv_timer_t *h)
+{
+	struct px_call *c = h->data;
+	c->refs++;
+	if (!c->timer_c_fired) {
+		/* §16.8: CANCEL what answered provisionally, 408 for the rest. */
+		c->timer_c_fired = true;
+		for (unsigned i = 0; i < c->nbranches; i++) {
+			struct px_branch *b = &c->br[i];
+			if (b->done)
+				continue;
+			if (b->provisional)
+				send_cancel(b);
+			else
+				branch_final(b, 408, NULL);
+		}
+		if (c->timer_c_open)
+			uv_timer_start(&c->timer_c, on_timer_c, 64ull * c->w->cfg->txn.t1_ms, 0);
+	} else {
+		/* The CANCELled branches never answered: give up on them. */
+		for (unsigned i = 0; i < c->nbranches; i++)
+			if (!c->br[i].done)
+				branch_final(&c->br[i], 408, NULL);
+	}
+	call_unref(c);
+}
+
 /* ---- entry points (worker.h) ---- */
 
 void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req, unsigned pop_routes,
@@ -428,6 +491,13 @@ void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct s
 	c->invite = req->method_id == SIP_METHOD_INVITE;
 	c->pop_routes = pop_routes;
 	sip_txn_set_udata(t, c);
+	if (c->invite) {
+		uv_timer_init(&w->loop, &c->timer_c);
+		c->timer_c.data = c;
+		c->timer_c_open = true;
+		c->refs++;
+		uv_timer_start(&c->timer_c, on_timer_c, TIMER_C_MS, TIMER_C_MS);
+	}
 	c->refs++; /* held while the branches start: one may end the call at once */
 	if (!targets) {
 		start_branch(c, NULL, 0, NULL, 0);
@@ -490,6 +560,10 @@ void sip__proxy_txn_event(struct sip__worker *w, struct sip_txn *t, enum sip_txn
 	case SIP_TXN_EV_TERMINATED:
 		sip_txn_set_udata(t, NULL);
 		b->txn = NULL;
+		c->refs++;
+		if (!b->done)
+			branch_final(b, 408, NULL); /* only at shutdown: the txn ended unanswered */
+		call_unref(c);
 		call_unref(c);
 		break;
 	default:

@@ -47,6 +47,7 @@ static void on_stop(uv_async_t *h)
 {
 	struct sip__worker *w = h->data;
 	uv_close((uv_handle_t *)&w->stop, NULL);
+	w->closing = true;
 	sip__proxy_handoff_close(w);
 	sip_resolver_free(w->resolver); /* pending lookups end their branches first */
 	w->resolver = NULL;

@@ -47,6 +47,7 @@ struct sip__worker {
 	struct sip_location *loc;
 	struct sip_users *users;
 	struct sip_registrar *reg;
+	bool closing;              /* shutting down: the proxy sends nothing more */
 	bool batching;             /* SQLite: REGISTERs share commits (register.c) */
 	bool in_batch, batch_failed;
 	unsigned batch_n;          /* REGISTERs in the open batch */
@@ -103,6 +104,7 @@ void sip__proxy_txn_event(struct sip__worker *w, struct sip_txn *t, enum sip_txn
  * transaction (or the owning worker's, through its handoff queue), and an
  * ACK for a 2xx towards hop. */
 void sip__proxy_on_stray(struct sip__worker *w, const struct sip_msg *resp);
+
 void sip__proxy_ack(struct sip__worker *w, const struct sip_msg *ack, unsigned pop_routes, const struct sip_uri *hop);
 void sip__proxy_handoff_open(struct sip__worker *w);
 void sip__proxy_handoff_close(struct sip__worker *w);

@@ -556,64 +556,50 @@ static void test_cancel_errors(void **state)
 	assert_int_equal(sip_proxy_cancel(&in, out, sizeof(out)), SIP_EINVAL);
 }
 
-/* ---- KNOWN BUGS (reported, not fixed yet) ----
- * These assert the contract and fail on the current code; they are skipped
- * unless SIP_TEST_KNOWN_BUGS is set in the environment, so the suite stays
- * green until the fix lands (then drop the guard). */
+/* ---- regressions: empty header lines, malformed Route lists ---- */
 
-static bool known_bugs(void)
-{
-	return getenv("SIP_TEST_KNOWN_BUGS") != NULL;
-}
-
-/* BUG: a Route line with an empty value. sip_hdr_count / the iterator skip
+/* A Route line with an empty value. sip_hdr_count / the iterator skip
  * it (so the caller sees <sip:proxy...> as the first Route value and asks for
  * one pop), but sip_edit_pop_route (src/message/edit.c pop_first) removes
  * the empty line as if it were the first value: the Route naming us stays
  * on top and the request comes back to us (§16.4, §16.12). */
-static void test_BUG_pop_route_after_empty_line(void **state)
+static void test_pop_route_after_empty_line(void **state)
 {
 	(void)state;
-	if (!known_bugs())
-		skip();
 	parse_in(ROUTED("Route:" CRLF "Route: <sip:proxy.example.org;lr>" CRLF "Route: <sip:next.example.net;lr>" CRLF));
 	assert_int_equal(sip_hdr_count(&in, SIP_HDR_ROUTE), 2);
 	struct sip_proxy_fwd f = {.via = SIP_STR(OUR_VIA), .pop_routes = 1};
 	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
 	parse_back(n);
-	VALUES(SIP_HDR_ROUTE, "<sip:next.example.net;lr>"); /* actual: proxy, next */
+	VALUES(SIP_HDR_ROUTE, "<sip:next.example.net;lr>");
 }
 
-/* BUG: the same for Via in a response: with an empty Via line above ours,
+/* The same for Via in a response: with an empty Via line above ours,
  * sip_proxy_response_up removes the empty line and relays the response with
  * our own Via still on top (§16.7 step 3 removes the topmost Via value). */
-static void test_BUG_response_up_after_empty_via_line(void **state)
+static void test_response_up_after_empty_via_line(void **state)
 {
 	(void)state;
-	if (!known_bugs())
-		skip();
 	parse_in("SIP/2.0 180 Ringing" CRLF "Via:" CRLF "Via: SIP/2.0/UDP proxy.example.org;branch=z9hG4bK-sd2-k" CRLF
 		 "Via: SIP/2.0/UDP u.example.com;branch=z9hG4bKu" CRLF RESP_TAIL);
 	assert_str(in.via.branch, "z9hG4bK-sd2-k"); /* the parser's top Via is ours */
 	int n = sip_proxy_response_up(&in, out, sizeof(out));
 	parse_back(n);
-	assert_str(back.via.branch, "z9hG4bKu"); /* actual: z9hG4bK-sd2-k */
+	assert_str(back.via.branch, "z9hG4bKu");
 }
 
-/* BUG (error code): with a malformed Route list (an empty element),
+/* Error code: with a malformed Route list (an empty element),
  * sip_hdr_count returns SIP_EPARSE, which sip_proxy_forward casts to
  * unsigned, so the "fewer Route values than pop_routes" check passes and
  * the pop fails later with SIP_ENOTFOUND instead of the documented
  * SIP_EINVAL. */
-static void test_BUG_pop_routes_malformed_list(void **state)
+static void test_pop_routes_malformed_list(void **state)
 {
 	(void)state;
-	if (!known_bugs())
-		skip();
 	parse_in(ROUTED("Route: <sip:proxy.example.org;lr>,,<sip:next.example.net;lr>" CRLF));
 	assert_true(sip_hdr_count(&in, SIP_HDR_ROUTE) < 0);
 	struct sip_proxy_fwd f = {.via = SIP_STR(OUR_VIA), .pop_routes = 5};
-	assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL); /* actual: SIP_ENOTFOUND */
+	assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL);
 }
 
 static int teardown(void **state)
@@ -642,9 +628,9 @@ int main(void)
 		cmocka_unit_test(test_cancel_of_forwarded),
 		cmocka_unit_test(test_cancel_top_via_value),
 		cmocka_unit_test(test_cancel_errors),
-		cmocka_unit_test(test_BUG_pop_route_after_empty_line),
-		cmocka_unit_test(test_BUG_response_up_after_empty_via_line),
-		cmocka_unit_test(test_BUG_pop_routes_malformed_list),
+		cmocka_unit_test(test_pop_route_after_empty_line),
+		cmocka_unit_test(test_response_up_after_empty_via_line),
+		cmocka_unit_test(test_pop_routes_malformed_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
