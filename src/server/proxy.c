@@ -41,6 +41,7 @@ struct px_branch {
 	bool cancel_wanted;		 /* CANCEL as soon as a provisional comes */
 	char *ruri, *route_pre;		 /* this branch's Request-URI and pre-loaded route */
 	char *hop_name;			 /* the next hop's host name a TLS peer must match (RFC 5922), or NULL */
+	char *received;			 /* where the binding's REGISTER came from (flow / NAT), or NULL */
 	char *sent;			 /* the request as sent (for its CANCEL) */
 	size_t sent_len;
 };
@@ -84,6 +85,7 @@ static void call_unref(struct px_call *c)
 		sip_free(b->ruri);
 		sip_free(b->route_pre);
 		sip_free(b->hop_name);
+		sip_free(b->received);
 		sip_free(b->sent);
 	}
 	sip_free(c->best_resp);
@@ -369,7 +371,10 @@ static void on_resolved(void *arg, int err, struct sip_resolve_result *res)
 }
 
 /* The URI requests for this branch go to first (§16.6 step 7): the first
- * pre-loaded route, else the first Route left after ours, else the target. */
+ * pre-loaded route, else the first Route left after ours, else the address
+ * the binding registered from when the registrar kept it (an RFC 5626 flow
+ * or NAT rewriting: the Contact is not reachable as written), else the
+ * target. */
 static int next_hop(const struct px_branch *b, struct sip_uri *uri)
 {
 	const struct px_call *c = b->call;
@@ -409,7 +414,7 @@ static int next_hop(const struct px_branch *b, struct sip_uri *uri)
 		*uri = na.uri;
 		return 0;
 	}
-	const char *t = b->ruri ? b->ruri : NULL;
+	const char *t = b->received ? b->received : b->ruri;
 	if (!t)
 		*uri = c->req.ruri;
 	else if (sip_uri_parse(uri, t, strlen(t), NULL) < 0)
@@ -417,12 +422,14 @@ static int next_hop(const struct px_branch *b, struct sip_uri *uri)
 	return 0;
 }
 
-static void start_branch(struct px_call *c, const char *ruri, size_t rlen, const char *path, size_t plen)
+static void start_branch(struct px_call *c, const struct sip_binding *bd)
 {
 	struct px_branch *b = &c->br[c->nbranches++];
 	b->call = c;
 	c->pending++;
-	if ((rlen && !(b->ruri = dup_bytes(ruri, rlen))) || (plen && !(b->route_pre = dup_bytes(path, plen)))) {
+	if (bd && ((bd->contact_uri.len && !(b->ruri = dup_bytes(bd->contact_uri.p, bd->contact_uri.len))) ||
+		   (bd->path.len && !(b->route_pre = dup_bytes(bd->path.p, bd->path.len))) ||
+		   (bd->received.len && !(b->received = dup_bytes(bd->received.p, bd->received.len))))) {
 		branch_final(b, 500, NULL);
 		return;
 	}
@@ -500,12 +507,10 @@ void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct s
 	}
 	c->refs++; /* held while the branches start: one may end the call at once */
 	if (!targets) {
-		start_branch(c, NULL, 0, NULL, 0);
+		start_branch(c, NULL);
 	} else {
-		for (size_t i = 0; i < targets->n && c->nbranches < SIP_PROXY_MAX_BRANCHES; i++) {
-			const struct sip_binding *bd = &targets->v[i];
-			start_branch(c, bd->contact_uri.p, bd->contact_uri.len, bd->path.p, bd->path.len);
-		}
+		for (size_t i = 0; i < targets->n && c->nbranches < SIP_PROXY_MAX_BRANCHES; i++)
+			start_branch(c, &targets->v[i]);
 	}
 	call_unref(c);
 }

@@ -55,6 +55,26 @@ static void test_example_file(void **state)
 	assert_false(cfg.tls_verify_clients);
 	assert_string_equal(cfg.tls_client_ca, "/etc/sipd/clients-ca.pem");
 	assert_false(cfg.location_memory);
+	assert_true(cfg.record_route);
+	assert_string_equal(cfg.dns_servers, "127.0.0.1:53");
+	sip_server_config_free(&cfg);
+}
+
+static void test_proxy_keys(void **state)
+{
+	(void)state;
+	struct sip_server_config cfg;
+	char err[512];
+	sip_server_config_defaults(&cfg);
+	assert_true(cfg.record_route); /* on unless turned off */
+	assert_null(cfg.dns_servers);
+	sip_server_config_free(&cfg);
+	assert_int_equal(load("proxy:\n  record_route: false\n  dns: \"[::1]:5353\"\n", &cfg, err, sizeof err), 0);
+	assert_false(cfg.record_route);
+	assert_string_equal(cfg.dns_servers, "[::1]:5353");
+	sip_server_config_free(&cfg);
+	assert_int_not_equal(load("proxy:\n  record_rout: true\n", &cfg, err, sizeof err), 0);
+	assert_non_null(strstr(err, "record_rout"));
 	sip_server_config_free(&cfg);
 }
 
@@ -144,6 +164,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_proxy_keys),
 		cmocka_unit_test(test_values_applied),
 		cmocka_unit_test(test_unknown_key_names_line),
 		cmocka_unit_test(test_wrong_type_and_values),
