@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The stateful proxy end to end (RFC 3261 §16), SIPp on every side, sipd with
+# two worker threads: a call to a user registered with a Path (RFC 3327),
+# Record-Route and the ACK/BYE along the recorded route, from several caller
+# ports so that responses may land on the other worker; 480 for a user with
+# no binding; parallel forking (6xx wins over 486, 200 wins over 486, sipd
+# ACKs the refused branch); CANCEL of a ringing call; no open relay (404);
+# the redirect mode's 302; and a TCP caller reaching a UDP callee through
+# sipd, which then double Record-Routes (RFC 5658).
+source "$(dirname "$0")/common.bash"
+
+SC=$HERE/scenarios
+UA_TIMEOUT=8 # s: every SIPp run is bounded by this (-timeout, -timeout_error)
+
+# sipp_uac NAME TRANSPORT SIPD_PORT SCENARIO ARGS... : a client toward sipd,
+# in the foreground; its messages in $WORK/NAME.msg.
+sipp_uac() {
+	local name=$1 t=$2 port=$3 sc=$4; shift 4
+	timeout 30 sipp -sf "$SC/$sc" -t "$t" -i 127.0.0.1 -m 1 -nostdin -nd \
+		-timeout $UA_TIMEOUT -timeout_error -trace_err -error_file "$WORK/$name.sipp-err.log" \
+		-trace_msg -message_file "$WORK/$name.msg" "$@" 127.0.0.1:"$port" >"$WORK/$name.sipp.out" 2>&1
+}
+
+# uas_start NAME PORT SCENARIO ARGS... : a SIPp UAS on udp 127.0.0.1:PORT in
+# the background, waits until its socket is bound. Sets UAS_PID.
+uas_start() {
+	local name=$1 port=$2 sc=$3; shift 3
+	timeout 30 sipp -sf "$SC/$sc" -t u1 -i 127.0.0.1 -p "$port" -m 1 -nostdin -nd \
+		-timeout $UA_TIMEOUT -timeout_error -trace_err -error_file "$WORK/$name.sipp-err.log" \
+		-trace_msg -message_file "$WORK/$name.msg" "$@" >"$WORK/$name.sipp.out" 2>&1 &
+	UAS_PID=$!
+	PIDS+=("$UAS_PID")
+	for _ in $(seq 1 100); do
+		[ -n "$(ss -Hlun "sport = :$port" 2>/dev/null)" ] && return 0
+		sleep 0.02
+	done
+	echo "SIPp UAS $name did not bind port $port"
+	return 1
+}
+
+# uas_done PID : waits for that UAS, true when its scenario passed.
+uas_done() {
+	local p=$1 rc=0 keep=()
+	wait "$p" || rc=$?
+	for q in "${PIDS[@]:-}"; do [ "$q" != "$p" ] && keep+=("$q"); done
+	PIDS=("${keep[@]:-}")
+	return $rc
+}
+
+# both_pass UAC_RC UAS_PID... : the caller's exit status and every UAS passed.
+both_pass() {
+	local rc=$1 r=0; shift
+	for p in "$@"; do uas_done "$p" || r=1; done
+	[ "$rc" -eq 0 ] && [ $r -eq 0 ]
+}
+
+# no_sanitizer_report NAME : sipd's log (after it stopped) has no ASan/UBSan/LSan report.
+no_sanitizer_report() {
+	! grep -Eq "ERROR: (Address|Leak)Sanitizer|runtime error:" "$WORK/$1.log"
+}
+
+register() { # NAME USER CONTACT_PORT SIPD_PORT
+	sipp_uac "$1" u1 "$4" proxy_reg.xml -p "$(free_port)" -s "$2" -set cport "$3"
+}
+
+# --- The proxy: UDP and TCP on one port, two workers.
+P=$(free_port)
+start_sipd proxy -l udp:127.0.0.1:$P -l tcp:127.0.0.1:$P --workers 2 --db "$WORK/proxy.db" \
+	--log-level debug --trace
+
+# 1. bob behind an "edge proxy" (the UAS itself, named in Path); four callers.
+U=$(free_port)
+check "REGISTER bob with a Path naming the callee's edge (200 echoes the Path)" \
+	sipp_uac reg-path u1 $P proxy_reg_path.xml -p "$U"
+for i in 1 2 3 4; do
+	C=$(free_port)
+	uas_start uas-path$i "$U" proxy_uas.xml
+	rc=0; sipp_uac uac-path$i u1 $P proxy_uac.xml -p "$C" -s bob || rc=$?
+	check "Path + Record-Route call #$i (caller port $C): INVITE reaches the contact with Route = Path, our Via, Record-Route, Max-Forwards 69; 180/200 relayed; ACK and BYE along the recorded route" \
+		both_pass $rc "$UAS_PID"
+done
+echo "info: sipd handed $(grep -c 'handed a' "$WORK/proxy.log" || true) response(s) to the other worker"
+
+# 2. A user of ours with no binding.
+check "INVITE to an AOR with no binding → 480 (ACKed)" \
+	sipp_uac nobody u1 $P proxy_uac_final.xml -p "$(free_port)" -set to "sip:nobody@127.0.0.1:$P" \
+	-set from "sip:alice@127.0.0.1" -set want 480
+
+# 3. Forking: carol has two contacts; the later answer decides only by rank.
+F1=$(free_port); F2=$(free_port)
+check "REGISTER carol's first contact" register reg-carol1 carol "$F1" $P
+check "REGISTER carol's second contact" register reg-carol2 carol "$F2" $P
+uas_start fork-486a "$F1" proxy_uas_reject.xml -set code 486 -set delay 0; A=$UAS_PID
+uas_start fork-603 "$F2" proxy_uas_reject.xml -set code 603 -set delay 300; B=$UAS_PID
+rc=0; sipp_uac fork-uac1 u1 $P proxy_uac_final.xml -p "$(free_port)" -set to "sip:carol@127.0.0.1:$P" \
+	-set from "sip:alice@127.0.0.1" -set want 603 || rc=$?
+check "fork 486 + 603 → caller gets 603 (6xx wins, §16.7 step 6); sipd ACKs both refused branches" \
+	both_pass $rc "$A" "$B"
+uas_start fork-486b "$F1" proxy_uas_reject.xml -set code 486 -set delay 0; A=$UAS_PID
+uas_start fork-200 "$F2" proxy_uas_answer.xml -s carol -set delay 300; B=$UAS_PID
+rc=0; sipp_uac fork-uac2 u1 $P proxy_uac.xml -p "$(free_port)" -s carol || rc=$?
+check "fork 486 + 200 → caller gets 200 and its ACK/BYE reach the 200 callee via the recorded route; sipd ACKs the 486" \
+	both_pass $rc "$A" "$B"
+
+# 4. CANCEL of a ringing call.
+D=$(free_port)
+check "REGISTER dave" register reg-dave dave "$D" $P
+uas_start cancel-uas "$D" proxy_uas_cancel.xml -s dave
+rc=0; sipp_uac cancel-uac u1 $P proxy_uac_cancel.xml -p "$(free_port)" -s dave || rc=$?
+check "CANCEL after 180 → 200 (CANCEL) and 487 (INVITE) to the caller; the callee gets the CANCEL, answers 200/487 and gets sipd's ACK" \
+	both_pass $rc "$UAS_PID"
+
+# 5. No open relay.
+check "INVITE for sip:x@example.invalid from a foreign user → 404" \
+	sipp_uac foreign u1 $P proxy_uac_final.xml -p "$(free_port)" -set to "sip:x@example.invalid" \
+	-set from "sip:mallory@evil.example" -set want 404
+
+# 7. Transport crossing: caller over TCP, callee over UDP.
+E=$(free_port)
+check "REGISTER erin over UDP" register reg-erin erin "$E" $P
+uas_start cross-uas "$E" proxy_uas_answer.xml -s erin -set delay 0
+rc=0; sipp_uac cross-uac t1 $P proxy_uac.xml -p "$(free_port)" -s erin || rc=$?
+check "TCP caller → UDP callee: the call completes (INVITE/200/ACK/BYE across sipd)" both_pass $rc "$UAS_PID"
+rr_seen() { # the Record-Route values of the first message the callee logged, in order
+	awk '/^(Record-Route|record-route):/ { sub(/^[^:]*:[ \t]*/, ""); print } /^Content-Length/ { exit }' \
+		"$WORK/cross-uas.msg" | tr -d '\r'
+}
+want_rr=$(printf '<sip:127.0.0.1:%s;lr>\n<sip:127.0.0.1:%s;transport=tcp;lr>' $P $P)
+got_rr=$(rr_seen || true)
+check "  the callee saw two Record-Route values, the UDP one on top (RFC 5658); got: $(echo $got_rr)" \
+	test "$got_rr" = "$want_rr"
+check "sipd still serving" kill -0 "$SIPD_PID"
+stop_pid "$SIPD_PID"
+check "no sanitizer report from the proxy" no_sanitizer_report proxy
+
+# 6. Redirect mode: a 302 listing the binding.
+R=$(free_port); X=$(free_port)
+start_sipd redirect -l udp:127.0.0.1:$R --workers 2 --db "$WORK/redirect.db" --mode redirect
+check "REGISTER bob at the redirect server" register reg-redir bob "$X" $R
+check "redirect mode: INVITE for bob → 302 (ACKed)" \
+	sipp_uac redir u1 $R proxy_uac_final.xml -p "$(free_port)" -set to "sip:bob@127.0.0.1:$R" \
+	-set from "sip:alice@127.0.0.1" -set want 302
+check "  the 302's Contact is bob's contact with ;expires=" \
+	grep -Eq "^Contact: <sip:bob@127.0.0.1:$X>;expires=[1-9][0-9]*" "$WORK/redir.msg"
+check "sipd (redirect) still serving" kill -0 "$SIPD_PID"
+stop_pid "$SIPD_PID"
+check "no sanitizer report from the redirect server" no_sanitizer_report redirect
