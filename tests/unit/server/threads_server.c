@@ -4,13 +4,17 @@
  * client sockets at once (the kernel spreads them over the workers' reuseport
  * sockets; SQLite also with a commit window), every binding is visible from
  * every worker, and SIGTERM-style
- * shutdown (sip_server_stop) returns cleanly. Runs in the `threads` label. */
+ * shutdown (sip_server_stop) returns cleanly. The proxy test sends requests
+ * through sipd to callees on several ports, so responses land on either
+ * worker and are handed to the one owning the branch. Runs in the
+ * `threads` label. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sip/server.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,12 +188,121 @@ static void test_sqlite_commit_window(void **state)
 	run_server(false, 20);
 }
 
+/* A callee: answers every request with 200 (the request's headers echoed
+ * under a status line, as much as a proxy needs) until told to stop. */
+struct callee {
+	int sock;
+	uint16_t port;
+	atomic_int stop;
+	int answered;
+};
+
+static void *callee_main(void *arg)
+{
+	struct callee *c = arg;
+	char in[4096], out[4200];
+	while (!atomic_load(&c->stop)) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(c->sock, in, sizeof(in) - 1, 0, (struct sockaddr *)&from, &fl);
+		if (n <= 0)
+			continue;
+		in[n] = 0;
+		char *crlf = strstr(in, "\r\n");
+		if (!crlf || !strncmp(in, "SIP/2.0", 7))
+			continue;
+		int m = snprintf(out, sizeof(out), "SIP/2.0 200 OK%s", crlf);
+		sendto(c->sock, out, (size_t)m, 0, (struct sockaddr *)&from, fl);
+		c->answered++;
+	}
+	return NULL;
+}
+
+#define CALLEES 6
+
+static void test_proxy_across_workers(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sipd-threads-XXXXXX", db[128];
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/sipd.db", dir);
+	struct run r;
+	sip_server_config_defaults(&r.cfg);
+	uint16_t port = free_port();
+	char spec[64];
+	snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u", port);
+	r.cfg.listen[r.cfg.nlisten++] = strdup(spec);
+	r.cfg.domains[r.cfg.ndomains++] = strdup("localhost");
+	r.cfg.db_path = strdup(db);
+	r.cfg.workers = 2;
+	r.cfg.location_memory = true;
+	r.cfg.log_level = SIP_LOG_WARN;
+	r.rc = -1;
+	pthread_t th, ct[CALLEES];
+	assert_int_equal(pthread_create(&th, NULL, server_thread, &r), 0);
+
+	struct callee cal[CALLEES];
+	char msg[1024], resp[4096];
+	for (int i = 0; i < CALLEES; i++) {
+		struct sockaddr_in a;
+		socklen_t al = sizeof(a);
+		cal[i] = (struct callee){.sock = client()};
+		getsockname(cal[i].sock, (struct sockaddr *)&a, &al);
+		cal[i].port = ntohs(a.sin_port);
+		int q = client();
+		snprintf(msg, sizeof(msg),
+			 "REGISTER sip:localhost SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-pr%d;rport\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:callee%d@localhost>;tag=r\r\nTo: <sip:callee%d@localhost>\r\n"
+			 "Call-ID: pr%d@t\r\nCSeq: 1 REGISTER\r\nContact: <sip:callee%d@127.0.0.1:%u>\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 i, i, i, i, i, (unsigned)cal[i].port);
+		assert_true(exchange(q, port, msg, "SIP/2.0 200", resp, sizeof(resp)));
+		close(q);
+		pthread_create(&ct[i], NULL, callee_main, &cal[i]);
+	}
+	/* Each caller socket asks every callee through the proxy; the callee's
+	 * 200 must come back through it with the proxy's Via removed. */
+	int ok = 0;
+	for (int k = 0; k < 3; k++) {
+		int s = client();
+		for (int i = 0; i < CALLEES; i++) {
+			snprintf(msg, sizeof(msg),
+				 "OPTIONS sip:callee%d@localhost SIP/2.0\r\n"
+				 "Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-po%d-%d;rport\r\n"
+				 "Max-Forwards: 70\r\nFrom: <sip:caller@example.net>;tag=c\r\nTo: <sip:callee%d@localhost>\r\n"
+				 "Call-ID: po%d-%d@t\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+				 i, k, i, i, k, i);
+			if (exchange(s, port, msg, "SIP/2.0 200", resp, sizeof(resp)) &&
+			    !strstr(resp, "z9hG4bK-sd") && strstr(resp, "z9hG4bK-po"))
+				ok++;
+		}
+		close(s);
+	}
+	assert_int_equal(ok, 3 * CALLEES);
+	int answered = 0;
+	for (int i = 0; i < CALLEES; i++) {
+		atomic_store(&cal[i].stop, 1);
+		pthread_join(ct[i], NULL);
+		answered += cal[i].answered;
+		close(cal[i].sock);
+	}
+	assert_true(answered >= 3 * CALLEES);
+	sip_server_stop();
+	pthread_join(th, NULL);
+	assert_int_equal(r.rc, 0);
+	sip_server_config_free(&r.cfg);
+	char rm[256];
+	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
+	assert_int_equal(system(rm), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_memory_store),
 		cmocka_unit_test(test_sqlite_store),
 		cmocka_unit_test(test_sqlite_commit_window),
+		cmocka_unit_test(test_proxy_across_workers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
