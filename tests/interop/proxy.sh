@@ -129,6 +129,8 @@ want_rr=$(printf '<sip:127.0.0.1:%s;lr>\n<sip:127.0.0.1:%s;transport=tcp;lr>' $P
 got_rr=$(rr_seen || true)
 check "  the callee saw two Record-Route values, the UDP one on top (RFC 5658); got: $(echo $got_rr)" \
 	test "$got_rr" = "$want_rr"
+check "  the ACK and BYE reached the callee with both of sipd's Route values popped (§16.4)" \
+	eval '! grep -qi "^Route:" "$WORK/cross-uas.msg"'
 check "sipd still serving" kill -0 "$SIPD_PID"
 stop_pid "$SIPD_PID"
 check "no sanitizer report from the proxy" no_sanitizer_report proxy
