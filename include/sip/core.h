@@ -76,6 +76,8 @@ SIP_API void *sip_malloc(size_t size);
 SIP_API void *sip_calloc(size_t n, size_t size);
 SIP_API void *sip_realloc(void *ptr, size_t size);
 SIP_API void sip_free(void *ptr);
+/* A NUL-terminated heap copy of the n bytes at p (sip_malloc), or NULL. */
+SIP_API char *sip_memdup_str(const char *p, size_t n);
 
 #ifdef __cplusplus
 }

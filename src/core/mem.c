@@ -24,6 +24,19 @@ void *sip_calloc(size_t n, size_t size)
 	return p;
 }
 
+char *sip_memdup_str(const char *p, size_t n)
+{
+	if (n == SIZE_MAX)
+		return NULL;
+	char *d = sip_malloc(n + 1);
+	if (d) {
+		if (n)
+			memcpy(d, p, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
 void *sip_realloc(void *ptr, size_t size) { return cur.realloc(ptr, size ? size : 1, cur.ud); }
 
 void sip_free(void *ptr)

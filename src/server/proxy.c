@@ -65,16 +65,6 @@ struct px_call {
 	struct px_branch br[SIP_PROXY_MAX_BRANCHES];
 };
 
-static char *dup_bytes(const char *p, size_t n)
-{
-	char *d = sip_malloc(n + 1);
-	if (d) {
-		memcpy(d, p, n);
-		d[n] = 0;
-	}
-	return d;
-}
-
 static void call_unref(struct px_call *c)
 {
 	if (--c->refs)
@@ -162,8 +152,12 @@ static void send_cancel(struct px_branch *b)
 	/* The CANCEL's own transaction carries no udata: its answer is ignored. */
 }
 
-/* Cancels every branch still without a final answer (§16.7 step 10, §16.10). */
-static void cancel_pending(struct px_call *c)
+static void branch_final(struct px_branch *b, int status, const struct sip_msg *resp);
+
+/* Cancels every branch still without a final answer (§16.7 step 10,
+ * §16.10) — at once when it has had a provisional, else as soon as it gets
+ * one (§9.1). On Timer C (timeout) a branch without one ends as 408 (§16.8). */
+static void cancel_pending(struct px_call *c, bool timeout)
 {
 	if (!c->invite)
 		return;
@@ -173,8 +167,10 @@ static void cancel_pending(struct px_call *c)
 			continue;
 		if (b->provisional)
 			send_cancel(b);
+		else if (timeout)
+			branch_final(b, 408, NULL);
 		else
-			b->cancel_wanted = true; /* §9.1: not before a provisional */
+			b->cancel_wanted = true;
 	}
 }
 
@@ -196,7 +192,7 @@ static void branch_final(struct px_branch *b, int status, const struct sip_msg *
 		if (n > 0)
 			relay_up(c, out, (size_t)n);
 		c->final_sent = true;
-		cancel_pending(c);
+		cancel_pending(c, false);
 		return;
 	}
 	if (sip_proxy_better(c->best, status)) {
@@ -206,11 +202,11 @@ static void branch_final(struct px_branch *b, int status, const struct sip_msg *
 		c->best_len = 0;
 		char out[SIP_TP_DGRAM_MAX];
 		int n = resp ? sip_proxy_response_up(resp, out, sizeof(out)) : -1;
-		if (n > 0 && (c->best_resp = dup_bytes(out, (size_t)n)))
+		if (n > 0 && (c->best_resp = sip_memdup_str(out, (size_t)n)))
 			c->best_len = (size_t)n;
 	}
 	if (status >= 600)
-		cancel_pending(c);
+		cancel_pending(c, false);
 	finish(c);
 }
 
@@ -339,7 +335,7 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 		return rc;
 	}
 	sip_free(b->sent);
-	b->sent = dup_bytes(buf, (size_t)n);
+	b->sent = sip_memdup_str(buf, (size_t)n);
 	b->sent_len = b->sent ? (size_t)n : 0;
 	sip_txn_set_udata(b->txn, b);
 	c->refs++;
@@ -427,9 +423,9 @@ static void start_branch(struct px_call *c, const struct sip_binding *bd)
 	struct px_branch *b = &c->br[c->nbranches++];
 	b->call = c;
 	c->pending++;
-	if (bd && ((bd->contact_uri.len && !(b->ruri = dup_bytes(bd->contact_uri.p, bd->contact_uri.len))) ||
-		   (bd->path.len && !(b->route_pre = dup_bytes(bd->path.p, bd->path.len))) ||
-		   (bd->received.len && !(b->received = dup_bytes(bd->received.p, bd->received.len))))) {
+	if (bd && ((bd->contact_uri.len && !(b->ruri = sip_memdup_str(bd->contact_uri.p, bd->contact_uri.len))) ||
+		   (bd->path.len && !(b->route_pre = sip_memdup_str(bd->path.p, bd->path.len))) ||
+		   (bd->received.len && !(b->received = sip_memdup_str(bd->received.p, bd->received.len))))) {
 		branch_final(b, 500, NULL);
 		return;
 	}
@@ -438,7 +434,7 @@ static void start_branch(struct px_call *c, const struct sip_binding *bd)
 		branch_final(b, 416, NULL);
 		return;
 	}
-	if (hop.host_type == SIP_HOST_NAME && !(b->hop_name = dup_bytes(hop.host.p, hop.host.len))) {
+	if (hop.host_type == SIP_HOST_NAME && !(b->hop_name = sip_memdup_str(hop.host.p, hop.host.len))) {
 		branch_final(b, 500, NULL);
 		return;
 	}
@@ -456,17 +452,8 @@ static void on_timer_c(uv_timer_t *h)
 	struct px_call *c = h->data;
 	c->refs++;
 	if (!c->timer_c_fired) {
-		/* §16.8: CANCEL what answered provisionally, 408 for the rest. */
 		c->timer_c_fired = true;
-		for (unsigned i = 0; i < c->nbranches; i++) {
-			struct px_branch *b = &c->br[i];
-			if (b->done)
-				continue;
-			if (b->provisional)
-				send_cancel(b);
-			else
-				branch_final(b, 408, NULL);
-		}
+		cancel_pending(c, true);
 		if (c->timer_c_open)
 			uv_timer_start(&c->timer_c, on_timer_c, 64ull * c->w->cfg->txn.t1_ms, 0);
 	} else {
@@ -484,7 +471,7 @@ void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct s
 			const struct sip_binding_list *targets)
 {
 	struct px_call *c = sip_calloc(1, sizeof(*c));
-	if (!c || !(c->req_buf = dup_bytes(req->buf, req->len)) ||
+	if (!c || !(c->req_buf = sip_memdup_str(req->buf, req->len)) ||
 	    sip_msg_parse(&c->req, c->req_buf, req->len, SIP_PARSE_DATAGRAM, NULL) <= 0) {
 		if (c)
 			sip_free(c->req_buf);
@@ -522,7 +509,7 @@ bool sip__proxy_cancel(struct sip__worker *w, struct sip_txn *inv)
 	if (!c || c->server != inv)
 		return false;
 	c->cancelled = true;
-	cancel_pending(c);
+	cancel_pending(c, false);
 	return true;
 }
 

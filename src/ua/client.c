@@ -414,16 +414,6 @@ void sip_ua_close(struct sip_ua *ua)
 	sip_free(ua);
 }
 
-static char *dup_str(const char *s, size_t n)
-{
-	char *d = sip_malloc(n + 1);
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = 0;
-	}
-	return d;
-}
-
 int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip_ua_cb cb, void *arg)
 {
 	if (!ua || !req || !req->method || !req->uri || !cb || ua->closing)
@@ -459,12 +449,12 @@ int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip_ua_cb c
 			return SIP_EINVAL;
 		}
 	}
-	if ((req->headers && !(r->headers = dup_str(req->headers, strlen(req->headers)))) ||
-	    (req->content_type && !(r->ctype = dup_str(req->content_type, strlen(req->content_type)))) ||
-	    (req->body.len && !(r->body = dup_str(req->body.p, req->body.len))) ||
-	    (req->from && !(r->from = dup_str(req->from, strlen(req->from)))) ||
-	    (req->to && !(r->to = dup_str(req->to, strlen(req->to)))) ||
-	    (req->contact && !(r->contact = dup_str(req->contact, strlen(req->contact))))) {
+	if ((req->headers && !(r->headers = sip_memdup_str(req->headers, strlen(req->headers)))) ||
+	    (req->content_type && !(r->ctype = sip_memdup_str(req->content_type, strlen(req->content_type)))) ||
+	    (req->body.len && !(r->body = sip_memdup_str(req->body.p, req->body.len))) ||
+	    (req->from && !(r->from = sip_memdup_str(req->from, strlen(req->from)))) ||
+	    (req->to && !(r->to = sip_memdup_str(req->to, strlen(req->to)))) ||
+	    (req->contact && !(r->contact = sip_memdup_str(req->contact, strlen(req->contact))))) {
 		req_free(r);
 		return SIP_ENOMEM;
 	}

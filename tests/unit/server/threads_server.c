@@ -63,6 +63,9 @@ static bool exchange(int s, uint16_t port, const char *msg, const char *want, ch
 struct run {
 	struct sip_server_config cfg;
 	int rc;
+	pthread_t th;
+	uint16_t port;
+	char dir[32];
 };
 
 static void *server_thread(void *arg)
@@ -70,6 +73,40 @@ static void *server_thread(void *arg)
 	struct run *r = arg;
 	r->rc = sip_server_run(&r->cfg);
 	return NULL;
+}
+
+/* Starts a 2-worker sipd on a free UDP port with its files in a fresh
+ * directory, on its own thread. */
+static void start_server(struct run *r, bool memory, unsigned commit_window_ms)
+{
+	char db[128], spec[64];
+	snprintf(r->dir, sizeof(r->dir), "/tmp/sipd-threads-XXXXXX");
+	assert_non_null(mkdtemp(r->dir));
+	snprintf(db, sizeof(db), "%s/sipd.db", r->dir);
+	sip_server_config_defaults(&r->cfg);
+	r->port = free_port();
+	snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u", r->port);
+	r->cfg.listen[r->cfg.nlisten++] = strdup(spec);
+	r->cfg.domains[r->cfg.ndomains++] = strdup("localhost");
+	r->cfg.db_path = strdup(db);
+	r->cfg.workers = 2;
+	r->cfg.location_memory = memory;
+	r->cfg.commit_window_ms = commit_window_ms;
+	r->cfg.log_level = SIP_LOG_WARN;
+	r->rc = -1;
+	assert_int_equal(pthread_create(&r->th, NULL, server_thread, r), 0);
+}
+
+/* Stops it as SIGTERM would; it must return 0. */
+static void stop_server(struct run *r)
+{
+	sip_server_stop();
+	pthread_join(r->th, NULL);
+	assert_int_equal(r->rc, 0);
+	sip_server_config_free(&r->cfg);
+	char rm[256];
+	snprintf(rm, sizeof(rm), "rm -rf %s", r->dir);
+	assert_int_equal(system(rm), 0);
 }
 
 #define CLIENTS 4
@@ -104,25 +141,9 @@ static void *register_many(void *arg)
 
 static void run_server(bool memory, unsigned commit_window_ms)
 {
-	char dir[] = "/tmp/sipd-threads-XXXXXX", db[128];
-	assert_non_null(mkdtemp(dir));
-	snprintf(db, sizeof(db), "%s/sipd.db", dir);
 	struct run r;
-	sip_server_config_defaults(&r.cfg);
-	uint16_t port = free_port();
-	char spec[64];
-	snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u", port);
-	r.cfg.listen[r.cfg.nlisten++] = strdup(spec);
-	r.cfg.domains[r.cfg.ndomains++] = strdup("localhost");
-	r.cfg.db_path = strdup(db);
-	r.cfg.workers = 2;
-	r.cfg.location_memory = memory;
-	r.cfg.commit_window_ms = commit_window_ms;
-	r.cfg.log_level = SIP_LOG_WARN;
-	r.rc = -1;
-	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, server_thread, &r), 0);
-
+	start_server(&r, memory, commit_window_ms);
+	uint16_t port = r.port;
 	int s = client();
 	char resp[4096];
 	const char *options = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-o1;rport\r\n"
@@ -160,13 +181,7 @@ static void run_server(bool memory, unsigned commit_window_ms)
 		}
 	assert_int_equal(found, CLIENTS * ((PER_CLIENT + 5) / 6));
 	close(s);
-	sip_server_stop();
-	pthread_join(th, NULL);
-	assert_int_equal(r.rc, 0);
-	sip_server_config_free(&r.cfg);
-	char rm[256];
-	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
-	assert_int_equal(system(rm), 0);
+	stop_server(&r);
 }
 
 static void test_memory_store(void **state)
@@ -223,24 +238,10 @@ static void *callee_main(void *arg)
 static void test_proxy_across_workers(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/sipd-threads-XXXXXX", db[128];
-	assert_non_null(mkdtemp(dir));
-	snprintf(db, sizeof(db), "%s/sipd.db", dir);
 	struct run r;
-	sip_server_config_defaults(&r.cfg);
-	uint16_t port = free_port();
-	char spec[64];
-	snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u", port);
-	r.cfg.listen[r.cfg.nlisten++] = strdup(spec);
-	r.cfg.domains[r.cfg.ndomains++] = strdup("localhost");
-	r.cfg.db_path = strdup(db);
-	r.cfg.workers = 2;
-	r.cfg.location_memory = true;
-	r.cfg.log_level = SIP_LOG_WARN;
-	r.rc = -1;
-	pthread_t th, ct[CALLEES];
-	assert_int_equal(pthread_create(&th, NULL, server_thread, &r), 0);
-
+	start_server(&r, true, 0);
+	uint16_t port = r.port;
+	pthread_t ct[CALLEES];
 	struct callee cal[CALLEES];
 	char msg[1024], resp[4096];
 	for (int i = 0; i < CALLEES; i++) {
@@ -287,13 +288,7 @@ static void test_proxy_across_workers(void **state)
 		close(cal[i].sock);
 	}
 	assert_true(answered >= 3 * CALLEES);
-	sip_server_stop();
-	pthread_join(th, NULL);
-	assert_int_equal(r.rc, 0);
-	sip_server_config_free(&r.cfg);
-	char rm[256];
-	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
-	assert_int_equal(system(rm), 0);
+	stop_server(&r);
 }
 
 int main(void)
