@@ -32,6 +32,7 @@ struct sip_server_config {
 	struct sip_txn_config txn;           /* T1, T2, T4, max transactions */
 	unsigned max_connections, max_header_bytes, max_body_bytes, idle_timeout_ms;
 	unsigned udp_socket_buffer;          /* bytes asked for each UDP socket's buffers; 0: 4 MiB */
+	unsigned rate_limit, rate_limit_burst; /* messages/s per source address (per worker); 0: off */
 	unsigned mtu;                        /* 0: unknown (1300-byte rule) */
 	bool mtu_rule_off;
 	unsigned workers;                    /* 0: one per core */

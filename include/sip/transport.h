@@ -100,6 +100,10 @@ struct sip_transport_config {
 	unsigned idle_timeout_ms;        /* idle stream connections close; 0: SIP_TP_DEFAULT_IDLE_MS */
 	unsigned connect_timeout_ms;     /* 0: SIP_TP_DEFAULT_CONNECT_MS */
 	unsigned udp_socket_buffer;      /* bytes asked for SO_RCVBUF/SO_SNDBUF of UDP listeners; 0: 4 MiB */
+	/* Flood protection (sip/ratelimit.h): messages a second each source
+	 * address may send, over UDP and streams together; over it a datagram is
+	 * dropped unparsed and a connection closed. 0: off. Burst 0: 2 × rate. */
+	unsigned rate_limit, rate_limit_burst;
 
 	unsigned mtu;                    /* path MTU; 0: unknown (1300-byte rule) */
 	bool mtu_rule_off;               /* true: never switch UDP to TCP by size */
@@ -242,6 +246,7 @@ SIP_API int sip_transport_error_response(const char *buf, size_t len, int status
 struct sip_tp_stats {
 	uint64_t rx_msgs, tx_msgs, parse_errors, stray_responses, error_responses;
 	uint64_t conns_accepted, conns_refused, conns_idle_closed;
+	uint64_t rate_limited; /* messages dropped by the per-source limit */
 };
 SIP_API void sip_transport_stats(const struct sip_transport *t, struct sip_tp_stats *out);
 

@@ -24,6 +24,7 @@ struct y_limits {
 	uint32_t *mtu;
 	bool *mtu_rule;
 	uint32_t *udp_socket_buffer;
+	uint32_t *rate_limit, *rate_limit_burst;
 };
 struct y_registrar {
 	uint32_t *default_expires, *min_expires, *max_expires;
@@ -84,6 +85,8 @@ static const cyaml_schema_field_t limit_fields[] = {
 	CYAML_FIELD_UINT_PTR("mtu", OPT, struct y_limits, mtu),
 	CYAML_FIELD_BOOL_PTR("mtu_rule", OPT, struct y_limits, mtu_rule),
 	CYAML_FIELD_UINT_PTR("udp_socket_buffer", OPT, struct y_limits, udp_socket_buffer),
+	CYAML_FIELD_UINT_PTR("rate_limit", OPT, struct y_limits, rate_limit),
+	CYAML_FIELD_UINT_PTR("rate_limit_burst", OPT, struct y_limits, rate_limit_burst),
 	CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t registrar_fields[] = {
@@ -285,6 +288,10 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 			cfg->mtu = *l->mtu;
 		if (l->mtu_rule)
 			cfg->mtu_rule_off = !*l->mtu_rule;
+		if (l->rate_limit)
+			cfg->rate_limit = *l->rate_limit;
+		if (l->rate_limit_burst)
+			cfg->rate_limit_burst = *l->rate_limit_burst;
 		if (l->udp_socket_buffer)
 			cfg->udp_socket_buffer = *l->udp_socket_buffer;
 	}

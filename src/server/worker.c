@@ -78,6 +78,8 @@ int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server
 	sc.tp.mtu = cfg->mtu;
 	sc.tp.mtu_rule_off = cfg->mtu_rule_off;
 	sc.tp.udp_socket_buffer = cfg->udp_socket_buffer;
+	sc.tp.rate_limit = cfg->rate_limit;
+	sc.tp.rate_limit_burst = cfg->rate_limit_burst;
 	sc.tp.reuseport = true;
 	sc.tp.tls_cert_file = cfg->tls_cert;
 	sc.tp.tls_key_file = cfg->tls_key;

@@ -3,7 +3,9 @@
  * (§18.2.1, RFC 3581) and hand it to the TU. */
 #include "tp_int.h"
 
+#include <sip/log.h>
 #include <sip/print.h>
+#include <sip/ratelimit.h>
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -99,6 +101,20 @@ static void answer_bad(struct sip_transport *t, const char *buf, size_t len, int
 void sip__tp_deliver(struct sip_transport *t, const char *buf, size_t len, const struct sockaddr *src,
 		     struct sip_listener *l, struct sip__conn *c, enum sip_tp_type type)
 {
+	bool first = false;
+	if (t->limiter && !sip_ratelimit_allow(t->limiter, src, uv_now(t->loop), &first)) {
+		/* Over the source's rate: no parsing, no answer (an answer would
+		 * amplify the flood), and a connection is closed. */
+		t->stats.rate_limited++;
+		if (first) {
+			char who[80];
+			sip_sockaddr_text(src, who, sizeof(who));
+			sip_log(SIP_LOG_WARN, "rate limit: dropping messages from %s (over %u/s)", who, t->cfg.rate_limit);
+		}
+		if (c)
+			sip__conn_close(c, false);
+		return;
+	}
 	struct sip_parse_err perr = {0, NULL, 0};
 	/* Full validation: a malformed known header gets its 400 here, before any
 	 * transaction or TU sees the message (RFC 4475 §3.1.2). */

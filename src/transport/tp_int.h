@@ -99,6 +99,7 @@ struct sip_transport {
 	struct sip_tp_stats stats;
 	struct sip_msg msg;               /* parse target, valid during one callback */
 	struct sip__udp_io *udp;          /* UDP batch buffers, shared by the UDP listeners (udp.c) */
+	struct sip_ratelimit *limiter;    /* per-source flood limit, or NULL (off) */
 	char tlsbuf[SIP__READ_CHUNK];     /* TLS ciphertext receive buffer */
 };
 

@@ -1,5 +1,6 @@
 /* transport.c — transport object lifetime, listeners, specs, the MTU rule and Via formatting. */
 #include "tp_int.h"
+#include <sip/ratelimit.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,11 +39,21 @@ int sip_transport_new(struct sip_transport **out, uv_loop_t *loop, const struct 
 		t->cfg.idle_timeout_ms = SIP_TP_DEFAULT_IDLE_MS;
 	if (!t->cfg.connect_timeout_ms)
 		t->cfg.connect_timeout_ms = SIP_TP_DEFAULT_CONNECT_MS;
+	int rc = 0;
+	if (t->cfg.rate_limit) {
+		struct sip_ratelimit_config rc_cfg = {t->cfg.rate_limit, t->cfg.rate_limit_burst, 0, 0};
+		if (RAND_bytes((unsigned char *)&rc_cfg.seed, sizeof(rc_cfg.seed)) != 1 ||
+		    (rc = sip_ratelimit_new(&t->limiter, &rc_cfg)) < 0) {
+			sip_free(t);
+			return rc < 0 ? rc : SIP_EIO;
+		}
+	}
 	/* The file names need not outlive this call: the TLS contexts load them now. */
-	int rc = sip__tls_init(t);
+	rc = sip__tls_init(t);
 	t->cfg.tls_cert_file = t->cfg.tls_key_file = t->cfg.tls_ca_file = t->cfg.tls_client_ca_file = NULL;
 	if (rc) {
 		sip__tls_free(t);
+		sip_ratelimit_free(t->limiter);
 		sip_free(t);
 		return rc;
 	}
@@ -60,6 +71,7 @@ static void maybe_free(struct sip_transport *t)
 	void *ud = t->cfg.ud;
 	sip__tls_free(t);
 	sip__udp_free(t);
+	sip_ratelimit_free(t->limiter);
 	sip_free(t);
 	if (cb)
 		cb(ud);

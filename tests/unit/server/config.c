@@ -60,7 +60,7 @@ static void test_example_file(void **state)
 	sip_server_config_free(&cfg);
 }
 
-static void test_proxy_keys(void **state)
+static void test_proxy_and_limit_keys(void **state)
 {
 	(void)state;
 	struct sip_server_config cfg;
@@ -72,6 +72,10 @@ static void test_proxy_keys(void **state)
 	assert_int_equal(load("proxy:\n  record_route: false\n  dns: \"[::1]:5353\"\n", &cfg, err, sizeof err), 0);
 	assert_false(cfg.record_route);
 	assert_string_equal(cfg.dns_servers, "[::1]:5353");
+	sip_server_config_free(&cfg);
+	assert_int_equal(load("limits:\n  rate_limit: 200\n  rate_limit_burst: 500\n", &cfg, err, sizeof err), 0);
+	assert_int_equal(cfg.rate_limit, 200);
+	assert_int_equal(cfg.rate_limit_burst, 500);
 	sip_server_config_free(&cfg);
 	assert_int_not_equal(load("proxy:\n  record_rout: true\n", &cfg, err, sizeof err), 0);
 	assert_non_null(strstr(err, "record_rout"));
@@ -164,7 +168,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_file),
-		cmocka_unit_test(test_proxy_keys),
+		cmocka_unit_test(test_proxy_and_limit_keys),
 		cmocka_unit_test(test_values_applied),
 		cmocka_unit_test(test_unknown_key_names_line),
 		cmocka_unit_test(test_wrong_type_and_values),

@@ -1,0 +1,48 @@
+/* ratelimit.h — flood protection: a token bucket per source IP address
+ * (RFC 3261 §26.1.5 leaves denial-of-service defence to the implementation;
+ * this is the per-source part). Each address may send `rate` messages a
+ * second on average and `burst` at once; what is over is dropped by the
+ * caller before any parsing.
+ *
+ * Sans-I/O: time is an argument (milliseconds). The table has a fixed size,
+ * 4-way set-associative; a new address takes the least recently seen entry
+ * of its set, so spraying addresses evicts (and so gives a fresh bucket to)
+ * others but can never grow memory. Keys hash with a seed chosen at start-up.
+ * One limiter belongs to one thread. */
+#ifndef SIP_RATELIMIT_H
+#define SIP_RATELIMIT_H
+
+#include <sip/clock.h>
+#include <sip/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SIP_RATELIMIT_DEFAULT_ENTRIES 16384u /* addresses tracked at once */
+
+struct sip_ratelimit;
+struct sockaddr;
+
+struct sip_ratelimit_config {
+	uint32_t rate;	  /* messages per second per source address; > 0 */
+	uint32_t burst;	  /* bucket size; 0: 2 × rate */
+	uint32_t entries; /* addresses tracked; 0: SIP_RATELIMIT_DEFAULT_ENTRIES (rounded up to a power of 2) */
+	uint64_t seed;	  /* hash seed (random at start-up) */
+};
+
+/* Creates a limiter. Returns 0, SIP_EINVAL (rate 0) or SIP_ENOMEM. */
+SIP_API int sip_ratelimit_new(struct sip_ratelimit **out, const struct sip_ratelimit_config *cfg);
+SIP_API void sip_ratelimit_free(struct sip_ratelimit *rl);
+
+/* Takes one token from src's bucket (AF_INET/AF_INET6; the port does not
+ * count). Returns 1 when the message may go on, 0 when it is over the
+ * limit. *first_drop (may be NULL) is set when this is the first drop of a
+ * run of drops for that address (log it once, not per message). */
+SIP_API int sip_ratelimit_allow(struct sip_ratelimit *rl, const struct sockaddr *src, sip_ms_t now,
+				bool *first_drop);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
