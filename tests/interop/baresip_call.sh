@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Two real phones call each other through sipd's proxy: baresip (libre)
+# alice and bob register, bob answers automatically, alice dials
+# sip:bob@localhost and hangs up after a few seconds. The INVITE reaches
+# bob's registered contact with sipd's Record-Route, the ACK and BYE follow
+# the recorded route through sipd, and both phones see the call established
+# and ended. Audio is a sine source and a file sink (no sound card).
+source "$(dirname "$0")/common.bash"
+command -v baresip >/dev/null || { echo "baresip missing (scripts/deps installs baresip-core)"; exit 1; }
+P=$(free_port)
+start_sipd sipd -l "udp:127.0.0.1:$P" --db "$WORK/sipd.db" --trace --workers 2
+
+# baresip also binds port+1 (TLS): keep the two phones' ports apart.
+phone() { # phone NAME PORT
+	mkdir -p "$WORK/$1"
+	cat >"$WORK/$1/accounts" <<EOF2
+<sip:$1@localhost>;outbound="sip:127.0.0.1:$P";regint=60;answermode=auto
+EOF2
+	cat >"$WORK/$1/config" <<EOF2
+sip_listen 127.0.0.1:$2
+module_path /usr/lib/baresip/modules
+module stdio.so
+module account.so
+module g711.so
+module ausine.so
+module aufile.so
+audio_source ausine,440
+audio_player aufile,$WORK/$1.wav
+ausrc_srate 48000
+auplay_srate 48000
+ausrc_channels 2
+auplay_channels 2
+module_app menu.so
+EOF2
+}
+A=$(free_port)
+B=$(free_port)
+while [ $((B - A)) -ge -2 ] && [ $((B - A)) -le 2 ]; do B=$(free_port); done
+phone alice "$A"
+phone bob "$B"
+
+{ sleep 10; } | timeout 25 baresip -f "$WORK/bob" >"$WORK/bob.log" 2>&1 &
+BOB=$!
+PIDS+=("$BOB")
+for _ in $(seq 1 60); do grep -aq "registered successfully" "$WORK/bob.log" && break; sleep 0.1; done
+{ sleep 1.5; echo "/dial sip:bob@localhost"; sleep 3; echo "/hangup"; sleep 1.5; } |
+	timeout 25 baresip -f "$WORK/alice" >"$WORK/alice.log" 2>&1 || true
+wait "$BOB" 2>/dev/null || true
+
+trace_lines() { grep -a -A1 "trace $1" "$WORK/sipd.log" | grep -a "$2" | wc -l; }
+check "both phones registered" \
+	bash -c "grep -aq 'registered successfully' '$WORK/alice.log' && grep -aq 'registered successfully' '$WORK/bob.log'"
+check "alice: call established with bob" grep -aq "Call established: sip:bob@localhost" "$WORK/alice.log"
+check "bob: call established with alice (auto answer)" grep -aq "Call established: sip:alice@localhost" "$WORK/bob.log"
+check "sipd sent the INVITE to bob's registered contact" test "$(trace_lines send '^INVITE sip:bob-')" -ge 1
+check "sipd Record-Routed the INVITE" grep -aq "^Record-Route: <sip:127.0.0.1:$P;lr>" "$WORK/sipd.log"
+check "the ACK crossed sipd (in and out)" test "$(trace_lines 'recv\|trace send' '^ACK sip:bob-')" -ge 2
+check "the BYE crossed sipd and its 200 came back" \
+	bash -c "[ \$(grep -a -A1 'trace send' '$WORK/sipd.log' | grep -ac '^BYE sip:bob-') -ge 1 ] && grep -a -A1 'trace send' '$WORK/sipd.log' | grep -aq '^SIP/2.0 200'"
+check "both phones saw the call end" \
+	bash -c "grep -aq 'terminated (duration' '$WORK/alice.log' && grep -aq 'terminated (duration' '$WORK/bob.log'"
+check "sipd still running" kill -0 "$SIPD_PID"
