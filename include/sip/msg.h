@@ -231,6 +231,9 @@ SIP_API void sip_hdr_iter_init(struct sip_hdr_iter *it, const struct sip_msg *m,
 SIP_API int sip_hdr_iter_next(struct sip_hdr_iter *it, struct sip_str *value);
 /* Number of values of one header kind, or SIP_EPARSE. */
 SIP_API int sip_hdr_count(const struct sip_msg *m, enum sip_hdr_id id);
+/* Whether one value of the token-list headers id (Supported, Require ...) is
+ * `token`, compared case-insensitively. */
+SIP_API bool sip_hdr_has_token(const struct sip_msg *m, enum sip_hdr_id id, struct sip_str token);
 
 /* Sub-parsers: each parses exactly one header value. 0 or SIP_EPARSE/SIP_ERANGE
  * with *err_off (may be NULL) at the first bad byte, relative to value.p. */

@@ -26,6 +26,8 @@ struct sip_proxy_fwd {
 	struct sip_str route_pre;	/* Route values put before the request's own (step 6: a binding's Path,
 					   RFC 3327 §5.3); empty: none */
 	unsigned pop_routes;		/* leading Route values that name us, removed (§16.4) */
+	struct sip_str path;		/* REGISTER: value added on top of Path (RFC 3327 §5.1), keeping us on
+					   the path of requests to the registering UA; empty: none */
 };
 
 /* Writes the forwarded copy of req: the edits of f, Max-Forwards one lower

@@ -214,3 +214,14 @@ int sip_msg_validate(const struct sip_msg *m, struct sip_parse_err *err)
 {
 	return sip__msg_validate(m, err, false);
 }
+
+bool sip_hdr_has_token(const struct sip_msg *m, enum sip_hdr_id id, struct sip_str token)
+{
+	struct sip_hdr_iter it;
+	struct sip_str v;
+	sip_hdr_iter_init(&it, m, id);
+	while (sip_hdr_iter_next(&it, &v) == 1)
+		if (sip_str_caseeq(sip_str_trim(v), token))
+			return true;
+	return false;
+}

@@ -17,15 +17,15 @@ int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, 
 	if (!req || !f || !out || !req->is_request || req->max_forwards == 0 || !f->via.len)
 		return SIP_EINVAL;
 	if (has_line_break(f->via) || has_line_break(f->route_pre) || has_line_break(f->record_route[0]) ||
-	    has_line_break(f->record_route[1]))
+	    has_line_break(f->record_route[1]) || has_line_break(f->path))
 		return SIP_EINVAL;
 	int nroutes = sip_hdr_count(req, SIP_HDR_ROUTE);
 	if (f->pop_routes && (nroutes < 0 || f->pop_routes > (unsigned)nroutes))
 		return SIP_EINVAL;
-	/* What we write must parse at the next hop (and at ours): at most six
-	 * lines are added (Via, two Record-Route, Route, Max-Forwards,
+	/* What we write must parse at the next hop (and at ours): at most seven
+	 * lines are added (Via, two Record-Route, Route, Path, Max-Forwards,
 	 * Content-Length). */
-	if (req->nhdrs + 6u > SIP_MAX_HEADERS)
+	if (req->nhdrs + 7u > SIP_MAX_HEADERS)
 		return SIP_ETOOBIG;
 	struct sip_edit e;
 	sip_edit_init(&e, req);
@@ -53,6 +53,11 @@ int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, 
 			sip_edit_insert_header(&e, end, SIP_STR("Record-Route"), f->record_route[i]);
 		else
 			sip_edit_insert_header(&e, rr, SIP_STR("Record-Route"), f->record_route[i]);
+	}
+	/* RFC 3327 §5.1: our Path value on top of those already there. */
+	if (f->path.len) {
+		uint16_t at = req->first[SIP_HDR_PATH];
+		sip_edit_insert_header(&e, at == SIP_HDR_NONE ? end : at, SIP_STR("Path"), f->path);
 	}
 	/* §16.4: the Route values naming us go; step 6: the pre-loaded route
 	 * (a Path) goes in front of whatever Route values remain. */

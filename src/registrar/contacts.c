@@ -11,17 +11,6 @@
 
 #include "registrar/reg_int.h"
 
-static bool has_option(const struct sip_msg *m, enum sip_hdr_id id, struct sip_str tag)
-{
-	struct sip_hdr_iter it;
-	struct sip_str v;
-	sip_hdr_iter_init(&it, m, id);
-	while (sip_hdr_iter_next(&it, &v) == 1)
-		if (sip_str_caseeq(sip_str_trim(v), tag))
-			return true;
-	return false;
-}
-
 /* The Expires header (first one): 0 none, 1 found, negative malformed. A
  * value past 2^32-1 is treated as huge and later capped (§20.19). */
 static int header_expires(const struct sip_msg *m, uint32_t *out)
@@ -120,9 +109,9 @@ int sip__reg_contacts(struct sip_registrar *reg, struct reg_req *rq, const struc
 	int rc;
 
 	rq->client_path =
-	    (cfg->options & SIP_REGISTRAR_OPT_PATH) && has_option(m, SIP_HDR_SUPPORTED, SIP_STR("path"));
+	    (cfg->options & SIP_REGISTRAR_OPT_PATH) && sip_hdr_has_token(m, SIP_HDR_SUPPORTED, SIP_STR("path"));
 	rq->client_outbound = (cfg->options & SIP_REGISTRAR_OPT_OUTBOUND) &&
-			      has_option(m, SIP_HDR_SUPPORTED, SIP_STR("outbound"));
+			      sip_hdr_has_token(m, SIP_HDR_SUPPORTED, SIP_STR("outbound"));
 	int has_hexp = header_expires(m, &hexp);
 	if (has_hexp < 0) {
 		*reason = "Bad Expires";

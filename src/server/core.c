@@ -352,10 +352,20 @@ void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct
 		on_cancel(w, t, req);
 		return;
 	}
-	if (req->method_id == SIP_METHOD_REGISTER) {
-		/* The registrar checks the domain, Require, auth ... itself (§10.3).
-		 * A REGISTER for another domain would be proxied; until the proxy
-		 * core exists it gets the configured refusal. */
+	/* For us as a UAS (§8.2): a Request-URI naming us without a user part,
+	 * and no Route beyond ours. Everything else is the proxy's. */
+	int nroutes = sip_hdr_count(req, SIP_HDR_ROUTE);
+	if (nroutes < 0) {
+		sip__core_reply(w, t, req, 400); /* a Route list we cannot split (validation catches most) */
+		return;
+	}
+	unsigned pop = routes_to_us(w, req);
+	bool more_routes = pop < (unsigned)nroutes;
+	if (req->method_id == SIP_METHOD_REGISTER && !more_routes) {
+		/* The registrar checks the domain, Require, auth ... itself
+		 * (§10.3). A REGISTER routed on through us (an outbound proxy's
+		 * Route set) is proxied below, with our Path; one for another
+		 * domain and no route gets the configured refusal. */
 		if (!sip__register_on_request(w, t, req, sip_txn_dest(t))) {
 			if (req->max_forwards == 0)
 				sip__core_reply(w, t, req, 483);
@@ -364,10 +374,6 @@ void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct
 		}
 		return;
 	}
-	/* For us as a UAS (§8.2): a Request-URI naming us without a user part,
-	 * and no Route beyond ours. Everything else is the proxy's. */
-	unsigned pop = routes_to_us(w, req);
-	bool more_routes = pop < (unsigned)sip_hdr_count(req, SIP_HDR_ROUTE);
 	if (more_routes || req->ruri.has_user || !names_us(w, &req->ruri)) {
 		on_proxy(w, t, req, pop, more_routes);
 		return;

@@ -288,7 +288,11 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 	f.via = sip_str_c(via);
 	f.route_pre = sip_str_c(b->route_pre ? b->route_pre : "");
 	f.pop_routes = c->pop_routes;
-	char rr[2][SIP_TP_HOST_MAX + 64];
+	char rr[2][SIP_TP_HOST_MAX + 64], path[SIP_TP_HOST_MAX + 64];
+	if (c->req.method_id == SIP_METHOD_REGISTER &&
+	    sip_hdr_has_token(&c->req, SIP_HDR_SUPPORTED, SIP_STR("path")) &&
+	    rr_value(out_l, path, sizeof(path)) > 0)
+		f.path = sip_str_c(path); /* RFC 3327 §5.1: stay on the way to this UA */
 	if (w->cfg->record_route && wants_record_route(&c->req)) {
 		/* Double Record-Route (RFC 5658) when the request leaves by another
 		 * transport or family than it came in on: each side of the dialog

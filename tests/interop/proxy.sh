@@ -6,7 +6,9 @@
 # no binding; parallel forking (6xx wins over 486, 200 wins over 486, sipd
 # ACKs the refused branch); CANCEL of a ringing call; no open relay (404);
 # the redirect mode's 302; and a TCP caller reaching a UDP callee through
-# sipd, which then double Record-Routes (RFC 5658).
+# sipd, which then double Record-Routes (RFC 5658); and sipd as the edge
+# proxy of another sipd (Path added on the way to the registrar, used on the
+# way back, RFC 3327).
 source "$(dirname "$0")/common.bash"
 
 SC=$HERE/scenarios
@@ -147,3 +149,30 @@ check "  the 302's Contact is bob's contact with ;expires=" \
 check "sipd (redirect) still serving" kill -0 "$SIPD_PID"
 stop_pid "$SIPD_PID"
 check "no sanitizer report from the redirect server" no_sanitizer_report redirect
+
+# 8. sipd as the edge proxy of another sipd (RFC 3327): carol registers at
+# the home registrar (domain home.test) through the edge, which adds its
+# Path; a call to carol at the home goes to the edge (the Path as Route) and
+# on to carol's contact.
+H=$(free_port); G=$(free_port); K=$(free_port)
+start_sipd home -l udp:127.0.0.1:$H --domain home.test --workers 2 --db "$WORK/home.db" --trace
+HOME_PID=$SIPD_PID
+start_sipd edge -l udp:127.0.0.1:$G --workers 2 --db "$WORK/edge.db" --trace
+EDGE_PID=$SIPD_PID
+check "REGISTER carol@home.test through the edge: 200 from the home registrar, echoing a Path" \
+	sipp_uac reg-edge u1 $G proxy_reg_edge.xml -p "$K" -set edge "127.0.0.1:$G" -set home "127.0.0.1:$H"
+check "  the edge added Path <sip:127.0.0.1:$G;lr> to the REGISTER it forwarded" \
+	grep -aq "^Path: <sip:127.0.0.1:$G;lr>" "$WORK/edge.log"
+uas_start edge-uas "$K" proxy_uas_reject.xml -set code 486 -set delay 0
+rc=0; sipp_uac edge-uac u1 $H proxy_uac_final.xml -p "$(free_port)" -set to "sip:carol@home.test" \
+	-set from "sip:dave@home.test" -set want 486 || rc=$?
+check "a call to carol@home.test at the home reaches carol through the edge (486 back to the caller)" \
+	both_pass $rc "$UAS_PID"
+check "  the home sent the INVITE to the edge with the Path as Route" \
+	bash -c "grep -a -A12 'trace send UDP 127.0.0.1:$G' '$WORK/home.log' | grep -aq '^Route: <sip:127.0.0.1:$G;lr>'"
+check "  carol's INVITE carried the edge's and the home's Via (three in all)" \
+	test "$(awk '/^INVITE /{f=1} f && /^Via:/{n++} f && /^Content-Length/{print n; exit}' "$WORK/edge-uas.msg")" = 3
+stop_pid "$EDGE_PID"
+stop_pid "$HOME_PID"
+check "no sanitizer report from the edge and home proxies" \
+	bash -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$WORK/edge.log' '$WORK/home.log'"

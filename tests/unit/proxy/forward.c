@@ -232,6 +232,33 @@ static void test_forward_one_record_route(void **state)
 	assert_str(back.ruri_str, "sip:bob@example.org");
 }
 
+/* RFC 3327 §5.1: a REGISTER forwarded with our Path value goes out with it
+ * on top of the Path values already there (and with one when none was). */
+static void test_forward_register_path(void **state)
+{
+	(void)state;
+	parse_in("REGISTER sip:home.test SIP/2.0" CRLF "Via: SIP/2.0/UDP ua.example.com;branch=z9hG4bK1" CRLF
+		 "Route: <sip:proxy.example.org;lr>, <sip:home.test;lr>" CRLF "Max-Forwards: 70" CRLF
+		 "From: <sip:carol@home.test>;tag=1" CRLF "To: <sip:carol@home.test>" CRLF "Call-ID: r1" CRLF
+		 "CSeq: 1 REGISTER" CRLF "Contact: <sip:carol@192.0.2.9>" CRLF
+		 "Path: <sip:first.example.net;lr>" CRLF "Supported: path" CRLF "Content-Length: 0" CRLF CRLF);
+	struct sip_proxy_fwd f = {
+	    .via = SIP_STR(OUR_VIA), .pop_routes = 1, .path = SIP_STR("<sip:proxy.example.org;lr>")};
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	VALUES(SIP_HDR_PATH, "<sip:proxy.example.org;lr>", "<sip:first.example.net;lr>");
+	VALUES(SIP_HDR_ROUTE, "<sip:home.test;lr>");
+	parse_in("REGISTER sip:home.test SIP/2.0" CRLF "Via: SIP/2.0/UDP ua.example.com;branch=z9hG4bK1" CRLF
+		 "From: <sip:carol@home.test>;tag=1" CRLF "To: <sip:carol@home.test>" CRLF "Call-ID: r1" CRLF
+		 "CSeq: 1 REGISTER" CRLF "Content-Length: 0" CRLF CRLF);
+	f.pop_routes = 0;
+	n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	VALUES(SIP_HDR_PATH, "<sip:proxy.example.org;lr>");
+	f.path = SIP_STR("<sip:a;lr>\r\nX: y");
+	assert_int_equal(sip_proxy_forward(&in, &f, out, sizeof(out)), SIP_EINVAL);
+}
+
 /* A Max-Forwards of 1 is still forwarded, as 0 (only 0 is refused). */
 static void test_forward_mf_one(void **state)
 {
@@ -617,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_forward_tail_identical),
 		cmocka_unit_test(test_forward_adds_missing),
 		cmocka_unit_test(test_forward_one_record_route),
+		cmocka_unit_test(test_forward_register_path),
 		cmocka_unit_test(test_forward_mf_one),
 		cmocka_unit_test(test_forward_pop_list_line),
 		cmocka_unit_test(test_forward_pop_two_spans_lines),
