@@ -166,6 +166,11 @@ SIP_API enum sip_tp_type sip_listener_type(const struct sip_listener *l);
 /* Sets the sent-by host[:port] we advertise in Via (e.g. a public name when
  * bound to 0.0.0.0). port 0 keeps the bound port. Returns 0 or SIP_EINVAL. */
 SIP_API int sip_listener_set_advertise(struct sip_listener *l, const char *host, uint16_t port);
+/* Whether sa (address and port) is one of t's listeners — a proxy must not
+ * send a request to itself (a binding whose contact names the proxy would
+ * otherwise loop, and fork, until Max-Forwards runs out). A wildcard
+ * listener counts for loopback targets. */
+SIP_API bool sip_transport_is_local(const struct sip_transport *t, const struct sockaddr *sa);
 /* Writes the advertised "host:port" of l ("[::1]:5060" for IPv6) — what our
  * Via and Record-Route name. Returns the length, SIP_ETOOBIG or SIP_EINVAL. */
 SIP_API int sip_listener_hostport(const struct sip_listener *l, char *out, size_t cap);

@@ -265,8 +265,12 @@ static bool wants_record_route(const struct sip_msg *req)
 	}
 }
 
-/* Sends the branch's request to its next address. 0: sent; <0: this
- * address could not be used. */
+/* The next hop is this server itself: sending would loop (a binding whose
+ * contact names us) and fork on every turn until Max-Forwards runs out. */
+#define NEXT_HOP_IS_US 1
+
+/* Sends the branch's request to its next address. 0: sent; NEXT_HOP_IS_US;
+ * <0: this address could not be used. */
 static int send_to(struct px_branch *b, const struct sip_target *tg)
 {
 	struct px_call *c = b->call;
@@ -277,6 +281,8 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 	struct sip_listener *out_l = sip_transport_find_listener(tp, type, tg->family);
 	if (!out_l)
 		return SIP_EUNSUPPORTED;
+	if (sip_transport_is_local(tp, (const struct sockaddr *)d.addr))
+		return NEXT_HOP_IS_US;
 	char token[24], branch[SIP_PROXY_BRANCH_MAX], via[SIP_TP_VIA_MAX];
 	sip_rand_hex(&w->rng, token, 20);
 	int n = sip_proxy_branch(w->id, (struct sip_str){token, 20}, branch, sizeof(branch));
@@ -350,11 +356,14 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 static void try_next(struct px_branch *b)
 {
 	struct sip_target tg;
+	bool loop = false;
 	while (b->res && !b->call->cancelled && sip_resolve_next(b->res, &tg)) {
-		if (send_to(b, &tg) == 0)
+		int rc = send_to(b, &tg);
+		if (rc == 0)
 			return;
+		loop |= rc == NEXT_HOP_IS_US;
 	}
-	branch_final(b, b->call->cancelled ? 487 : 503, NULL);
+	branch_final(b, b->call->cancelled ? 487 : loop ? 482 : 503, NULL); /* 482 Loop Detected (§16.3 step 4) */
 }
 
 static void on_resolved(void *arg, int err, struct sip_resolve_result *res)

@@ -127,7 +127,10 @@ static void ack_resolved(void *arg, int err, struct sip_resolve_result *res)
 		goto out;
 	struct sip_txn_dest d;
 	enum sip_tp_type type = sip_txn_dest_from_target(&d, &tg);
-	struct sip_listener *l = sip_transport_find_listener(sip_stack_transport(w->stack), type, tg.family);
+	struct sip_transport *tp = sip_stack_transport(w->stack);
+	struct sip_listener *l = sip_transport_find_listener(tp, type, tg.family);
+	if (sip_transport_is_local(tp, (const struct sockaddr *)d.addr))
+		goto out; /* to ourselves: it would loop */
 	/* The same ACK gets the same branch: a hash of the upstream branch (§16.11). */
 	char token[24], branch[SIP_PROXY_BRANCH_MAX], via[SIP_TP_VIA_MAX], out[SIP_TP_DGRAM_MAX];
 	uint64_t h = 1469598103934665603ull;

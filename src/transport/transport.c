@@ -339,6 +339,54 @@ int sip_listener_addr(const struct sip_listener *l, struct sockaddr_storage *out
 	return 0;
 }
 
+/* The address bytes and port of an AF_INET/AF_INET6 sockaddr. */
+static const void *addr_bytes(const struct sockaddr *sa, size_t *len, uint16_t *port)
+{
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		*len = 16;
+		*port = ntohs(s6->sin6_port);
+		return &s6->sin6_addr;
+	}
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+	*len = 4;
+	*port = ntohs(s4->sin_port);
+	return &s4->sin_addr;
+}
+
+static bool is_any_or_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LOOPBACK(a);
+	}
+	uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+	return a == INADDR_ANY || (a >> 24) == 127;
+}
+
+bool sip_transport_is_local(const struct sip_transport *t, const struct sockaddr *sa)
+{
+	if (!t || !sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return false;
+	size_t tl;
+	uint16_t tp;
+	const void *ta = addr_bytes(sa, &tl, &tp);
+	for (unsigned i = 0; i < t->nlisteners; i++) {
+		const struct sockaddr *la = (const struct sockaddr *)&t->listeners[i]->addr;
+		if (la->sa_family != sa->sa_family)
+			continue;
+		size_t ll;
+		uint16_t lp;
+		const void *lb = addr_bytes(la, &ll, &lp);
+		if (lp != tp)
+			continue;
+		/* The same address, or a wildcard listener and a loopback target. */
+		if (!memcmp(lb, ta, ll) || (is_any_or_loopback(la) && is_any_or_loopback(sa)))
+			return true;
+	}
+	return false;
+}
+
 uint16_t sip_listener_port(const struct sip_listener *l)
 {
 	uint16_t port = 0;

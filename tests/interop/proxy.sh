@@ -176,3 +176,30 @@ stop_pid "$EDGE_PID"
 stop_pid "$HOME_PID"
 check "no sanitizer report from the edge and home proxies" \
 	bash -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$WORK/edge.log' '$WORK/home.log'"
+
+# 9. A binding whose contact is sipd itself must not loop (or fork on every
+# turn until Max-Forwards runs out): two such contacts → 482 at once.
+L=$(free_port)
+start_sipd loop -l udp:127.0.0.1:$L --workers 2 --db "$WORK/loop.db" --trace
+loop_out=$(python3 - "$L" "$HERE" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2])
+import sipnet
+port = int(sys.argv[1])
+srv = ("127.0.0.1", port)
+reg = sipnet.register("127.0.0.1", port, "loopy", "localhost",
+                      contacts=["<sip:loopy@127.0.0.1:%d;x=1>" % port, "<sip:loopy@127.0.0.1:%d;x=2>" % port])
+r = sipnet.udp_exchange(reg, srv)
+inv = ("INVITE sip:loopy@localhost SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-loop1;rport\r\n"
+       "Max-Forwards: 70\r\nFrom: <sip:x@example.net>;tag=1\r\nTo: <sip:loopy@localhost>\r\n"
+       "Call-ID: loop1@t\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n").encode()
+out = sipnet.udp_exchange(inv, srv, wait=3.0)
+finals = [sipnet.status_of(m) for m in out if (sipnet.status_of(m) or 0) >= 200]
+print(sipnet.status_of(r[0]) if r else None, finals[0] if finals else None)
+PY
+)
+check "two contacts naming sipd itself: REGISTER 200, INVITE → 482 Loop Detected (got: $loop_out)" \
+	test "$loop_out" = "200 482"
+check "  sipd sent no INVITE to itself" \
+	eval '! grep -a -A1 "trace send" "$WORK/loop.log" | grep -aq "^INVITE"'
+stop_pid "$SIPD_PID"
