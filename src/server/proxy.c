@@ -60,10 +60,18 @@ struct px_call {
 	int best;		/* status of the best final so far (0: none) */
 	char *best_resp;	/* its bytes, our Via removed; NULL when generated here */
 	size_t best_len;
-	struct sip_msg req;	/* parsed view of req_buf */
-	char *req_buf;
-	struct px_branch br[SIP_PROXY_MAX_BRANCHES];
+	char *req_buf;		/* the request as received (stamped); parsed again when needed */
+	size_t req_len;
+	struct px_branch br[]; /* one per target */
 };
+
+/* The call's request, parsed into *m (slices into c->req_buf). A call
+ * keeps the bytes, not the 7.5 KB parsed view: re-parsing for each branch
+ * costs ~1 µs, keeping it would make every call ~9 KB. */
+static bool call_req(const struct px_call *c, struct sip_msg *m)
+{
+	return sip_msg_parse(m, c->req_buf, c->req_len, SIP_PARSE_DATAGRAM, NULL) > 0;
+}
 
 static void call_unref(struct px_call *c)
 {
@@ -115,8 +123,9 @@ static void finish(struct px_call *c)
 	}
 	/* A status made here (408, 503: we could not reach the next hop) goes
 	 * up as it is; a 503 from downstream becomes 500. */
-	if (c->server && !c->w->closing)
-		sip__core_reply(c->w, c->server, &c->req, c->best_resp ? sip_proxy_upstream_status(status) : status);
+	struct sip_msg req;
+	if (c->server && !c->w->closing && call_req(c, &req))
+		sip__core_reply(c->w, c->server, &req, c->best_resp ? sip_proxy_upstream_status(status) : status);
 }
 
 static void timer_c_closed(uv_handle_t *h)
@@ -276,6 +285,9 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 	struct px_call *c = b->call;
 	struct sip__worker *w = c->w;
 	struct sip_transport *tp = sip_stack_transport(w->stack);
+	struct sip_msg req;
+	if (!call_req(c, &req))
+		return SIP_EPARSE;
 	struct sip_txn_dest d;
 	enum sip_tp_type type = sip_txn_dest_from_target(&d, tg);
 	struct sip_listener *out_l = sip_transport_find_listener(tp, type, tg->family);
@@ -295,11 +307,10 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 	f.route_pre = sip_str_c(b->route_pre ? b->route_pre : "");
 	f.pop_routes = c->pop_routes;
 	char rr[2][SIP_TP_HOST_MAX + 64], path[SIP_TP_HOST_MAX + 64];
-	if (c->req.method_id == SIP_METHOD_REGISTER &&
-	    sip_hdr_has_token(&c->req, SIP_HDR_SUPPORTED, SIP_STR("path")) &&
+	if (req.method_id == SIP_METHOD_REGISTER && sip_hdr_has_token(&req, SIP_HDR_SUPPORTED, SIP_STR("path")) &&
 	    rr_value(out_l, path, sizeof(path)) > 0)
 		f.path = sip_str_c(path); /* RFC 3327 §5.1: stay on the way to this UA */
-	if (w->cfg->record_route && wants_record_route(&c->req)) {
+	if (w->cfg->record_route && wants_record_route(&req)) {
 		/* Double Record-Route (RFC 5658) when the request leaves by another
 		 * transport or family than it came in on: each side of the dialog
 		 * then reaches us the way it knows. The outgoing side is on top. */
@@ -315,7 +326,7 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 			f.record_route[k++] = sip_str_c(rr[1]);
 	}
 	char buf[SIP_TP_DGRAM_MAX];
-	n = sip_proxy_forward(&c->req, &f, buf, sizeof(buf));
+	n = sip_proxy_forward(&req, &f, buf, sizeof(buf));
 	if (n < 0)
 		return n;
 	uint8_t flags = 0;
@@ -324,7 +335,7 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 		struct sip_listener *tl = sip_transport_find_listener(tp, SIP_TP_TCP, tg->family);
 		if (tl && sip_transport_via_branch(tl, SIP_TP_TCP, SIP_TP_VIA_RPORT, branch, via, sizeof(via)) > 0) {
 			f.via = sip_str_c(via);
-			int m = sip_proxy_forward(&c->req, &f, buf, sizeof(buf));
+			int m = sip_proxy_forward(&req, &f, buf, sizeof(buf));
 			if (m > 0) {
 				n = m;
 				type = SIP_TP_TCP;
@@ -384,7 +395,7 @@ static void on_resolved(void *arg, int err, struct sip_resolve_result *res)
  * the binding registered from when the registrar kept it (an RFC 5626 flow
  * or NAT rewriting: the Contact is not reachable as written), else the
  * target. */
-static int next_hop(const struct px_branch *b, struct sip_uri *uri)
+static int next_hop(const struct px_branch *b, const struct sip_msg *req, struct sip_uri *uri)
 {
 	const struct px_call *c = b->call;
 	struct sip_str v = SIP_STR_NULL;
@@ -408,7 +419,7 @@ static int next_hop(const struct px_branch *b, struct sip_uri *uri)
 		*uri = na.uri;
 		return 0;
 	}
-	sip_hdr_iter_init(&it, &c->req, SIP_HDR_ROUTE);
+	sip_hdr_iter_init(&it, req, SIP_HDR_ROUTE);
 	for (unsigned i = 0; i <= c->pop_routes; i++) {
 		if (sip_hdr_iter_next(&it, &v) != 1) {
 			v = SIP_STR_NULL;
@@ -425,7 +436,7 @@ static int next_hop(const struct px_branch *b, struct sip_uri *uri)
 	}
 	const char *t = b->received ? b->received : b->ruri;
 	if (!t)
-		*uri = c->req.ruri;
+		*uri = req->ruri;
 	else if (sip_uri_parse(uri, t, strlen(t), NULL) < 0)
 		return SIP_EPARSE;
 	return 0;
@@ -443,7 +454,9 @@ static void start_branch(struct px_call *c, const struct sip_binding *bd)
 		return;
 	}
 	struct sip_uri hop;
-	if (next_hop(b, &hop) < 0 || (hop.scheme != SIP_URI_SIP && hop.scheme != SIP_URI_SIPS)) {
+	struct sip_msg req;
+	if (!call_req(c, &req) || next_hop(b, &req, &hop) < 0 ||
+	    (hop.scheme != SIP_URI_SIP && hop.scheme != SIP_URI_SIPS)) {
 		branch_final(b, 416, NULL);
 		return;
 	}
@@ -483,15 +496,16 @@ static void on_timer_c(uv_timer_t *h)
 void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req, unsigned pop_routes,
 			const struct sip_binding_list *targets)
 {
-	struct px_call *c = sip_calloc(1, sizeof(*c));
-	if (!c || !(c->req_buf = sip_memdup_str(req->buf, req->len)) ||
-	    sip_msg_parse(&c->req, c->req_buf, req->len, SIP_PARSE_DATAGRAM, NULL) <= 0) {
-		if (c)
-			sip_free(c->req_buf);
+	size_t n = targets ? targets->n : 1;
+	if (n > SIP_PROXY_MAX_BRANCHES)
+		n = SIP_PROXY_MAX_BRANCHES;
+	struct px_call *c = sip_calloc(1, sizeof(*c) + n * sizeof(c->br[0]));
+	if (!c || !(c->req_buf = sip_memdup_str(req->buf, req->len))) {
 		sip_free(c);
 		sip__core_reply(w, t, req, 500);
 		return;
 	}
+	c->req_len = req->len;
 	c->w = w;
 	c->server = t;
 	c->refs = 1; /* the server transaction */
@@ -509,7 +523,7 @@ void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct s
 	if (!targets) {
 		start_branch(c, NULL);
 	} else {
-		for (size_t i = 0; i < targets->n && c->nbranches < SIP_PROXY_MAX_BRANCHES; i++)
+		for (size_t i = 0; i < n; i++)
 			start_branch(c, &targets->v[i]);
 	}
 	call_unref(c);
