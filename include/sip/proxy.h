@@ -7,6 +7,7 @@
 #ifndef SIP_PROXY_H
 #define SIP_PROXY_H
 
+#include <sip/clock.h>
 #include <sip/msg.h>
 
 #ifdef __cplusplus
@@ -68,6 +69,61 @@ SIP_API int sip_proxy_branch(unsigned worker, struct sip_str token, char *out, s
 /* The worker number a branch id made by sip_proxy_branch() carries, or -1
  * when the branch is not one of ours. */
 SIP_API int sip_proxy_branch_worker(struct sip_str branch);
+
+/* ---- The fork: what one proxied request decides (§16.7, §16.8, §16.10) ----
+ * Sans-I/O: the caller feeds it the events of the request's branches and
+ * does what the returned struct sip_proxy_out says (relay, keep, answer,
+ * CANCEL); time is an argument. Timer C (§16.6 step 11) is a deadline the
+ * caller arms (sip_proxy_fork_deadline) and reports (sip_proxy_fork_timer).
+ * The best final follows sip_proxy_better(), except that within a class a
+ * response from downstream replaces one made here (408, 503, 482). */
+
+#define SIP_PROXY_TIMER_C_MS 180000u /* "greater than 3 minutes" */
+
+struct sip_proxy_branch_state {
+	bool done;	    /* has its final status */
+	bool provisional;   /* a 1xx came: it may be CANCELled (§9.1) */
+	bool cancel_wanted; /* CANCEL it as soon as a provisional comes */
+	int status;	    /* its final status, 0 while pending */
+};
+
+struct sip_proxy_fork {
+	unsigned n, pending;
+	bool invite, final_sent, cancelled, timer_c_fired;
+	int best;	 /* best final status so far (0: none) */
+	int best_branch; /* the branch that sent it, -1 when it was made here */
+	uint32_t timer_c_ms, grace_ms;
+	sip_ms_t deadline; /* Timer C, SIP_MS_NEVER when off */
+	struct sip_proxy_branch_state br[SIP_PROXY_MAX_BRANCHES];
+};
+
+/* What to do after an event. */
+struct sip_proxy_out {
+	bool relay;	       /* send this response upstream now (a provisional, a 2xx) */
+	bool keep;	       /* keep this response: it is the best final so far */
+	int final_status;      /* > 0: answer upstream now with this status ... */
+	bool final_from_kept;  /* ... by relaying the kept response (else build one) */
+	uint32_t cancel_mask;  /* bit i: send CANCEL on branch i now */
+};
+
+/* A fork of n branches (1..SIP_PROXY_MAX_BRANCHES). Timer C runs for an
+ * INVITE from now (timer_c_ms, 0: SIP_PROXY_TIMER_C_MS); grace_ms is how
+ * long CANCELled branches get to answer after it fires (64×T1). */
+SIP_API void sip_proxy_fork_init(struct sip_proxy_fork *f, unsigned n, bool invite, sip_ms_t now,
+				 uint32_t timer_c_ms, uint32_t grace_ms);
+/* A response on branch i (status 100..699). A 2xx after the branch's own
+ * 2xx is a retransmission: relayed. */
+SIP_API void sip_proxy_fork_response(struct sip_proxy_fork *f, unsigned i, int status, sip_ms_t now,
+				     struct sip_proxy_out *out);
+/* Branch i ended without a response from downstream: status 408 (timeout),
+ * 503 (no next hop reachable), 482 (the next hop is us) ... */
+SIP_API void sip_proxy_fork_failed(struct sip_proxy_fork *f, unsigned i, int status, struct sip_proxy_out *out);
+/* A CANCEL from upstream (§16.10). */
+SIP_API void sip_proxy_fork_cancel(struct sip_proxy_fork *f, struct sip_proxy_out *out);
+/* Timer C fired (call when now >= the deadline). */
+SIP_API void sip_proxy_fork_timer(struct sip_proxy_fork *f, sip_ms_t now, struct sip_proxy_out *out);
+/* Timer C's deadline, SIP_MS_NEVER when nothing waits on it. */
+SIP_API sip_ms_t sip_proxy_fork_deadline(const struct sip_proxy_fork *f);
 
 #ifdef __cplusplus
 }

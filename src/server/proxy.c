@@ -13,7 +13,8 @@
  * ACKs for 2xx and responses with no transaction are forwarded statelessly.
  * Timer C (§16.6 step 11): an INVITE with no final answer 3 minutes after
  * its last provisional has its branches CANCELled, and 64*T1 later the
- * ones still silent end as 408.
+ * ones still silent end as 408. Those decisions are the sans-I/O fork of
+ * src/proxy/fork.c (unit-tested); this file does what it says.
  *
  * Workers: a response reaches the worker the kernel's 4-tuple hash picks,
  * not necessarily the one that sent the request. Our branch ids name the
@@ -36,9 +37,6 @@ struct px_branch {
 	struct sip_txn *txn;		 /* the client transaction while it lives */
 	struct sip_resolve_result *res;	 /* next-hop addresses, tried in order */
 	bool resolving;			 /* a lookup is pending (it holds a reference) */
-	bool done;			 /* a final status is in */
-	bool provisional;		 /* a 1xx came: the branch may be CANCELled (§9.1) */
-	bool cancel_wanted;		 /* CANCEL as soon as a provisional comes */
 	char *ruri, *route_pre;		 /* this branch's Request-URI and pre-loaded route */
 	char *hop_name;			 /* the next hop's host name a TLS peer must match (RFC 5922), or NULL */
 	char *received;			 /* where the binding's REGISTER came from (flow / NAT), or NULL */
@@ -46,19 +44,16 @@ struct px_branch {
 	size_t sent_len;
 };
 
-#define TIMER_C_MS 180000u /* "greater than 3 minutes" (§16.6 step 11) */
-
 struct px_call {
 	struct sip__worker *w;
 	uv_timer_t timer_c;	/* INVITE only; holds a reference until closed */
-	bool timer_c_open, timer_c_fired;
+	bool timer_c_open;
 	struct sip_txn *server; /* NULL once terminated */
-	unsigned refs;		/* server txn + live client txns + pending lookups */
-	bool invite, final_sent, cancelled;
+	unsigned refs;		/* server txn + live client txns + pending lookups + timer */
 	unsigned pop_routes;	/* leading Route values that named us */
-	unsigned nbranches, pending;
-	int best;		/* status of the best final so far (0: none) */
-	char *best_resp;	/* its bytes, our Via removed; NULL when generated here */
+	unsigned nbranches;	/* started so far */
+	struct sip_proxy_fork fork;
+	char *best_resp;	/* the kept best final, our Via removed */
 	size_t best_len;
 	char *req_buf;		/* the request as received (stamped); parsed again when needed */
 	size_t req_len;
@@ -110,46 +105,38 @@ static void relay_up(struct px_call *c, const char *bytes, size_t len)
 		sip_log(SIP_LOG_DEBUG, "%s: relaying a response upstream failed: %s", c->w->name, sip_strerror(rc));
 }
 
-/* Every branch has answered: the best final goes upstream (§16.7 step 6). */
-static void finish(struct px_call *c)
-{
-	if (c->final_sent || c->pending)
-		return;
-	c->final_sent = true;
-	int status = c->best ? c->best : 408;
-	if (c->best_resp && sip_proxy_upstream_status(status) == status) {
-		relay_up(c, c->best_resp, c->best_len);
-		return;
-	}
-	/* A status made here (408, 503: we could not reach the next hop) goes
-	 * up as it is; a 503 from downstream becomes 500. */
-	struct sip_msg req;
-	if (c->server && !c->w->closing && call_req(c, &req))
-		sip__core_reply(c->w, c->server, &req, c->best_resp ? sip_proxy_upstream_status(status) : status);
-}
-
 static void timer_c_closed(uv_handle_t *h)
 {
 	call_unref(h->data);
 }
 
-static void timer_c_close(struct px_call *c)
+static void on_timer_c(uv_timer_t *h);
+
+/* Timer C follows the fork's deadline; once no branch waits, it closes. */
+static void timer_c_rearm(struct px_call *c)
 {
 	if (!c->timer_c_open)
 		return;
-	c->timer_c_open = false;
-	uv_timer_stop(&c->timer_c);
-	uv_close((uv_handle_t *)&c->timer_c, timer_c_closed);
+	sip_ms_t d = sip_proxy_fork_deadline(&c->fork);
+	if (d == SIP_MS_NEVER) {
+		if (!c->fork.pending) {
+			c->timer_c_open = false;
+			uv_timer_stop(&c->timer_c);
+			uv_close((uv_handle_t *)&c->timer_c, timer_c_closed);
+		} else {
+			uv_timer_stop(&c->timer_c);
+		}
+		return;
+	}
+	uint64_t now = uv_now(&c->w->loop);
+	uv_timer_start(&c->timer_c, on_timer_c, d > now ? d - now : 0, 0);
 }
-
-/* ---- branches ---- */
 
 static void send_cancel(struct px_branch *b)
 {
 	struct px_call *c = b->call;
 	struct sip_msg sent;
 	char buf[SIP_TP_DGRAM_MAX];
-	b->cancel_wanted = false;
 	if (!b->txn || !b->sent || sip_msg_parse(&sent, b->sent, b->sent_len, SIP_PARSE_DATAGRAM, NULL) <= 0)
 		return;
 	int n = sip_proxy_cancel(&sent, buf, sizeof(buf));
@@ -161,91 +148,62 @@ static void send_cancel(struct px_branch *b)
 	/* The CANCEL's own transaction carries no udata: its answer is ignored. */
 }
 
-static void branch_final(struct px_branch *b, int status, const struct sip_msg *resp);
-
-/* Cancels every branch still without a final answer (§16.7 step 10,
- * §16.10) — at once when it has had a provisional, else as soon as it gets
- * one (§9.1). On Timer C (timeout) a branch without one ends as 408 (§16.8). */
-static void cancel_pending(struct px_call *c, bool timeout)
+/* Does what the fork decided after an event; resp is the response that
+ * caused it, or NULL. */
+static void apply(struct px_call *c, const struct sip_proxy_out *o, const struct sip_msg *resp)
 {
-	if (!c->invite)
-		return;
-	for (unsigned i = 0; i < c->nbranches; i++) {
-		struct px_branch *b = &c->br[i];
-		if (b->done)
-			continue;
-		if (b->provisional)
-			send_cancel(b);
-		else if (timeout)
-			branch_final(b, 408, NULL);
-		else
-			b->cancel_wanted = true;
+	if (resp && (o->relay || o->keep)) {
+		char out[SIP_TP_DGRAM_MAX];
+		int n = sip_proxy_response_up(resp, out, sizeof(out));
+		if (n > 0 && o->relay)
+			relay_up(c, out, (size_t)n);
+		if (o->keep) {
+			sip_free(c->best_resp);
+			c->best_resp = n > 0 ? sip_memdup_str(out, (size_t)n) : NULL;
+			c->best_len = c->best_resp ? (size_t)n : 0;
+		}
 	}
+	for (unsigned i = 0; i < c->nbranches; i++)
+		if (o->cancel_mask & (1u << i))
+			send_cancel(&c->br[i]);
+	if (o->final_status) {
+		struct sip_msg req;
+		if (o->final_from_kept && c->best_resp)
+			relay_up(c, c->best_resp, c->best_len);
+		else if (c->server && !c->w->closing && call_req(c, &req))
+			sip__core_reply(c->w, c->server, &req, o->final_status);
+	}
+	timer_c_rearm(c);
 }
 
-/* A branch ends with status (resp: its bytes as received, or NULL when the
- * status was generated here: 408, 503). */
-static void branch_final(struct px_branch *b, int status, const struct sip_msg *resp)
+static unsigned branch_index(const struct px_branch *b)
 {
-	struct px_call *c = b->call;
-	if (b->done)
-		return;
-	b->done = true;
-	c->pending--;
-	if (!c->pending)
-		timer_c_close(c);
-	if (status >= 200 && status < 300) {
-		/* Every 2xx goes up at once (§16.7 step 5). */
-		char out[SIP_TP_DGRAM_MAX];
-		int n = resp ? sip_proxy_response_up(resp, out, sizeof(out)) : -1;
-		if (n > 0)
-			relay_up(c, out, (size_t)n);
-		c->final_sent = true;
-		cancel_pending(c, false);
-		return;
-	}
-	if (sip_proxy_better(c->best, status)) {
-		c->best = status;
-		sip_free(c->best_resp);
-		c->best_resp = NULL;
-		c->best_len = 0;
-		char out[SIP_TP_DGRAM_MAX];
-		int n = resp ? sip_proxy_response_up(resp, out, sizeof(out)) : -1;
-		if (n > 0 && (c->best_resp = sip_memdup_str(out, (size_t)n)))
-			c->best_len = (size_t)n;
-	}
-	if (status >= 600)
-		cancel_pending(c, false);
-	finish(c);
+	return (unsigned)(b - b->call->br);
+}
+
+/* The branch ended without a response from downstream (408, 503, 482, 487 ...). */
+static void branch_failed(struct px_branch *b, int status)
+{
+	struct sip_proxy_out o;
+	sip_proxy_fork_failed(&b->call->fork, branch_index(b), status, &o);
+	apply(b->call, &o, NULL);
 }
 
 static void on_response(struct px_branch *b, const struct sip_msg *resp)
 {
-	struct px_call *c = b->call;
-	int st = resp->status;
-	if (st < 200) {
-		b->provisional = true;
-		if (c->timer_c_open && st > 100 && !c->timer_c_fired)
-			uv_timer_again(&c->timer_c); /* Timer C restarts on a provisional */
-		if (b->cancel_wanted)
-			send_cancel(b);
-		if (st == 100 || c->final_sent)
-			return; /* §16.7 step 5: a 100 is never relayed */
-		char out[SIP_TP_DGRAM_MAX];
-		int n = sip_proxy_response_up(resp, out, sizeof(out));
-		if (n > 0)
-			relay_up(c, out, (size_t)n);
-		return;
-	}
-	if (b->done && st < 300) {
-		/* A 2xx retransmission (ICT in Accepted, RFC 6026): relayed too. */
-		char out[SIP_TP_DGRAM_MAX];
-		int n = sip_proxy_response_up(resp, out, sizeof(out));
-		if (n > 0)
-			relay_up(c, out, (size_t)n);
-		return;
-	}
-	branch_final(b, st, resp);
+	struct sip_proxy_out o;
+	sip_proxy_fork_response(&b->call->fork, branch_index(b), resp->status, uv_now(&b->call->w->loop), &o);
+	apply(b->call, &o, resp);
+}
+
+static void on_timer_c(uv_timer_t *h)
+{
+	struct px_call *c = h->data;
+	struct sip_proxy_out o;
+	c->refs++;
+	sip_proxy_fork_timer(&c->fork, uv_now(&c->w->loop), &o);
+	apply(c, &o, NULL);
+	call_unref(c);
 }
 
 /* Record-Route value naming listener l: "<sip:host:port;transport=tcp;lr>". */
@@ -368,13 +326,13 @@ static void try_next(struct px_branch *b)
 {
 	struct sip_target tg;
 	bool loop = false;
-	while (b->res && !b->call->cancelled && sip_resolve_next(b->res, &tg)) {
+	while (b->res && !b->call->fork.cancelled && sip_resolve_next(b->res, &tg)) {
 		int rc = send_to(b, &tg);
 		if (rc == 0)
 			return;
 		loop |= rc == NEXT_HOP_IS_US;
 	}
-	branch_final(b, b->call->cancelled ? 487 : loop ? 482 : 503, NULL); /* 482 Loop Detected (§16.3 step 4) */
+	branch_failed(b, b->call->fork.cancelled ? 487 : loop ? 482 : 503); /* 482 Loop Detected (§16.3 step 4) */
 }
 
 static void on_resolved(void *arg, int err, struct sip_resolve_result *res)
@@ -384,7 +342,7 @@ static void on_resolved(void *arg, int err, struct sip_resolve_result *res)
 	b->resolving = false;
 	b->res = res;
 	if (err < 0)
-		branch_final(b, err == SIP_ENOTFOUND ? 404 : 503, NULL);
+		branch_failed(b, err == SIP_ENOTFOUND ? 404 : 503);
 	else
 		try_next(b);
 	call_unref(c);
@@ -446,22 +404,21 @@ static void start_branch(struct px_call *c, const struct sip_binding *bd)
 {
 	struct px_branch *b = &c->br[c->nbranches++];
 	b->call = c;
-	c->pending++;
 	if (bd && ((bd->contact_uri.len && !(b->ruri = sip_memdup_str(bd->contact_uri.p, bd->contact_uri.len))) ||
 		   (bd->path.len && !(b->route_pre = sip_memdup_str(bd->path.p, bd->path.len))) ||
 		   (bd->received.len && !(b->received = sip_memdup_str(bd->received.p, bd->received.len))))) {
-		branch_final(b, 500, NULL);
+		branch_failed(b, 500);
 		return;
 	}
 	struct sip_uri hop;
 	struct sip_msg req;
 	if (!call_req(c, &req) || next_hop(b, &req, &hop) < 0 ||
 	    (hop.scheme != SIP_URI_SIP && hop.scheme != SIP_URI_SIPS)) {
-		branch_final(b, 416, NULL);
+		branch_failed(b, 416);
 		return;
 	}
 	if (hop.host_type == SIP_HOST_NAME && !(b->hop_name = sip_memdup_str(hop.host.p, hop.host.len))) {
-		branch_final(b, 500, NULL);
+		branch_failed(b, 500);
 		return;
 	}
 	b->resolving = true;
@@ -469,26 +426,8 @@ static void start_branch(struct px_call *c, const struct sip_binding *bd)
 	if (sip_resolve(c->w->resolver, &hop, on_resolved, b) < 0) {
 		b->resolving = false;
 		c->refs--;
-		branch_final(b, 503, NULL);
+		branch_failed(b, 503);
 	}
-}
-
-static void on_timer_c(uv_timer_t *h)
-{
-	struct px_call *c = h->data;
-	c->refs++;
-	if (!c->timer_c_fired) {
-		c->timer_c_fired = true;
-		cancel_pending(c, true);
-		if (c->timer_c_open)
-			uv_timer_start(&c->timer_c, on_timer_c, 64ull * c->w->cfg->txn.t1_ms, 0);
-	} else {
-		/* The CANCELled branches never answered: give up on them. */
-		for (unsigned i = 0; i < c->nbranches; i++)
-			if (!c->br[i].done)
-				branch_final(&c->br[i], 408, NULL);
-	}
-	call_unref(c);
 }
 
 /* ---- entry points (worker.h) ---- */
@@ -509,15 +448,16 @@ void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct s
 	c->w = w;
 	c->server = t;
 	c->refs = 1; /* the server transaction */
-	c->invite = req->method_id == SIP_METHOD_INVITE;
 	c->pop_routes = pop_routes;
 	sip_txn_set_udata(t, c);
-	if (c->invite) {
+	bool invite = req->method_id == SIP_METHOD_INVITE;
+	sip_proxy_fork_init(&c->fork, (unsigned)n, invite, uv_now(&w->loop), 0, 64u * w->cfg->txn.t1_ms);
+	if (invite) {
 		uv_timer_init(&w->loop, &c->timer_c);
 		c->timer_c.data = c;
 		c->timer_c_open = true;
 		c->refs++;
-		uv_timer_start(&c->timer_c, on_timer_c, TIMER_C_MS, TIMER_C_MS);
+		timer_c_rearm(c);
 	}
 	c->refs++; /* held while the branches start: one may end the call at once */
 	if (!targets) {
@@ -535,8 +475,9 @@ bool sip__proxy_cancel(struct sip__worker *w, struct sip_txn *inv)
 	struct px_call *c = sip_txn_udata(inv);
 	if (!c || c->server != inv)
 		return false;
-	c->cancelled = true;
-	cancel_pending(c, false);
+	struct sip_proxy_out o;
+	sip_proxy_fork_cancel(&c->fork, &o);
+	apply(c, &o, NULL);
 	return true;
 }
 
@@ -563,13 +504,13 @@ void sip__proxy_txn_event(struct sip__worker *w, struct sip_txn *t, enum sip_txn
 		on_response(b, msg);
 		break;
 	case SIP_TXN_EV_TIMEOUT:
-		branch_final(b, 408, NULL);
+		branch_failed(b, 408);
 		break;
 	case SIP_TXN_EV_TRANSPORT_ERROR:
 		/* RFC 3263 §4.3: the next address; the txn terminates after this. */
 		sip_txn_set_udata(t, NULL);
 		b->txn = NULL;
-		if (!b->done) {
+		if (!c->fork.br[branch_index(b)].done) {
 			c->refs++;
 			try_next(b);
 			call_unref(c);
@@ -580,8 +521,8 @@ void sip__proxy_txn_event(struct sip__worker *w, struct sip_txn *t, enum sip_txn
 		sip_txn_set_udata(t, NULL);
 		b->txn = NULL;
 		c->refs++;
-		if (!b->done)
-			branch_final(b, 408, NULL); /* only at shutdown: the txn ended unanswered */
+		if (!c->fork.br[branch_index(b)].done)
+			branch_failed(b, 408); /* only at shutdown: the txn ended unanswered */
 		call_unref(c);
 		call_unref(c);
 		break;

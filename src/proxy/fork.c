@@ -1,0 +1,164 @@
+/* fork.c — the decisions of one proxied request over its branches, with
+ * no I/O (sip/proxy.h): which responses go up and when (§16.7 steps 5-10),
+ * which branches to CANCEL (2xx, 6xx, a CANCEL from upstream; never before
+ * a provisional, §9.1), and Timer C (§16.6 step 11, §16.8). */
+#include <sip/proxy.h>
+#include <string.h>
+
+void sip_proxy_fork_init(struct sip_proxy_fork *f, unsigned n, bool invite, sip_ms_t now, uint32_t timer_c_ms,
+			 uint32_t grace_ms)
+{
+	memset(f, 0, sizeof(*f));
+	f->n = n > SIP_PROXY_MAX_BRANCHES ? SIP_PROXY_MAX_BRANCHES : n;
+	f->pending = f->n;
+	f->invite = invite;
+	f->best_branch = -1;
+	f->timer_c_ms = timer_c_ms ? timer_c_ms : SIP_PROXY_TIMER_C_MS;
+	f->grace_ms = grace_ms;
+	f->deadline = invite && f->n ? now + f->timer_c_ms : SIP_MS_NEVER;
+}
+
+static void clear(struct sip_proxy_out *out)
+{
+	memset(out, 0, sizeof(*out));
+}
+
+/* CANCEL every branch still without a final answer: now when it has had a
+ * provisional, else when it gets one — or, on Timer C, end it as 408. */
+static void cancel_pending(struct sip_proxy_fork *f, bool timer_c, struct sip_proxy_out *out);
+
+/* Every branch answered and nothing final went up yet: the best does. */
+static void maybe_finish(struct sip_proxy_fork *f, struct sip_proxy_out *out)
+{
+	if (f->pending || f->final_sent)
+		return;
+	f->final_sent = true;
+	f->deadline = SIP_MS_NEVER;
+	int st = f->best ? f->best : 408;
+	bool kept = f->best_branch >= 0;
+	out->final_from_kept = kept && sip_proxy_upstream_status(st) == st;
+	out->final_status = kept ? sip_proxy_upstream_status(st) : st;
+}
+
+/* Branch i has its final non-2xx status (kept: a response the caller holds). */
+static void final_failure(struct sip_proxy_fork *f, unsigned i, int status, bool from_branch,
+			  struct sip_proxy_out *out)
+{
+	struct sip_proxy_branch_state *b = &f->br[i];
+	b->done = true;
+	b->status = status;
+	f->pending--;
+	if (!f->pending)
+		f->deadline = SIP_MS_NEVER;
+	/* Within a class, a real answer from downstream beats one made here
+	 * (a callee's 486 says more than our 482 for another binding). */
+	bool upgrade = from_branch && f->best_branch < 0 && f->best / 100 == status / 100 && f->best < 600;
+	if (sip_proxy_better(f->best, status) || upgrade) {
+		f->best = status;
+		f->best_branch = from_branch ? (int)i : -1;
+		out->keep = from_branch;
+	}
+	if (status >= 600)
+		cancel_pending(f, false, out); /* §16.7 step 10 */
+	maybe_finish(f, out);
+}
+
+static void cancel_pending(struct sip_proxy_fork *f, bool timer_c, struct sip_proxy_out *out)
+{
+	if (!f->invite)
+		return;
+	for (unsigned i = 0; i < f->n; i++) {
+		struct sip_proxy_branch_state *b = &f->br[i];
+		if (b->done)
+			continue;
+		if (b->provisional) {
+			out->cancel_mask |= 1u << i;
+			b->cancel_wanted = false;
+		} else if (timer_c) {
+			final_failure(f, i, 408, false, out);
+		} else {
+			b->cancel_wanted = true;
+		}
+	}
+}
+
+void sip_proxy_fork_response(struct sip_proxy_fork *f, unsigned i, int status, sip_ms_t now,
+			     struct sip_proxy_out *out)
+{
+	clear(out);
+	if (i >= f->n || status < 100 || status > 699)
+		return;
+	struct sip_proxy_branch_state *b = &f->br[i];
+	if (status < 200) {
+		if (b->done)
+			return;
+		b->provisional = true;
+		if (b->cancel_wanted) {
+			out->cancel_mask |= 1u << i;
+			b->cancel_wanted = false;
+		}
+		if (status == 100)
+			return; /* §16.7 step 5: never relayed, and it does not restart Timer C */
+		if (f->invite && !f->timer_c_fired && f->pending)
+			f->deadline = now + f->timer_c_ms;
+		out->relay = !f->final_sent;
+		return;
+	}
+	if (status < 300) {
+		/* Every 2xx goes up at once (step 5), retransmissions too. */
+		out->relay = true;
+		if (b->done)
+			return;
+		b->done = true;
+		b->status = status;
+		f->pending--;
+		f->final_sent = true;
+		f->deadline = SIP_MS_NEVER;
+		cancel_pending(f, false, out);
+		return;
+	}
+	if (b->done)
+		return; /* a retransmitted final: the client transaction answers it */
+	final_failure(f, i, status, true, out);
+}
+
+void sip_proxy_fork_failed(struct sip_proxy_fork *f, unsigned i, int status, struct sip_proxy_out *out)
+{
+	clear(out);
+	if (i >= f->n || f->br[i].done)
+		return;
+	final_failure(f, i, status < 300 || status > 699 ? 500 : status, false, out);
+}
+
+void sip_proxy_fork_cancel(struct sip_proxy_fork *f, struct sip_proxy_out *out)
+{
+	clear(out);
+	f->cancelled = true;
+	cancel_pending(f, false, out);
+}
+
+void sip_proxy_fork_timer(struct sip_proxy_fork *f, sip_ms_t now, struct sip_proxy_out *out)
+{
+	clear(out);
+	if (f->deadline == SIP_MS_NEVER || now < f->deadline)
+		return;
+	if (!f->timer_c_fired) {
+		/* §16.8: CANCEL what answered provisionally, 408 for the rest; the
+		 * CANCELled ones get grace_ms to send their final answer. */
+		f->timer_c_fired = true;
+		f->deadline = now + f->grace_ms;
+		cancel_pending(f, true, out);
+		if (!f->pending)
+			f->deadline = SIP_MS_NEVER;
+		return;
+	}
+	f->deadline = SIP_MS_NEVER;
+	for (unsigned i = 0; i < f->n; i++)
+		if (!f->br[i].done)
+			final_failure(f, i, 408, false, out);
+}
+
+sip_ms_t sip_proxy_fork_deadline(const struct sip_proxy_fork *f)
+{
+	return f->deadline;
+}

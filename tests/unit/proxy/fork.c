@@ -1,0 +1,226 @@
+/* The fork of a proxied request (src/proxy/fork.c) driven event by event
+ * with time as a number: what goes upstream and when (§16.7), which
+ * branches are CANCELled (2xx, 6xx, upstream CANCEL; never before a
+ * provisional, §9.1), and Timer C (§16.6 step 11, §16.8). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <sip/proxy.h>
+
+#define TC 180000u
+#define GRACE 32000u
+
+static struct sip_proxy_fork f;
+static struct sip_proxy_out o;
+
+static void resp(unsigned i, int status, sip_ms_t now)
+{
+	sip_proxy_fork_response(&f, i, status, now, &o);
+}
+
+static void test_single_branch_provisional_then_final(void **state)
+{
+	(void)state;
+	sip_proxy_fork_init(&f, 1, true, 0, 0, GRACE);
+	assert_int_equal(sip_proxy_fork_deadline(&f), TC);
+	resp(0, 100, 10);
+	assert_false(o.relay); /* a 100 is never relayed */
+	assert_int_equal(sip_proxy_fork_deadline(&f), TC); /* and does not restart Timer C */
+	resp(0, 180, 1000);
+	assert_true(o.relay);
+	assert_int_equal(o.final_status, 0);
+	assert_int_equal(sip_proxy_fork_deadline(&f), 1000 + TC); /* restarted by the 180 */
+	resp(0, 486, 2000);
+	assert_false(o.relay);
+	assert_true(o.keep);
+	assert_int_equal(o.final_status, 486);
+	assert_true(o.final_from_kept);
+	assert_int_equal(sip_proxy_fork_deadline(&f), SIP_MS_NEVER);
+	/* A retransmitted final changes nothing. */
+	resp(0, 486, 2100);
+	assert_false(o.relay || o.keep || o.final_status);
+}
+
+static void test_best_after_all_answer(void **state)
+{
+	(void)state;
+	sip_proxy_fork_init(&f, 3, true, 0, 0, GRACE);
+	resp(0, 486, 10);
+	assert_true(o.keep);
+	assert_int_equal(o.final_status, 0); /* two still pending */
+	resp(1, 302, 20);
+	assert_true(o.keep); /* 3xx beats 4xx */
+	assert_int_equal(o.final_status, 0);
+	sip_proxy_fork_failed(&f, 2, 408, &o);
+	assert_false(o.keep);
+	assert_int_equal(o.final_status, 302);
+	assert_true(o.final_from_kept);
+	assert_int_equal(f.best_branch, 1);
+}
+
+static void test_2xx_goes_up_and_cancels(void **state)
+{
+	(void)state;
+	sip_proxy_fork_init(&f, 3, true, 0, 0, GRACE);
+	resp(0, 180, 10); /* may be CANCELled */
+	/* branch 1: nothing yet; branch 2 answers */
+	resp(2, 200, 20);
+	assert_true(o.relay);
+	assert_int_equal(o.final_status, 0);
+	assert_int_equal(o.cancel_mask, 1u << 0); /* only the one that had a provisional */
+	assert_true(f.br[1].cancel_wanted);
+	assert_int_equal(sip_proxy_fork_deadline(&f), SIP_MS_NEVER);
+	/* branch 1's first provisional: CANCEL it now (§9.1), not relayed after a final. */
+	resp(1, 183, 30);
+	assert_int_equal(o.cancel_mask, 1u << 1);
+	assert_false(o.relay);
+	/* the 2xx retransmitted: relayed again; the CANCELled ones' 487s stay below. */
+	resp(2, 200, 40);
+	assert_true(o.relay);
+	resp(0, 487, 50);
+	assert_int_equal(o.final_status, 0);
+	resp(1, 487, 60);
+	assert_int_equal(o.final_status, 0);
+	/* A second 2xx from another branch would still go up (§16.7 step 5). */
+	sip_proxy_fork_init(&f, 2, true, 0, 0, GRACE);
+	resp(0, 200, 1);
+	resp(1, 200, 2);
+	assert_true(o.relay);
+}
+
+static void test_6xx_wins_and_cancels(void **state)
+{
+	(void)state;
+	sip_proxy_fork_init(&f, 3, true, 0, 0, GRACE);
+	resp(0, 180, 1);
+	resp(1, 486, 2);
+	resp(2, 603, 3);
+	assert_true(o.keep);
+	assert_int_equal(o.cancel_mask, 1u << 0);
+	assert_int_equal(o.final_status, 0); /* branch 0 still owes its final */
+	resp(0, 487, 4);
+	assert_false(o.keep);
+	assert_int_equal(o.final_status, 603);
+	assert_true(o.final_from_kept);
+}
+
+static void test_upstream_cancel(void **state)
+{
+	(void)state;
+	sip_proxy_fork_init(&f, 2, true, 0, 0, GRACE);
+	resp(0, 180, 1);
+	sip_proxy_fork_cancel(&f, &o);
+	assert_int_equal(o.cancel_mask, 1u << 0);
+	assert_true(f.cancelled);
+	assert_true(f.br[1].cancel_wanted);
+	resp(1, 100, 2); /* a 100 is a provisional too: CANCEL now */
+	assert_int_equal(o.cancel_mask, 1u << 1);
+	resp(0, 487, 3);
+	resp(1, 487, 4);
+	assert_int_equal(o.final_status, 487);
+	assert_true(o.final_from_kept);
+	/* A non-INVITE is never CANCELled (§9.1). */
+	sip_proxy_fork_init(&f, 1, false, 0, 0, GRACE);
+	resp(0, 180, 1);
+	sip_proxy_fork_cancel(&f, &o);
+	assert_int_equal(o.cancel_mask, 0);
+	assert_int_equal(sip_proxy_fork_deadline(&f), SIP_MS_NEVER);
+}
+
+static void test_local_failures(void **state)
+{
+	(void)state;
+	/* Statuses made here go up as they are; a downstream 503 becomes 500. */
+	sip_proxy_fork_init(&f, 1, false, 0, 0, GRACE);
+	sip_proxy_fork_failed(&f, 0, 503, &o);
+	assert_int_equal(o.final_status, 503);
+	assert_false(o.final_from_kept);
+	sip_proxy_fork_init(&f, 1, false, 0, 0, GRACE);
+	resp(0, 503, 1);
+	assert_int_equal(o.final_status, 500);
+	assert_false(o.final_from_kept);
+	/* A kept 486 beats a local 503 and 482. */
+	sip_proxy_fork_init(&f, 3, true, 0, 0, GRACE);
+	sip_proxy_fork_failed(&f, 0, 503, &o);
+	sip_proxy_fork_failed(&f, 1, 482, &o);
+	resp(2, 486, 5);
+	assert_int_equal(o.final_status, 486);
+	assert_true(o.final_from_kept);
+	/* Out of range and repeated events are ignored. */
+	sip_proxy_fork_failed(&f, 7, 408, &o);
+	sip_proxy_fork_failed(&f, 2, 408, &o);
+	assert_int_equal(o.final_status, 0);
+	resp(9, 200, 6);
+	assert_false(o.relay);
+	/* A nonsense status for a failure counts as 500. */
+	sip_proxy_fork_init(&f, 1, false, 0, 0, GRACE);
+	sip_proxy_fork_failed(&f, 0, 200, &o);
+	assert_int_equal(o.final_status, 500);
+}
+
+static void test_timer_c(void **state)
+{
+	(void)state;
+	sip_proxy_fork_init(&f, 2, true, 0, 0, GRACE);
+	resp(0, 180, 1000);
+	assert_int_equal(sip_proxy_fork_deadline(&f), 1000 + TC);
+	sip_proxy_fork_timer(&f, 1000 + TC - 1, &o); /* early: nothing */
+	assert_int_equal(o.cancel_mask, 0);
+	/* Fires: the ringing branch is CANCELled, the silent one ends 408. */
+	sip_proxy_fork_timer(&f, 1000 + TC, &o);
+	assert_int_equal(o.cancel_mask, 1u << 0);
+	assert_true(f.br[1].done);
+	assert_int_equal(f.br[1].status, 408);
+	assert_int_equal(o.final_status, 0);
+	assert_int_equal(sip_proxy_fork_deadline(&f), 1000 + TC + GRACE);
+	resp(0, 180, 1000 + TC + 5); /* no restart once fired */
+	assert_int_equal(sip_proxy_fork_deadline(&f), 1000 + TC + GRACE);
+	/* The CANCELled branch never answers: 408 up after the grace. */
+	sip_proxy_fork_timer(&f, 1000 + TC + GRACE, &o);
+	assert_int_equal(o.final_status, 408);
+	assert_false(o.final_from_kept);
+	assert_int_equal(sip_proxy_fork_deadline(&f), SIP_MS_NEVER);
+	/* When the CANCELled branch does answer 487 within the grace, that is the answer. */
+	sip_proxy_fork_init(&f, 1, true, 0, 5000, GRACE);
+	resp(0, 180, 0);
+	sip_proxy_fork_timer(&f, 5000, &o);
+	assert_int_equal(o.cancel_mask, 1u);
+	resp(0, 487, 6000);
+	assert_int_equal(o.final_status, 487);
+	assert_true(o.final_from_kept);
+	assert_int_equal(sip_proxy_fork_deadline(&f), SIP_MS_NEVER);
+	/* Nothing ever answered: Timer C ends it all as 408 at once. */
+	sip_proxy_fork_init(&f, 2, true, 0, 5000, GRACE);
+	sip_proxy_fork_timer(&f, 5000, &o);
+	assert_int_equal(o.final_status, 408);
+	assert_int_equal(o.cancel_mask, 0);
+	assert_int_equal(sip_proxy_fork_deadline(&f), SIP_MS_NEVER);
+}
+
+static void test_caps(void **state)
+{
+	(void)state;
+	sip_proxy_fork_init(&f, 100, true, 0, 0, GRACE);
+	assert_int_equal(f.n, SIP_PROXY_MAX_BRANCHES);
+	assert_int_equal(f.pending, SIP_PROXY_MAX_BRANCHES);
+	for (unsigned i = 0; i < SIP_PROXY_MAX_BRANCHES; i++)
+		resp(i, 180, 1);
+	sip_proxy_fork_cancel(&f, &o);
+	assert_int_equal(o.cancel_mask, (1u << SIP_PROXY_MAX_BRANCHES) - 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_single_branch_provisional_then_final),
+		cmocka_unit_test(test_best_after_all_answer),
+		cmocka_unit_test(test_2xx_goes_up_and_cancels),
+		cmocka_unit_test(test_6xx_wins_and_cancels),
+		cmocka_unit_test(test_upstream_cancel),
+		cmocka_unit_test(test_local_failures),
+		cmocka_unit_test(test_timer_c),
+		cmocka_unit_test(test_caps),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
