@@ -57,7 +57,8 @@ struct sip_dialog {
 /* UAC (§12.1.2): from the INVITE we sent and a 1xx carrying a To tag or a
  * 2xx. The route set is the response's Record-Route in reverse; the remote
  * target its Contact. Returns 0, SIP_EINVAL (no To tag, not 101-299, no
- * Contact on a 2xx...), SIP_ETOOBIG (a field past its cap). */
+ * Contact: a dialog with no target could send nothing; a 1xx without one
+ * makes no early dialog, the 2xx will), SIP_ETOOBIG (a field past its cap). */
 SIP_API int sip_dialog_uac_create(struct sip_dialog *d, const struct sip_msg *req, const struct sip_msg *resp);
 /* UAS (§12.1.1): from the request received and the tag we put in our To.
  * The route set is its Record-Route in order; the remote target its

@@ -64,6 +64,11 @@ struct sip_uri {
  * tel: host is the number (host_type SIP_HOST_NONE), params the parameters.
  * Other schemes: only scheme_str and opaque (always non-empty). */
 SIP_API int sip_uri_parse(struct sip_uri *out, const char *p, size_t len, size_t *err_off);
+/* The form of a SIP/SIPS URI that may stand in a Request-URI (§19.1.1,
+ * §19.1.5): without its "?headers" part (a Contact or Record-Route URI may
+ * carry one, a Request-URI must not). Other schemes and unparsable text come
+ * back unchanged. */
+SIP_API struct sip_str sip_uri_request_form(struct sip_str uri);
 
 /* Parses the URI at the start of an un-bracketed addr-spec (From/To/Contact
  * without <>): per §20.10 what follows host[:port] (';' params, '?') is not

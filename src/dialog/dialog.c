@@ -102,7 +102,7 @@ int sip_dialog_uac_create(struct sip_dialog *d, const struct sip_msg *req, const
 	    (rc = copy(d->remote_tag, sizeof(d->remote_tag), resp->to.tag)) ||
 	    (rc = copy(d->local_uri, sizeof(d->local_uri), req->from.uri_str)) ||
 	    (rc = copy(d->remote_uri, sizeof(d->remote_uri), req->to.uri_str)) ||
-	    (rc = set_routes(d, resp, true)) || (rc = set_target(d, resp, resp->status >= 200)))
+	    (rc = set_routes(d, resp, true)) || (rc = set_target(d, resp, true)))
 		return rc;
 	return 0;
 }
@@ -141,8 +141,11 @@ bool sip_dialog_matches(const struct sip_dialog *d, const struct sip_msg *m)
 	 * the responses it sends us; ours the other way round. */
 	const struct sip_nameaddr *peer = m->is_request ? &m->from : &m->to;
 	const struct sip_nameaddr *us = m->is_request ? &m->to : &m->from;
-	return peer->has_tag && us->has_tag && sip_str_eq(peer->tag, sip_str_c(d->remote_tag)) &&
-	       sip_str_eq(us->tag, sip_str_c(d->local_tag));
+	/* An RFC 2543 peer may send no From tag: its remote tag is then null
+	 * (§12.1.1) and matches only a message without one. */
+	bool peer_ok = d->remote_tag[0] ? peer->has_tag && sip_str_eq(peer->tag, sip_str_c(d->remote_tag))
+					: !peer->has_tag || !peer->tag.len;
+	return peer_ok && us->has_tag && sip_str_eq(us->tag, sip_str_c(d->local_tag));
 }
 
 static bool is_target_refresh(enum sip_method m)
@@ -203,7 +206,7 @@ int sip_dialog_on_request(struct sip_dialog *d, const struct sip_msg *req)
 
 int sip_dialog_request(struct sip_dialog *d, const struct sip_dialog_req *r, char *out, size_t cap)
 {
-	if (!d || !r || !out || !r->method.len || d->state == SIP_DIALOG_TERMINATED)
+	if (!d || !r || !out || !r->method.len || d->state == SIP_DIALOG_TERMINATED || !d->remote_target[0])
 		return SIP_EINVAL;
 	uint32_t cseq = r->cseq;
 	if (!cseq) {
@@ -217,13 +220,13 @@ int sip_dialog_request(struct sip_dialog *d, const struct sip_dialog_req *r, cha
 	 * Request-URI; a strict one takes its place, and the remote target
 	 * becomes the last Route. */
 	bool strict = d->nroutes && !d->first_route_lr;
-	struct sip_str ruri = sip_str_c(d->remote_target);
+	struct sip_str ruri = sip_uri_request_form(sip_str_c(d->remote_target));
 	if (strict) {
 		struct sip_nameaddr na;
 		size_t off;
 		if (sip_nameaddr_parse(&na, sip_str_c(d->routes + d->route_off[0]), &off) < 0)
 			return SIP_EINVAL;
-		ruri = na.uri_str;
+		ruri = sip_uri_request_form(na.uri_str);
 	}
 	sip_build_request_line(&b, r->method, ruri);
 	if (r->via.len)
@@ -234,7 +237,10 @@ int sip_dialog_request(struct sip_dialog *d, const struct sip_dialog_req *r, cha
 		sip_build_headerf(&b, "Route", "<%s>", d->remote_target);
 	sip_build_header(&b, SIP_STR("Max-Forwards"), SIP_STR("70"));
 	sip_build_headerf(&b, "From", "<%s>;tag=%s", d->local_uri, d->local_tag);
-	sip_build_headerf(&b, "To", "<%s>;tag=%s", d->remote_uri, d->remote_tag);
+	if (d->remote_tag[0])
+		sip_build_headerf(&b, "To", "<%s>;tag=%s", d->remote_uri, d->remote_tag);
+	else
+		sip_build_headerf(&b, "To", "<%s>", d->remote_uri); /* a null remote tag (§12.1.1) */
 	sip_build_header(&b, SIP_STR("Call-ID"), sip_str_c(d->call_id));
 	sip_build_headerf(&b, "CSeq", "%u %.*s", (unsigned)cseq, SIP_STR_ARG(r->method));
 	if (r->contact.len)

@@ -384,3 +384,13 @@ int sip_uri_parse_addrspec(struct sip_uri *out, const char *p, size_t len, size_
 	int r = sip_uri_parse(out, p, end, err_off);
 	return r < 0 ? r : (int)end;
 }
+
+struct sip_str sip_uri_request_form(struct sip_str uri)
+{
+	struct sip_uri u;
+	if (!uri.len || sip_uri_parse(&u, uri.p, uri.len, NULL) < 0 ||
+	    (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_SIPS) || !u.headers.p)
+		return uri;
+	/* u.headers starts right after its '?'. */
+	return (struct sip_str){uri.p, (size_t)(u.headers.p - 1 - uri.p)};
+}

@@ -260,7 +260,7 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 		return SIP_ETOOBIG;
 	struct sip_proxy_fwd f;
 	memset(&f, 0, sizeof(f));
-	f.ruri = sip_str_c(b->ruri ? b->ruri : "");
+	f.ruri = sip_uri_request_form(sip_str_c(b->ruri ? b->ruri : "")); /* a Contact may carry ?headers */
 	f.via = sip_str_c(via);
 	f.route_pre = sip_str_c(b->route_pre ? b->route_pre : "");
 	f.pop_routes = c->pop_routes;

@@ -280,6 +280,30 @@ static void test_prack(void **state)
 	assert_false(sip_dialog_rack_matches(&d, &c, 314159)); /* no RAck */
 }
 
+/* Found by fuzz_dialog: a Contact with ?headers (legal there, not in a
+ * Request-URI, §19.1.1) and an RFC 2543 peer without a From tag (its
+ * remote tag is null, §12.1.1): our requests must still parse. */
+static void test_headers_in_target_and_null_tag(void **state)
+{
+	(void)state;
+	parse(&a, "SUBSCRIBE sip:bob@b SIP/2.0" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bK1" CRLF "To: <sip:bob@b>" CRLF
+		  "From: <sip:alice@a>" CRLF "Call-ID: x" CRLF "CSeq: 1 SUBSCRIBE" CRLF
+		  "Contact: <sip:alice@a?Route=%3Csip:p.example.com%3E>" CRLF "Content-Length: 0" CRLF CRLF);
+	assert_int_equal(sip_dialog_uas_create(&d, &a, SIP_STR("t1")), 0);
+	assert_string_equal(d.remote_tag, "");
+	parse(&c, "BYE sip:bob@b SIP/2.0" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bK2" CRLF "To: <sip:bob@b>;tag=t1" CRLF
+		  "From: <sip:alice@a>" CRLF "Call-ID: x" CRLF "CSeq: 2 BYE" CRLF "Content-Length: 0" CRLF CRLF);
+	assert_true(sip_dialog_matches(&d, &c)); /* no From tag: the null remote tag */
+	struct sip_dialog_req r = {.method = SIP_STR("NOTIFY"), .via = SIP_STR("SIP/2.0/UDP b;branch=z9hG4bKn")};
+	int n = sip_dialog_request(&d, &r, out, sizeof(out));
+	assert_true(n > 0);
+	parse(&b, out);
+	assert_true(sip_str_eq(b.ruri_str, SIP_STR("sip:alice@a")));
+	assert_false(b.to.has_tag);
+	assert_true(sip_str_eq(sip_uri_request_form(SIP_STR("sip:u?x@h;p=1?a=b")), SIP_STR("sip:u?x@h;p=1")));
+	assert_true(sip_str_eq(sip_uri_request_form(SIP_STR("tel:+1?x")), SIP_STR("tel:+1?x")));
+}
+
 static void test_caps(void **state)
 {
 	(void)state;
@@ -311,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_early_dialog_failure),
 		cmocka_unit_test(test_strict_routing),
 		cmocka_unit_test(test_prack),
+		cmocka_unit_test(test_headers_in_target_and_null_tag),
 		cmocka_unit_test(test_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
