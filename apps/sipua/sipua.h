@@ -17,5 +17,8 @@ int sipua_cmd_parse(int argc, char **argv);
 int sipua_cmd_options(int argc, char **argv);
 /* sipua register --user U --password P --registrar URI ...: registration (apps/sipua/register.c). */
 int sipua_cmd_register(int argc, char **argv);
+/* sipua call URI / sipua answer --listen IP:PORT: one call (apps/sipua/call.c). */
+int sipua_cmd_call(int argc, char **argv);
+int sipua_cmd_answer(int argc, char **argv);
 
 #endif

@@ -40,6 +40,11 @@ SIP_API int sip_build_finish(struct sip_builder *b);
 SIP_API void sip_build_response_head(struct sip_builder *b, const struct sip_msg *req, int code,
 				     struct sip_str reason, struct sip_str to_tag);
 
+/* Writes the CANCEL of an INVITE as sent (§9.1): its Request-URI, Call-ID,
+ * From, To, CSeq number and top Via, its Route headers, method CANCEL.
+ * Returns the length, SIP_EINVAL (not an INVITE), SIP_ETOOBIG. */
+SIP_API int sip_build_cancel(const struct sip_msg *invite, char *out, size_t cap);
+
 /* The RFC 3261 reason phrase of a status code ("Not Found"), or "". */
 SIP_API const char *sip_reason_phrase(int code);
 

@@ -8,6 +8,7 @@
 #define SIP_UA_H
 
 #include <sip/auth.h>
+#include <sip/dialog.h>
 #include <sip/stack.h>
 
 #ifdef __cplusplus
@@ -34,11 +35,17 @@ struct sip_ua_config {
 	const char *dns_servers; /* "127.0.0.1:5353"; NULL: /etc/resolv.conf */
 	const char *user;	 /* From user part; default "sipua" */
 	const char *local_ip;	 /* address to bind; NULL: the one routing to the target */
+	uint16_t local_port;	 /* with local_ip: listen on UDP local_ip:local_port from the start (a UAS) */
 	/* Digest credentials (RFC 3261 §22.2): with a password, a 401/407 is
 	 * answered and the request sent again. auth_user NULL: user. */
 	const char *auth_user;
 	const char *password;
 	unsigned auth_algs; /* SIP_DIGEST_BIT mask accepted; 0: all */
+	/* Requests reaching the UA as a server: txn is the new server
+	 * transaction (NULL for an ACK to a 2xx). Answer with sip_ua_respond().
+	 * NULL: every request is answered 501. */
+	void (*on_request)(void *arg, struct sip_ua *ua, struct sip_txn *txn, const struct sip_msg *req);
+	void *on_request_arg;
 };
 
 /* The last challenge of one realm, kept to answer it again (stale nonce) and
@@ -75,6 +82,7 @@ struct sip_ua_result {
 	char contact[SIP_UA_URI_MAX]; /* the Contact URI we sent last ("" when none) */
 	uint32_t cseq;		      /* CSeq of the last attempt */
 	unsigned auth_rounds;	      /* times the request was resent with credentials */
+	const struct sip_msg *request; /* the request as last sent, or NULL (valid during the callback) */
 };
 
 typedef void (*sip_ua_cb)(void *arg, const struct sip_ua_result *r);
@@ -91,6 +99,12 @@ struct sip_ua_request {
 	const char *contact;		/* Contact URI; NULL: sip:<user>@<our UDP listener> */
 	bool no_contact;		/* send no Contact (a REGISTER query) */
 	struct sip_ua_session *session; /* NULL: a fresh Call-ID, From tag and CSeq */
+	/* Within a dialog (§12.2.1.1): the dialog writes the request (uri, from,
+	 * to and session are not used); it goes to the first route or the remote
+	 * target. cseq: the INVITE's for ACK (sent without a transaction; the
+	 * callback then gets status 0) and CANCEL, else 0. */
+	struct sip_dialog *dialog;
+	uint32_t cseq;
 };
 
 /* Creates a UA on loop. Returns 0, SIP_EINVAL, SIP_ENOMEM or SIP_ECONFIG. */
@@ -98,9 +112,56 @@ SIP_API int sip_ua_new(struct sip_ua **out, uv_loop_t *loop, const struct sip_ua
 /* Closes the UA; pending requests report status 503 with error "closed".
  * Memory is freed once the loop has run the close callbacks. */
 SIP_API void sip_ua_close(struct sip_ua *ua);
+/* The UA's stack (transport + transactions), e.g. to answer requests. */
+SIP_API struct sip_stack *sip_ua_stack(struct sip_ua *ua);
+/* Sends a response on a server transaction the UA reported (on_request). */
+SIP_API int sip_ua_respond(struct sip_ua *ua, struct sip_txn *txn, const char *bytes, size_t len);
+/* The "sip:user@ip:port" Contact of the UA's UDP listener (local_port), or "" when none. */
+SIP_API const char *sip_ua_contact(const struct sip_ua *ua);
+
 /* Sends a request; cb runs once, later, on the loop. Returns 0 or SIP_EINVAL
  * (bad URI or method) / SIP_EUNSUPPORTED (scheme) / SIP_ENOMEM (then cb never runs). */
 SIP_API int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip_ua_cb cb, void *arg);
+
+/* ---- Calls (RFC 3261 §13-§15) over dialogs (sip/dialog.h) ----
+ * Signalling only: the SDP offered/answered is a minimal one with the media
+ * inactive (a=inactive); no RTP flows. */
+enum sip_ua_call_event {
+	SIP_UA_CALL_ESTABLISHED = 1, /* UAC: the 2xx came and was ACKed; UAS: our 2xx was ACKed */
+	SIP_UA_CALL_ENDED,	     /* a BYE was answered or received, a CANCEL came, or the INVITE failed */
+};
+struct sip_ua_call_info {
+	enum sip_ua_call_event event;
+	int status;		  /* ESTABLISHED: the 2xx; ENDED: the INVITE's failure, our BYE's answer, 0 */
+	bool by_peer;		  /* ENDED: the peer hung up (BYE) or gave up (CANCEL) */
+	const char *reason;	  /* local text, or NULL */
+	const struct sip_dialog *dialog; /* NULL before one exists */
+};
+typedef void (*sip_ua_call_cb)(void *arg, const struct sip_ua_call_info *info);
+
+/* UAC: calls uri (INVITE with a minimal offer, digest answered as for any
+ * request), ACKs the 2xx, and hangs up (BYE) hold_ms after; hold_ms 0 stays
+ * until the peer hangs up. cb gets ESTABLISHED, then ENDED (or ENDED only).
+ * Returns 0 or what sip_ua_send() returns. */
+SIP_API int sip_ua_call(struct sip_ua *ua, const char *uri, unsigned hold_ms, sip_ua_call_cb cb, void *arg);
+
+struct sip_ua_answer_opts {
+	unsigned ring_ms; /* between our 180 and the final answer */
+	int code;	  /* final answer: 0 or 200 (with an answer SDP), or 300..699 */
+	unsigned hold_ms; /* > 0: we send BYE this long after the ACK */
+	sip_ua_call_cb cb;
+	void *arg;
+};
+/* UAS: answers the INVITEs reaching the UA (it needs local_ip/local_port):
+ * 180 at once, the final answer after ring_ms; a 2xx is sent again (T1
+ * doubling up to T2) until its ACK, and without one for 64*T1 the call is
+ * hung up (§13.3.1.4). One call at a time: others get 486. A CANCEL gets
+ * 200 and the INVITE 487. Returns 0 or SIP_EINVAL. */
+SIP_API int sip_ua_answer(struct sip_ua *ua, const struct sip_ua_answer_opts *opts);
+/* Hangs up every call of the UA: BYE when established; a call still
+ * ringing is CANCELled (UAC) or answered 480 (UAS). Each then ends with
+ * SIP_UA_CALL_ENDED. Returns the number of calls it acted on. */
+SIP_API int sip_ua_hangup(struct sip_ua *ua);
 
 #ifdef __cplusplus
 }

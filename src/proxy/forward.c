@@ -84,33 +84,7 @@ int sip_proxy_response_up(const struct sip_msg *resp, char *out, size_t cap)
 	return sip_edit_print(&e, out, cap);
 }
 
-static struct sip_str hdr_value(const struct sip_msg *m, enum sip_hdr_id id)
-{
-	uint16_t i = m->first[id];
-	return i == SIP_HDR_NONE ? SIP_STR_NULL : m->hdrs[i].value;
-}
-
 int sip_proxy_cancel(const struct sip_msg *r, char *out, size_t cap)
 {
-	if (!r || !out || !r->is_request || r->method_id != SIP_METHOD_INVITE ||
-	    r->first[SIP_HDR_VIA] == SIP_HDR_NONE || r->first[SIP_HDR_CSEQ] == SIP_HDR_NONE)
-		return SIP_EINVAL;
-	unsigned lines = 7; /* Via, Max-Forwards, From, To, Call-ID, CSeq, Content-Length */
-	for (uint16_t i = r->first[SIP_HDR_ROUTE]; i != SIP_HDR_NONE; i = r->hdrs[i].next)
-		lines++;
-	if (lines > SIP_MAX_HEADERS)
-		return SIP_ETOOBIG;
-	struct sip_builder b;
-	sip_build_init(&b, out, cap);
-	sip_build_request_line(&b, SIP_STR("CANCEL"), r->ruri_str);
-	sip_build_header(&b, SIP_STR("Via"), r->via.raw);
-	for (uint16_t i = r->first[SIP_HDR_ROUTE]; i != SIP_HDR_NONE; i = r->hdrs[i].next)
-		sip_build_header(&b, SIP_STR("Route"), r->hdrs[i].value);
-	sip_build_header(&b, SIP_STR("Max-Forwards"), SIP_STR("70"));
-	sip_build_header(&b, SIP_STR("From"), hdr_value(r, SIP_HDR_FROM));
-	sip_build_header(&b, SIP_STR("To"), hdr_value(r, SIP_HDR_TO));
-	sip_build_header(&b, SIP_STR("Call-ID"), r->call_id);
-	sip_build_headerf(&b, "CSeq", "%u CANCEL", (unsigned)r->cseq.num);
-	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
-	return sip_build_finish(&b);
+	return sip_build_cancel(r, out, cap);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ua/ua_auth.h"
+#include "ua/ua_int.h"
 
 struct ua_req {
 	struct sip_ua *ua;
@@ -37,23 +38,16 @@ struct ua_req {
 	char auth[SIP_UA_AUTH_HDRS_MAX]; /* (Proxy-)Authorization lines of this attempt */
 	char sent_contact[SIP_UA_URI_MAX];
 	enum sip_tp_type used;
+	struct sip_dialog *dialog; /* in-dialog request: the dialog writes it */
+	bool cancel_wanted;	   /* an INVITE to CANCEL as soon as a provisional comes (§9.1) */
+	uint32_t fixed_cseq;	   /* ACK/CANCEL in a dialog: the INVITE's CSeq */
 	struct sip_msg msg;
 	size_t len;
 	char buf[SIP_UA_MAX_REQUEST];
 };
 
-struct sip_ua {
-	uv_loop_t *loop;
-	struct sip_stack *stack;
-	struct sip_resolver *resolver;
-	struct sip_ua_config cfg;
-	struct sip_listener *udp[2]; /* per family: [0] IPv4, [1] IPv6 */
-	struct ua_req *reqs;
-	struct sip_rand rng;
-	bool closing;
-};
-
-static void req_free(struct ua_req *r)
+/* Takes r out of the UA's list and its transaction, so no event reaches it. */
+static void req_unlink(struct ua_req *r)
 {
 	struct ua_req **pp = &r->ua->reqs;
 	while (*pp && *pp != r)
@@ -62,6 +56,12 @@ static void req_free(struct ua_req *r)
 		*pp = r->next;
 	if (r->txn)
 		sip_txn_set_udata(r->txn, NULL);
+	r->txn = NULL;
+}
+
+static void req_free(struct ua_req *r)
+{
+	req_unlink(r);
 	sip_resolve_result_free(r->res);
 	sip_free(r->headers);
 	sip_free(r->ctype);
@@ -81,14 +81,15 @@ static void finish(struct ua_req *r, int status, const struct sip_msg *msg, cons
 	res.transport = r->used;
 	res.error = error;
 	memcpy(res.contact, r->sent_contact, sizeof(res.contact));
-	res.cseq = r->s->cseq;
+	res.cseq = r->dialog ? (uint32_t)r->msg.cseq.num : r->s->cseq;
 	res.auth_rounds = r->auth_rounds;
+	res.request = r->len ? &r->msg : NULL;
 	if (r->have_target)
 		sip_target_format(&r->cur, res.target, sizeof(res.target));
-	sip_ua_cb cb = r->cb;
-	void *arg = r->arg;
+	/* The callback sees the request as sent; r is freed after it. */
+	req_unlink(r);
+	r->cb(r->arg, &res);
 	req_free(r);
-	cb(arg, &res);
 }
 
 static enum sip_tp_type tp_of(enum sip_resolve_proto p)
@@ -174,6 +175,31 @@ static int build(struct ua_req *r, struct sip_listener *l, enum sip_tp_type type
 		}
 	}
 	const char *user = ua->cfg.user ? ua->cfg.user : "sipua";
+	if (r->dialog) {
+		/* The dialog writes it (§12.2.1.1); a target refresh names us anew. */
+		char extra[SIP_UA_AUTH_HDRS_MAX + 4096];
+		int en = snprintf(extra, sizeof(extra), "%s%s", r->auth, r->headers ? r->headers : "");
+		if (en < 0 || (size_t)en >= sizeof(extra))
+			return SIP_ETOOBIG;
+		bool refresh = !strcmp(r->method, "INVITE") || !strcmp(r->method, "UPDATE");
+		if (refresh)
+			snprintf(r->sent_contact, sizeof(r->sent_contact), "sip:%s@%s:%u", user, host,
+				 (unsigned)sip_listener_port(l));
+		struct sip_dialog_req dr = {
+		    .method = sip_str_c(r->method),
+		    .cseq = r->fixed_cseq,
+		    .via = (struct sip_str){via, (size_t)vn},
+		    .contact = refresh ? sip_str_c(r->sent_contact) : SIP_STR_NULL,
+		    .extra = (struct sip_str){extra, (size_t)en},
+		    .content_type = r->ctype ? sip_str_c(r->ctype) : SIP_STR_NULL,
+		    .body = (struct sip_str){r->body, r->body_len},
+		};
+		int n = sip_dialog_request(r->dialog, &dr, r->buf, sizeof(r->buf));
+		if (n < 0)
+			return n;
+		r->len = (size_t)n;
+		return 0;
+	}
 	struct sip_builder b;
 	sip_build_init(&b, r->buf, sizeof(r->buf));
 	sip_build_request_line(&b, sip_str_c(r->method), sip_str_c(r->uri));
@@ -225,7 +251,8 @@ static int send_here(struct ua_req *r, const char **why)
 		*why = "no local address to reach the target";
 		return SIP_EIO;
 	}
-	r->s->cseq++;
+	if (!r->dialog)
+		r->s->cseq++; /* in a dialog, the dialog counts */
 	const char *user = ua->cfg.auth_user ? ua->cfg.auth_user : ua->cfg.user ? ua->cfg.user : "sipua";
 	/* Answers are made once per attempt: each one counts nc up. */
 	int rc = sip__ua_auth_lines(r->s, ua->cfg.auth_algs, sip_str_c(user), sip_str_c(ua->cfg.password),
@@ -259,6 +286,15 @@ static int send_here(struct ua_req *r, const char **why)
 		/* RFC 5922 §4: the certificate must match the URI's domain. */
 		snprintf(name, sizeof(name), "%.*s", SIP_STR_ARG(r->puri.host));
 		tls_name = name;
+	}
+	if (r->msg.method_id == SIP_METHOD_ACK) {
+		/* An ACK for a 2xx is no transaction (§17.1.1.3): sent once, done. */
+		if (sip_stack_send(ua->stack, r->buf, r->len, &d) < 0) {
+			*why = "could not send the ACK";
+			return SIP_EIO;
+		}
+		finish(r, 0, NULL, NULL);
+		return 0;
 	}
 	rc = sip_stack_request(ua->stack, &r->msg, &d, tls_name, &r->txn);
 	if (rc == 0) {
@@ -315,18 +351,79 @@ static void on_resolved(void *arg, int err, struct sip_resolve_result *res)
 	try_next(r, 503, NULL, "no target answered");
 }
 
+void sip__ua_reply(struct sip_ua *ua, struct sip_txn *txn, const struct sip_msg *req, int code)
+{
+	char out[2048], tag[16];
+	sip_rand_hex(&ua->rng, tag, 12);
+	struct sip_builder b;
+	sip_build_init(&b, out, sizeof(out));
+	sip_build_response_head(&b, req, code, SIP_STR_NULL, req->to.has_tag ? SIP_STR_NULL : (struct sip_str){tag, 12});
+	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
+	int n = sip_build_finish(&b);
+	if (n > 0)
+		sip_stack_respond(ua->stack, txn, out, (size_t)n);
+}
+
+/* CANCELs r's INVITE (§9.1): same Request-URI, Via, Call-ID, From, To and
+ * CSeq number, in its own transaction to the same place. Its answer does
+ * not matter: the INVITE's 487 (or a final that crossed it) ends r. */
+static void send_cancel(struct ua_req *r)
+{
+	char buf[SIP_UA_MAX_REQUEST];
+	struct sip_msg cm;
+	struct sip_txn *ct;
+	r->cancel_wanted = false;
+	int n = r->txn ? sip_build_cancel(&r->msg, buf, sizeof(buf)) : SIP_ESTATE;
+	if (n < 0 || sip_msg_parse(&cm, buf, (size_t)n, SIP_PARSE_DATAGRAM, NULL) <= 0 ||
+	    sip_stack_request(r->ua->stack, &cm, sip_txn_dest(r->txn), NULL, &ct) < 0)
+		sip_log(SIP_LOG_WARN, "ua: could not send the CANCEL");
+}
+
+int sip__ua_cancel_invite(struct sip_ua *ua, const struct sip_ua_session *s)
+{
+	for (struct ua_req *r = ua->reqs; r; r = r->next) {
+		if (r->s != s || strcmp(r->method, "INVITE"))
+			continue;
+		if (r->txn && sip_txn_state(r->txn) == SIP_TXN_PROCEEDING)
+			send_cancel(r);
+		else
+			r->cancel_wanted = true; /* not before a provisional (§9.1) */
+		return 0;
+	}
+	return SIP_ENOTFOUND;
+}
+
 static void tu_event(void *ctx, struct sip_stack *s, struct sip_txn *txn, enum sip_txn_event ev,
 		     const struct sip_msg *msg)
 {
-	(void)ctx;
 	(void)s;
+	struct sip_ua *ua = ctx;
 	struct ua_req *r = txn ? sip_txn_udata(txn) : NULL;
+	if (ev == SIP_TXN_EV_REQUEST || ev == SIP_TXN_EV_ACK) {
+		/* A request to us as a server: the application's, or 501. */
+		struct sip_txn *st = ev == SIP_TXN_EV_REQUEST ? txn : NULL;
+		if (sip__ua_call_request(ua, st, msg))
+			return; /* one of our calls' */
+		if (ua->cfg.on_request)
+			ua->cfg.on_request(ua->cfg.on_request_arg, ua, st, msg);
+		else if (st)
+			sip__ua_reply(ua, st, msg, msg->to.has_tag ? 481 : 501);
+		return;
+	}
+	if (txn && (sip_txn_kind(txn) == SIP_TXN_IST || sip_txn_kind(txn) == SIP_TXN_NIST)) {
+		if (sip_txn_udata(txn))
+			sip__ua_call_server_event(ua, txn, ev);
+		return;
+	}
 	if (!r)
 		return;
 	switch (ev) {
 	case SIP_TXN_EV_RESPONSE:
-		if (msg->status < 200)
+		if (msg->status < 200) {
+			if (r->cancel_wanted)
+				send_cancel(r);
 			return;
+		}
 		sip_txn_set_udata(txn, NULL);
 		r->txn = NULL;
 		if (msg->status == 503)
@@ -388,6 +485,19 @@ int sip_ua_new(struct sip_ua **out, uv_loop_t *loop, const struct sip_ua_config 
 		sip_free(ua);
 		return rc;
 	}
+	if (ua->cfg.local_ip && ua->cfg.local_port) {
+		/* A UAS: its address is known before any request goes out. */
+		bool v6 = strchr(ua->cfg.local_ip, ':') != NULL;
+		rc = sip_transport_listen(sip_stack_transport(ua->stack), "udp", ua->cfg.local_ip, ua->cfg.local_port,
+					  &ua->udp[v6]);
+		if (rc < 0) {
+			sip_stack_close(ua->stack);
+			sip_free(ua);
+			return rc;
+		}
+		snprintf(ua->contact, sizeof(ua->contact), v6 ? "sip:%s@[%s]:%u" : "sip:%s@%s:%u",
+			 ua->cfg.user ? ua->cfg.user : "sipua", ua->cfg.local_ip, (unsigned)ua->cfg.local_port);
+	}
 	struct sip_resolver_opts ro;
 	memset(&ro, 0, sizeof(ro));
 	ro.servers = ua->cfg.dns_servers;
@@ -410,15 +520,56 @@ void sip_ua_close(struct sip_ua *ua)
 	sip_resolver_free(ua->resolver);
 	while (ua->reqs)
 		finish(ua->reqs, 503, NULL, "closed");
+	sip__ua_calls_close(ua);
 	sip_stack_close(ua->stack);
 	sip_free(ua);
 }
 
+/* Where an in-dialog request goes first (§12.2.1.1, §16.12 with loose
+ * routing): the first route, else the remote target. */
+static int dialog_next_hop(const struct sip_dialog *d, char *out, size_t cap)
+{
+	struct sip_str uri = sip_uri_request_form(sip_str_c(d->remote_target));
+	if (d->nroutes) {
+		struct sip_nameaddr na;
+		size_t off;
+		if (sip_nameaddr_parse(&na, sip_str_c(d->routes + d->route_off[0]), &off) < 0)
+			return SIP_EINVAL;
+		uri = sip_uri_request_form(na.uri_str);
+	}
+	if (!uri.len || uri.len >= cap)
+		return SIP_EINVAL;
+	memcpy(out, uri.p, uri.len);
+	out[uri.len] = 0;
+	return 0;
+}
+
+struct sip_stack *sip_ua_stack(struct sip_ua *ua)
+{
+	return ua ? ua->stack : NULL;
+}
+
+int sip_ua_respond(struct sip_ua *ua, struct sip_txn *txn, const char *bytes, size_t len)
+{
+	if (!ua || !txn)
+		return SIP_EINVAL;
+	return sip_stack_respond(ua->stack, txn, bytes, len);
+}
+
+const char *sip_ua_contact(const struct sip_ua *ua)
+{
+	return ua ? ua->contact : "";
+}
+
 int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip_ua_cb cb, void *arg)
 {
-	if (!ua || !req || !req->method || !req->uri || !cb || ua->closing)
+	char hop[SIP_DIALOG_URI_MAX];
+	if (!ua || !req || !req->method || !cb || ua->closing || (!req->uri && !req->dialog))
 		return SIP_EINVAL;
-	size_t ml = strlen(req->method), ul = strlen(req->uri);
+	if (req->dialog && dialog_next_hop(req->dialog, hop, sizeof(hop)) < 0)
+		return SIP_EINVAL;
+	const char *target = req->dialog ? hop : req->uri;
+	size_t ml = strlen(req->method), ul = strlen(target);
 	struct sip_str mtok = {req->method, ml};
 	if (ml == 0 || ml >= sizeof(((struct ua_req *)0)->method) ||
 	    ul >= sizeof(((struct ua_req *)0)->uri) || sip_token_parse(mtok, NULL) < 0)
@@ -430,7 +581,9 @@ int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip_ua_cb c
 	r->cb = cb;
 	r->arg = arg;
 	memcpy(r->method, req->method, ml);
-	memcpy(r->uri, req->uri, ul);
+	memcpy(r->uri, target, ul);
+	r->dialog = req->dialog;
+	r->fixed_cseq = req->cseq;
 	r->forced = req->transport;
 	if (sip_uri_parse(&r->puri, r->uri, ul, NULL) < 0) {
 		sip_free(r);

@@ -1,0 +1,441 @@
+/* call.c — calls of the UA (RFC 3261 §13-§15): as UAC an INVITE, the ACK
+ * for its 2xx and the BYE; as UAS 180, the final answer, the 2xx resent
+ * until its ACK (§13.3.1.4), BYE and CANCEL from the peer. Dialog state is
+ * src/dialog's; requests go through sip_ua_send() (in-dialog ones with the
+ * dialog set), responses through the INVITE's server transaction. */
+#include <sip/log.h>
+#include <sip/print.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ua/ua_int.h"
+
+enum timer_use { T_NONE, T_RING, T_RETX, T_HOLD };
+
+struct ua_call {
+	struct ua_call *next;
+	struct sip_ua *ua;
+	sip_ua_call_cb cb;
+	void *arg;
+	bool uac, established, ended;
+	bool have_dialog;
+	struct sip_dialog dialog;
+	struct sip_ua_session session; /* UAC: Call-ID, From tag, CSeq of the INVITE */
+	uint32_t invite_cseq;
+	unsigned hold_ms;
+	uv_timer_t timer;
+	bool timer_open;
+	enum timer_use timer_use;
+	uint32_t retx_ms, retx_spent;
+	/* UAS */
+	int code;
+	struct sip_txn *invite; /* the INVITE's server transaction while it lives */
+	char *invite_buf;	/* its bytes, to build our responses from */
+	size_t invite_len;
+	char tag[16];
+	char *ok; /* our 2xx, resent until the ACK */
+	size_t ok_len;
+};
+
+/* An offer/answer with no media flowing: enough for any UA to accept the
+ * session (RFC 3264 §5, a=inactive). */
+static const char sdp[] = "v=0\r\n"
+			  "o=sipua 1 1 IN IP4 0.0.0.0\r\n"
+			  "s=-\r\n"
+			  "c=IN IP4 0.0.0.0\r\n"
+			  "t=0 0\r\n"
+			  "m=audio 9 RTP/AVP 0\r\n"
+			  "a=rtpmap:0 PCMU/8000\r\n"
+			  "a=inactive\r\n";
+
+static void maybe_free(struct ua_call *c)
+{
+	if (!c->ended || c->timer_open || c->invite)
+		return;
+	if (c->ua) { /* NULL once the UA is closing: then it is off the list */
+		struct ua_call **pp = &c->ua->calls;
+		while (*pp && *pp != c)
+			pp = &(*pp)->next;
+		if (*pp)
+			*pp = c->next;
+	}
+	sip_free(c->invite_buf);
+	sip_free(c->ok);
+	sip_free(c);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct ua_call *c = h->data;
+	c->timer_open = false;
+	maybe_free(c);
+}
+
+static void report(struct ua_call *c, enum sip_ua_call_event ev, int status, bool by_peer, const char *reason)
+{
+	if (c->ended)
+		return;
+	if (ev == SIP_UA_CALL_ENDED) {
+		c->ended = true;
+		if (c->timer_open) {
+			uv_timer_stop(&c->timer);
+			uv_close((uv_handle_t *)&c->timer, timer_closed);
+		}
+	} else {
+		c->established = true;
+	}
+	struct sip_ua_call_info info = {ev, status, by_peer, reason, c->have_dialog ? &c->dialog : NULL};
+	if (c->cb)
+		c->cb(c->arg, &info);
+}
+
+static void on_timer(uv_timer_t *h);
+
+static void arm(struct ua_call *c, enum timer_use use, uint64_t ms)
+{
+	if (!c->timer_open || c->ended)
+		return;
+	c->timer_use = use;
+	uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+/* ---- UAC ---- */
+
+static void on_bye_done(void *arg, const struct sip_ua_result *r)
+{
+	struct ua_call *c = arg;
+	report(c, SIP_UA_CALL_ENDED, r->status, false, r->error);
+	maybe_free(c);
+}
+
+static void on_ack_sent(void *arg, const struct sip_ua_result *r)
+{
+	(void)arg;
+	(void)r; /* an ACK has no answer; a failure to send shows as the UAS resending its 2xx */
+}
+
+static void hang_up(struct ua_call *c, const char *why)
+{
+	struct sip_ua_request req = {.method = "BYE", .dialog = &c->dialog};
+	if (sip_ua_send(c->ua, &req, on_bye_done, c) < 0)
+		report(c, SIP_UA_CALL_ENDED, 500, false, why ? why : "could not send the BYE");
+}
+
+static void on_invite_done(void *arg, const struct sip_ua_result *r)
+{
+	struct ua_call *c = arg;
+	if (c->ended) {
+		maybe_free(c);
+		return;
+	}
+	if (r->status < 200 || r->status >= 300 || !r->msg || !r->request) {
+		report(c, SIP_UA_CALL_ENDED, r->status, false, r->error);
+		maybe_free(c);
+		return;
+	}
+	if (sip_dialog_uac_create(&c->dialog, r->request, r->msg) < 0) {
+		report(c, SIP_UA_CALL_ENDED, 500, false, "the 2xx does not make a dialog (no To tag or Contact)");
+		maybe_free(c);
+		return;
+	}
+	c->have_dialog = true;
+	c->invite_cseq = (uint32_t)r->request->cseq.num;
+	struct sip_ua_request ack = {.method = "ACK", .dialog = &c->dialog, .cseq = c->invite_cseq};
+	if (sip_ua_send(c->ua, &ack, on_ack_sent, c) < 0)
+		sip_log(SIP_LOG_WARN, "ua: could not send the ACK");
+	report(c, SIP_UA_CALL_ESTABLISHED, r->status, false, NULL);
+	if (c->hold_ms)
+		arm(c, T_HOLD, c->hold_ms);
+}
+
+static struct ua_call *call_new(struct sip_ua *ua, sip_ua_call_cb cb, void *arg)
+{
+	struct ua_call *c = sip_calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->ua = ua;
+	c->cb = cb;
+	c->arg = arg;
+	uv_timer_init(ua->loop, &c->timer);
+	c->timer.data = c;
+	c->timer_open = true;
+	c->next = ua->calls;
+	ua->calls = c;
+	return c;
+}
+
+int sip_ua_call(struct sip_ua *ua, const char *uri, unsigned hold_ms, sip_ua_call_cb cb, void *arg)
+{
+	if (!ua || !uri || !cb)
+		return SIP_EINVAL;
+	struct ua_call *c = call_new(ua, cb, arg);
+	if (!c)
+		return SIP_ENOMEM;
+	c->uac = true;
+	c->hold_ms = hold_ms;
+	struct sip_ua_request req = {
+	    .method = "INVITE",
+	    .uri = uri,
+	    .content_type = "application/sdp",
+	    .body = {sdp, sizeof(sdp) - 1},
+	    .session = &c->session,
+	};
+	int rc = sip_ua_send(ua, &req, on_invite_done, c);
+	if (rc < 0) {
+		c->ended = true; /* no callback: the caller learns from rc */
+		uv_close((uv_handle_t *)&c->timer, timer_closed);
+	}
+	return rc;
+}
+
+/* ---- UAS ---- */
+
+/* Our response to the call's INVITE: To tag, Contact, and the SDP answer on a 2xx. */
+static int build_response(struct ua_call *c, int code, char *out, size_t cap)
+{
+	struct sip_msg inv;
+	if (sip_msg_parse(&inv, c->invite_buf, c->invite_len, SIP_PARSE_DATAGRAM, NULL) <= 0)
+		return SIP_EPARSE;
+	struct sip_builder b;
+	sip_build_init(&b, out, cap);
+	sip_build_response_head(&b, &inv, code, SIP_STR_NULL, sip_str_c(c->tag));
+	/* §12.1.1: a response that makes the dialog carries the request's
+	 * Record-Route, so the caller's route set matches ours. */
+	for (uint16_t i = inv.first[SIP_HDR_RECORD_ROUTE]; code > 100 && code < 300 && i != SIP_HDR_NONE;
+	     i = inv.hdrs[i].next)
+		sip_build_header(&b, SIP_STR("Record-Route"), inv.hdrs[i].value);
+	if (code < 300 && c->ua->contact[0])
+		sip_build_headerf(&b, "Contact", "<%s>", c->ua->contact);
+	bool with_sdp = code >= 200 && code < 300;
+	sip_build_body(&b, with_sdp ? SIP_STR("application/sdp") : SIP_STR_NULL,
+		       with_sdp ? (struct sip_str){sdp, sizeof(sdp) - 1} : SIP_STR_NULL);
+	return sip_build_finish(&b);
+}
+
+static void respond_invite(struct ua_call *c, int code)
+{
+	char out[4096];
+	int n = build_response(c, code, out, sizeof(out));
+	if (n < 0 || !c->invite || sip_ua_respond(c->ua, c->invite, out, (size_t)n) < 0) {
+		sip_log(SIP_LOG_WARN, "ua: could not answer the INVITE %d", code);
+		return;
+	}
+	if (code >= 200 && code < 300) {
+		sip_free(c->ok);
+		c->ok = sip_memdup_str(out, (size_t)n);
+		c->ok_len = c->ok ? (size_t)n : 0;
+	}
+}
+
+static void on_timer(uv_timer_t *h)
+{
+	struct ua_call *c = h->data;
+	const struct sip_txn_config *tc = &c->ua->cfg.txn;
+	uint32_t t1 = tc->t1_ms ? tc->t1_ms : 500, t2 = tc->t2_ms ? tc->t2_ms : 4000;
+	switch (c->timer_use) {
+	case T_RING: {
+		int code = c->code ? c->code : 200;
+		respond_invite(c, code);
+		if (code >= 300) {
+			report(c, SIP_UA_CALL_ENDED, code, false, NULL);
+			maybe_free(c);
+			return;
+		}
+		sip_dialog_confirm(&c->dialog);
+		c->retx_ms = t1;
+		c->retx_spent = 0;
+		arm(c, T_RETX, c->retx_ms);
+		return;
+	}
+	case T_RETX:
+		/* §13.3.1.4: the 2xx again, T1 doubling up to T2, for 64*T1. */
+		c->retx_spent += c->retx_ms;
+		if (c->retx_spent >= 64u * t1) {
+			hang_up(c, "no ACK for our 2xx");
+			return;
+		}
+		if (c->ok && c->invite)
+			sip_ua_respond(c->ua, c->invite, c->ok, c->ok_len);
+		c->retx_ms = c->retx_ms * 2 > t2 ? t2 : c->retx_ms * 2;
+		arm(c, T_RETX, c->retx_ms);
+		return;
+	case T_HOLD:
+		hang_up(c, NULL);
+		return;
+	default:
+		return;
+	}
+}
+
+static struct ua_call *find_call(struct sip_ua *ua, const struct sip_msg *m)
+{
+	for (struct ua_call *c = ua->calls; c; c = c->next)
+		if (!c->ended && c->have_dialog && sip_dialog_matches(&c->dialog, m))
+			return c;
+	return NULL;
+}
+
+/* A 2xx to an in-dialog request: with our Contact and answer on a re-INVITE. */
+static void ok_in_dialog(struct ua_call *c, struct sip_txn *txn, const struct sip_msg *req)
+{
+	char out[4096];
+	struct sip_builder b;
+	bool reinvite = req->method_id == SIP_METHOD_INVITE;
+	sip_build_init(&b, out, sizeof(out));
+	sip_build_response_head(&b, req, 200, SIP_STR_NULL, SIP_STR_NULL);
+	if ((reinvite || req->method_id == SIP_METHOD_UPDATE) && c->ua->contact[0])
+		sip_build_headerf(&b, "Contact", "<%s>", c->ua->contact);
+	sip_build_body(&b, reinvite ? SIP_STR("application/sdp") : SIP_STR_NULL,
+		       reinvite ? (struct sip_str){sdp, sizeof(sdp) - 1} : SIP_STR_NULL);
+	int n = sip_build_finish(&b);
+	if (n > 0)
+		sip_ua_respond(c->ua, txn, out, (size_t)n);
+}
+
+static void in_dialog(struct ua_call *c, struct sip_txn *txn, const struct sip_msg *req)
+{
+	if (req->method_id == SIP_METHOD_ACK) {
+		if (!c->uac && c->timer_use == T_RETX && req->cseq.num == c->dialog.remote_seq) {
+			uv_timer_stop(&c->timer);
+			c->timer_use = T_NONE;
+			report(c, SIP_UA_CALL_ESTABLISHED, 200, false, NULL);
+			if (c->hold_ms)
+				arm(c, T_HOLD, c->hold_ms);
+		}
+		return;
+	}
+	if (!txn)
+		return;
+	int st = sip_dialog_on_request(&c->dialog, req);
+	if (st) {
+		sip__ua_reply(c->ua, txn, req, st);
+		return;
+	}
+	ok_in_dialog(c, txn, req);
+	if (req->method_id == SIP_METHOD_BYE) {
+		report(c, SIP_UA_CALL_ENDED, 0, true, NULL);
+		maybe_free(c);
+	}
+}
+
+static void new_call(struct sip_ua *ua, struct sip_txn *txn, const struct sip_msg *req)
+{
+	for (struct ua_call *o = ua->calls; o; o = o->next)
+		if (!o->uac && !o->ended) {
+			sip__ua_reply(ua, txn, req, 486); /* one call at a time */
+			return;
+		}
+	struct ua_call *c = call_new(ua, ua->answer.cb, ua->answer.arg);
+	if (!c) {
+		sip__ua_reply(ua, txn, req, 500);
+		return;
+	}
+	c->code = ua->answer.code;
+	c->hold_ms = ua->answer.hold_ms;
+	sip_rand_hex(&ua->rng, c->tag, 12);
+	c->invite_buf = sip_memdup_str(req->buf, req->len);
+	c->invite_len = req->len;
+	if (!c->invite_buf || sip_dialog_uas_create(&c->dialog, req, sip_str_c(c->tag)) < 0) {
+		sip__ua_reply(ua, txn, req, c->invite_buf ? 400 : 500);
+		report(c, SIP_UA_CALL_ENDED, 400, true, "the INVITE makes no dialog (no Contact?)");
+		maybe_free(c);
+		return;
+	}
+	c->have_dialog = true;
+	c->invite = txn;
+	sip_txn_set_udata(txn, c);
+	respond_invite(c, 180);
+	arm(c, T_RING, ua->answer.ring_ms);
+}
+
+bool sip__ua_call_request(struct sip_ua *ua, struct sip_txn *txn, const struct sip_msg *req)
+{
+	struct ua_call *c = find_call(ua, req);
+	if (c) {
+		in_dialog(c, txn, req);
+		return true;
+	}
+	if (txn && req->method_id == SIP_METHOD_CANCEL) {
+		struct sip_txn *inv = sip_txn_find_cancel_target(sip_stack_txns(ua->stack), req);
+		struct ua_call *ic = inv ? sip_txn_udata(inv) : NULL;
+		if (!ic || ic->invite != inv)
+			return false;
+		sip__ua_reply(ua, txn, req, 200);
+		if (sip_txn_status(inv) < 200) {
+			respond_invite(ic, 487); /* §9.2 */
+			report(ic, SIP_UA_CALL_ENDED, 487, true, NULL);
+			maybe_free(ic);
+		}
+		return true;
+	}
+	if (txn && req->method_id == SIP_METHOD_INVITE && !req->to.has_tag && ua->answer.cb) {
+		new_call(ua, txn, req);
+		return true;
+	}
+	return false;
+}
+
+void sip__ua_call_server_event(struct sip_ua *ua, struct sip_txn *txn, enum sip_txn_event ev)
+{
+	(void)ua;
+	struct ua_call *c = sip_txn_udata(txn);
+	if (!c || c->invite != txn)
+		return;
+	if (ev == SIP_TXN_EV_TERMINATED) {
+		sip_txn_set_udata(txn, NULL);
+		c->invite = NULL;
+		maybe_free(c);
+	} else if (ev == SIP_TXN_EV_TIMEOUT || ev == SIP_TXN_EV_TRANSPORT_ERROR) {
+		report(c, SIP_UA_CALL_ENDED, 408, false, "the caller is gone");
+	}
+}
+
+int sip_ua_hangup(struct sip_ua *ua)
+{
+	int n = 0;
+	if (!ua)
+		return 0;
+	for (struct ua_call *c = ua->calls; c; c = c->next) {
+		if (c->ended)
+			continue;
+		n++;
+		if (c->established) {
+			uv_timer_stop(&c->timer);
+			hang_up(c, NULL);
+		} else if (c->uac) {
+			sip__ua_cancel_invite(ua, &c->session); /* the INVITE's 487 ends the call */
+		} else if (c->invite && sip_txn_status(c->invite) < 200) {
+			uv_timer_stop(&c->timer);
+			respond_invite(c, 480);
+			report(c, SIP_UA_CALL_ENDED, 480, false, "hung up while ringing");
+		} else {
+			hang_up(c, NULL); /* our 2xx is out, its ACK not yet in */
+		}
+	}
+	return n;
+}
+
+int sip_ua_answer(struct sip_ua *ua, const struct sip_ua_answer_opts *opts)
+{
+	if (!ua || !opts || !opts->cb || (opts->code && (opts->code < 200 || opts->code > 699)) || !ua->contact[0])
+		return SIP_EINVAL;
+	ua->answer = *opts;
+	return 0;
+}
+
+void sip__ua_calls_close(struct sip_ua *ua)
+{
+	while (ua->calls) {
+		struct ua_call *c = ua->calls;
+		ua->calls = c->next;
+		c->next = NULL;
+		c->ua = NULL; /* the UA is freed before the timer's close callback runs */
+		if (c->invite)
+			sip_txn_set_udata(c->invite, NULL);
+		c->invite = NULL;
+		report(c, SIP_UA_CALL_ENDED, 503, false, "closed");
+		/* The timer's close callback frees c (it is off the list now). */
+		if (!c->timer_open)
+			maybe_free(c);
+	}
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# sipua call / sipua answer (signalling-only calls over dialogs, src/ua/call.c):
+# through sipd's proxy to a registered sipua, against SIPp's own UAS and UAC
+# scenarios (peers we did not write), a refused call, and a CANCEL.
+source "$(dirname "$0")/common.bash"
+P=$(free_port)
+start_sipd sipd -l "udp:127.0.0.1:$P" --db "$WORK/sipd.db" --workers 2 --trace
+
+# 1. sipua → sipd → sipua (bob registered with his answer port as contact).
+B=$(free_port)
+check "sipua register bob (contact: his answer port)" \
+	"$SIPUA" register --user bob --registrar "sip:127.0.0.1:$P" --contact "sip:bob@127.0.0.1:$B" --once
+"$SIPUA" answer --listen "127.0.0.1:$B" --user bob --ring-ms 200 --timeout 15 >"$WORK/ans1.log" 2>&1 &
+A=$!
+PIDS+=("$A")
+sleep 0.3
+rc=0; timeout 20 "$SIPUA" call "sip:bob@127.0.0.1:$P" --hold 1 --timeout 15 >"$WORK/call1.log" 2>&1 || rc=$?
+arc=0; wait "$A" || arc=$?
+check "sipua call through sipd: answered and hung up (exit 0)" test $rc -eq 0
+check "  the caller saw the call established, then its BYE answered 200" \
+	bash -c "grep -q '^established (200)' '$WORK/call1.log' && grep -q '^ended: 200' '$WORK/call1.log'"
+check "sipua answer: established, ended by the peer's BYE (exit 0)" \
+	bash -c "[ $arc -eq 0 ] && grep -q '^ended: the peer hung up' '$WORK/ans1.log'"
+trace_sent() { grep -a -A1 "trace send" "$WORK/sipd.log" | grep -ac "$1" || true; }
+check "  sipd relayed the INVITE, the ACK and the BYE to bob's contact" \
+	bash -c "[ $(trace_sent "^INVITE sip:bob@127.0.0.1:$B") -ge 1 ] && [ $(trace_sent "^ACK sip:bob@127.0.0.1:$B") -ge 1 ] && [ $(trace_sent "^BYE sip:bob@127.0.0.1:$B") -ge 1 ]"
+
+# 2. A refused call: the callee answers 486; the caller exits 1 and says so.
+"$SIPUA" answer --listen "127.0.0.1:$B" --user bob --ring-ms 100 --code 486 --timeout 15 >"$WORK/ans2.log" 2>&1 &
+A=$!
+PIDS+=("$A")
+sleep 0.3
+rc=0; timeout 20 "$SIPUA" call "sip:bob@127.0.0.1:$P" --timeout 15 >"$WORK/call2.log" 2>&1 || rc=$?
+arc=0; wait "$A" || arc=$?
+check "a call answered 486: the caller exits 1 and reports 486" \
+	bash -c "[ $rc -eq 1 ] && grep -q '^ended: 486' '$WORK/call2.log'"
+check "  the callee (--code 486) exits 0" test $arc -eq 0
+
+# 3. sipua call against SIPp's built-in UAS (INVITE/180/200/ACK/BYE/200).
+U=$(free_port)
+timeout 20 sipp -sn uas -i 127.0.0.1 -p "$U" -m 1 -nostdin -nd -timeout 15 -timeout_error \
+	-trace_err -error_file "$WORK/sipp-uas.err" >"$WORK/sipp-uas.log" 2>&1 &
+S=$!
+PIDS+=("$S")
+sleep 0.3
+rc=0; timeout 20 "$SIPUA" call "sip:service@127.0.0.1:$U" --hold 1 --timeout 15 >"$WORK/call3.log" 2>&1 || rc=$?
+src=0; wait "$S" || src=$?
+check "sipua call → SIPp uas: sipua exit 0, SIPp's scenario passed" bash -c "[ $rc -eq 0 ] && [ $src -eq 0 ]"
+
+# 4. SIPp's built-in UAC calls sipua answer (ACK, then its BYE).
+"$SIPUA" answer --listen "127.0.0.1:$B" --ring-ms 100 --timeout 15 >"$WORK/ans4.log" 2>&1 &
+A=$!
+PIDS+=("$A")
+sleep 0.3
+src=0; timeout 20 sipp -sn uac -s service -i 127.0.0.1 -p "$(free_port)" -m 1 -nostdin -nd -timeout 15 \
+	-timeout_error -trace_err -error_file "$WORK/sipp-uac.err" "127.0.0.1:$B" >"$WORK/sipp-uac.log" 2>&1 || src=$?
+arc=0; wait "$A" || arc=$?
+check "SIPp uac → sipua answer: SIPp's scenario passed, sipua exit 0 (ended by SIPp's BYE)" \
+	bash -c "[ $src -eq 0 ] && [ $arc -eq 0 ] && grep -q '^ended: the peer hung up' '$WORK/ans4.log'"
+
+# 5. The caller gives up while it rings: CANCEL reaches the callee through sipd.
+"$SIPUA" answer --listen "127.0.0.1:$B" --user bob --ring-ms 5000 --timeout 15 >"$WORK/ans5.log" 2>&1 &
+A=$!
+PIDS+=("$A")
+sleep 0.3
+timeout 3 "$SIPUA" call "sip:bob@127.0.0.1:$P" --timeout 1 >"$WORK/call5.log" 2>&1 || true
+arc=0; wait "$A" || arc=$?
+check "a caller that times out while ringing: callee ends by CANCEL (487), exit 1 (never established)" \
+	bash -c "grep -q 'ended: the peer hung up (CANCEL)' '$WORK/ans5.log' && [ $arc -eq 1 ]"
+check "sipd still running" kill -0 "$SIPD_PID"
