@@ -160,7 +160,8 @@ int sipua_cmd_answer(int argc, char **argv)
 		{"listen", required_argument, NULL, 'l'}, {"ring-ms", required_argument, NULL, 'r'},
 		{"code", required_argument, NULL, 'c'},	  {"hold", required_argument, NULL, 'H'},
 		{"user", required_argument, NULL, 'u'},	  {"timeout", required_argument, NULL, 'T'},
-		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+		{"100rel", no_argument, NULL, 'R'},	  {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	struct sip_ua_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -177,8 +178,9 @@ int sipua_cmd_answer(int argc, char **argv)
 		case 'H': hold_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'u': cfg.user = optarg; break;
 		case 'T': timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'R': ao.reliable_provisional = true; break;
 		case 'h':
-			puts("usage: sipua answer --listen IP:PORT [--ring-ms N] [--code N] [--hold S] [--user U] [--timeout S]\n"
+			puts("usage: sipua answer --listen IP:PORT [--ring-ms N] [--code N] [--hold S] [--100rel] [--user U] [--timeout S]\n"
 			     "  answer one INVITE: 180, then after N ms the final code (200: the call, ended by\n"
 			     "  the peer's BYE or ours after S seconds)");
 			return 0;

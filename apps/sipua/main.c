@@ -17,7 +17,7 @@ static const struct sipua_cmd cmds[] = {
 	{"call", "URI [--hold S] [--user U --password P] [--timeout S]",
 	 "call URI: INVITE, ACK, BYE after S seconds (signalling only); exit 0 when answered and hung up cleanly",
 	 sipua_cmd_call},
-	{"answer", "--listen IP:PORT [--ring-ms N] [--code N] [--hold S] [--timeout S]",
+	{"answer", "--listen IP:PORT [--ring-ms N] [--code N] [--hold S] [--100rel] [--timeout S]",
 	 "answer one call: 180, then the final code; exit 0 when it went as asked", sipua_cmd_answer},
 };
 

@@ -105,6 +105,9 @@ struct sip_ua_request {
 	 * callback then gets status 0) and CANCEL, else 0. */
 	struct sip_dialog *dialog;
 	uint32_t cseq;
+	/* Provisional responses (101-199) as they come, with the request as
+	 * sent (both valid during the call); NULL: not reported. */
+	void (*on_provisional)(void *arg, const struct sip_msg *req, const struct sip_msg *resp);
 };
 
 /* Creates a UA on loop. Returns 0, SIP_EINVAL, SIP_ENOMEM or SIP_ECONFIG. */
@@ -139,9 +142,10 @@ struct sip_ua_call_info {
 };
 typedef void (*sip_ua_call_cb)(void *arg, const struct sip_ua_call_info *info);
 
-/* UAC: calls uri (INVITE with a minimal offer, digest answered as for any
- * request), ACKs the 2xx, and hangs up (BYE) hold_ms after; hold_ms 0 stays
- * until the peer hangs up. cb gets ESTABLISHED, then ENDED (or ENDED only).
+/* UAC: calls uri (INVITE with a minimal offer and Supported: 100rel, digest
+ * answered as for any request), PRACKs reliable provisionals in the early
+ * dialog (RFC 3262), ACKs the 2xx, and hangs up (BYE) hold_ms after;
+ * hold_ms 0 stays until the peer hangs up. cb gets ESTABLISHED, then ENDED (or ENDED only).
  * Returns 0 or what sip_ua_send() returns. */
 SIP_API int sip_ua_call(struct sip_ua *ua, const char *uri, unsigned hold_ms, sip_ua_call_cb cb, void *arg);
 
@@ -149,6 +153,10 @@ struct sip_ua_answer_opts {
 	unsigned ring_ms; /* between our 180 and the final answer */
 	int code;	  /* final answer: 0 or 200 (with an answer SDP), or 300..699 */
 	unsigned hold_ms; /* > 0: we send BYE this long after the ACK */
+	/* RFC 3262: send the 180 reliably (Require: 100rel, RSeq; resent until
+	 * PRACKed) when the caller supports it. A caller that requires it gets
+	 * it anyway. */
+	bool reliable_provisional;
 	sip_ua_call_cb cb;
 	void *arg;
 };

@@ -27,8 +27,15 @@ struct ua_call {
 	bool timer_open;
 	enum timer_use timer_use;
 	uint32_t retx_ms, retx_spent;
+	/* UAS, RFC 3262: our reliable 180, resent until its PRACK. */
+	uv_timer_t rel_timer;
+	bool rel_open, rel_pending;
+	uint32_t rel_ms, rel_spent;
+	char *rel_resp;
+	size_t rel_len;
 	/* UAS */
 	int code;
+	bool reliable; /* our 180 goes reliably (RFC 3262) */
 	struct sip_txn *invite; /* the INVITE's server transaction while it lives */
 	char *invite_buf;	/* its bytes, to build our responses from */
 	size_t invite_len;
@@ -50,7 +57,7 @@ static const char sdp[] = "v=0\r\n"
 
 static void maybe_free(struct ua_call *c)
 {
-	if (!c->ended || c->timer_open || c->invite)
+	if (!c->ended || c->timer_open || c->rel_open || c->invite)
 		return;
 	if (c->ua) { /* NULL once the UA is closing: then it is off the list */
 		struct ua_call **pp = &c->ua->calls;
@@ -61,6 +68,7 @@ static void maybe_free(struct ua_call *c)
 	}
 	sip_free(c->invite_buf);
 	sip_free(c->ok);
+	sip_free(c->rel_resp);
 	sip_free(c);
 }
 
@@ -68,6 +76,13 @@ static void timer_closed(uv_handle_t *h)
 {
 	struct ua_call *c = h->data;
 	c->timer_open = false;
+	maybe_free(c);
+}
+
+static void rel_timer_closed(uv_handle_t *h)
+{
+	struct ua_call *c = h->data;
+	c->rel_open = false;
 	maybe_free(c);
 }
 
@@ -80,6 +95,10 @@ static void report(struct ua_call *c, enum sip_ua_call_event ev, int status, boo
 		if (c->timer_open) {
 			uv_timer_stop(&c->timer);
 			uv_close((uv_handle_t *)&c->timer, timer_closed);
+		}
+		if (c->rel_open) {
+			uv_timer_stop(&c->rel_timer);
+			uv_close((uv_handle_t *)&c->rel_timer, rel_timer_closed);
 		}
 	} else {
 		c->established = true;
@@ -121,6 +140,39 @@ static void hang_up(struct ua_call *c, const char *why)
 		report(c, SIP_UA_CALL_ENDED, 500, false, why ? why : "could not send the BYE");
 }
 
+static void on_prack_done(void *arg, const struct sip_ua_result *r)
+{
+	(void)arg;
+	if (r->status >= 300)
+		sip_log(SIP_LOG_INFO, "ua: PRACK answered %d", r->status);
+}
+
+/* A provisional to our INVITE: one with a To tag and a Contact makes the
+ * early dialog (§13.2.2.4); a reliable one is PRACKed in it (RFC 3262 §4).
+ * Only the first early dialog is kept: a forked second one is not PRACKed. */
+static void on_provisional(void *arg, const struct sip_msg *req, const struct sip_msg *resp)
+{
+	struct ua_call *c = arg;
+	if (c->ended || !resp->to.has_tag)
+		return;
+	if (!c->have_dialog) {
+		if (sip_dialog_uac_create(&c->dialog, req, resp) < 0)
+			return;
+		c->have_dialog = true;
+	} else if (!sip_str_eq(resp->to.tag, sip_str_c(c->dialog.remote_tag))) {
+		return;
+	} else {
+		sip_dialog_on_response(&c->dialog, resp);
+	}
+	char rack[80], hdr[96];
+	if (sip_dialog_prack_needed(&c->dialog, resp, rack, sizeof(rack)) != 1)
+		return;
+	snprintf(hdr, sizeof(hdr), "RAck: %s\r\n", rack);
+	struct sip_ua_request prack = {.method = "PRACK", .dialog = &c->dialog, .headers = hdr};
+	if (sip_ua_send(c->ua, &prack, on_prack_done, c) < 0)
+		sip_log(SIP_LOG_WARN, "ua: could not send the PRACK");
+}
+
 static void on_invite_done(void *arg, const struct sip_ua_result *r)
 {
 	struct ua_call *c = arg;
@@ -133,7 +185,12 @@ static void on_invite_done(void *arg, const struct sip_ua_result *r)
 		maybe_free(c);
 		return;
 	}
-	if (sip_dialog_uac_create(&c->dialog, r->request, r->msg) < 0) {
+	bool early = c->have_dialog && r->msg->to.has_tag &&
+		     sip_str_eq(r->msg->to.tag, sip_str_c(c->dialog.remote_tag));
+	if (early) {
+		/* The early dialog is confirmed (its CSeq count, PRACKs included, goes on). */
+		sip_dialog_on_response(&c->dialog, r->msg);
+	} else if (sip_dialog_uac_create(&c->dialog, r->request, r->msg) < 0) {
 		report(c, SIP_UA_CALL_ENDED, 500, false, "the 2xx does not make a dialog (no To tag or Contact)");
 		maybe_free(c);
 		return;
@@ -159,6 +216,9 @@ static struct ua_call *call_new(struct sip_ua *ua, sip_ua_call_cb cb, void *arg)
 	uv_timer_init(ua->loop, &c->timer);
 	c->timer.data = c;
 	c->timer_open = true;
+	uv_timer_init(ua->loop, &c->rel_timer);
+	c->rel_timer.data = c;
+	c->rel_open = true;
 	c->next = ua->calls;
 	ua->calls = c;
 	return c;
@@ -176,14 +236,17 @@ int sip_ua_call(struct sip_ua *ua, const char *uri, unsigned hold_ms, sip_ua_cal
 	struct sip_ua_request req = {
 	    .method = "INVITE",
 	    .uri = uri,
+	    .headers = "Supported: 100rel\r\n",
 	    .content_type = "application/sdp",
 	    .body = {sdp, sizeof(sdp) - 1},
 	    .session = &c->session,
+	    .on_provisional = on_provisional,
 	};
 	int rc = sip_ua_send(ua, &req, on_invite_done, c);
 	if (rc < 0) {
 		c->ended = true; /* no callback: the caller learns from rc */
 		uv_close((uv_handle_t *)&c->timer, timer_closed);
+		uv_close((uv_handle_t *)&c->rel_timer, rel_timer_closed);
 	}
 	return rc;
 }
@@ -191,7 +254,7 @@ int sip_ua_call(struct sip_ua *ua, const char *uri, unsigned hold_ms, sip_ua_cal
 /* ---- UAS ---- */
 
 /* Our response to the call's INVITE: To tag, Contact, and the SDP answer on a 2xx. */
-static int build_response(struct ua_call *c, int code, char *out, size_t cap)
+static int build_response(struct ua_call *c, int code, struct sip_str extra, char *out, size_t cap)
 {
 	struct sip_msg inv;
 	if (sip_msg_parse(&inv, c->invite_buf, c->invite_len, SIP_PARSE_DATAGRAM, NULL) <= 0)
@@ -206,6 +269,8 @@ static int build_response(struct ua_call *c, int code, char *out, size_t cap)
 		sip_build_header(&b, SIP_STR("Record-Route"), inv.hdrs[i].value);
 	if (code < 300 && c->ua->contact[0])
 		sip_build_headerf(&b, "Contact", "<%s>", c->ua->contact);
+	if (extra.len)
+		sip_build_raw(&b, extra);
 	bool with_sdp = code >= 200 && code < 300;
 	sip_build_body(&b, with_sdp ? SIP_STR("application/sdp") : SIP_STR_NULL,
 		       with_sdp ? (struct sip_str){sdp, sizeof(sdp) - 1} : SIP_STR_NULL);
@@ -215,7 +280,7 @@ static int build_response(struct ua_call *c, int code, char *out, size_t cap)
 static void respond_invite(struct ua_call *c, int code)
 {
 	char out[4096];
-	int n = build_response(c, code, out, sizeof(out));
+	int n = build_response(c, code, SIP_STR_NULL, out, sizeof(out));
 	if (n < 0 || !c->invite || sip_ua_respond(c->ua, c->invite, out, (size_t)n) < 0) {
 		sip_log(SIP_LOG_WARN, "ua: could not answer the INVITE %d", code);
 		return;
@@ -227,14 +292,62 @@ static void respond_invite(struct ua_call *c, int code)
 	}
 }
 
+static uint32_t t1_of(const struct ua_call *c)
+{
+	return c->ua && c->ua->cfg.txn.t1_ms ? c->ua->cfg.txn.t1_ms : 500;
+}
+
+static void on_rel_timer(uv_timer_t *h);
+
+/* RFC 3262 §3: the 180 with Require: 100rel and the next RSeq, resent
+ * (T1 doubling) until its PRACK comes. */
+static void send_reliable_180(struct ua_call *c)
+{
+	char extra[64], out[4096];
+	uint32_t rseq = sip_dialog_next_rseq(&c->dialog, (uint32_t)sip_rand_next(&c->ua->rng));
+	int en = snprintf(extra, sizeof(extra), "Require: 100rel\r\nRSeq: %u\r\n", (unsigned)rseq);
+	int n = build_response(c, 180, (struct sip_str){extra, (size_t)en}, out, sizeof(out));
+	if (n < 0 || !c->invite || sip_ua_respond(c->ua, c->invite, out, (size_t)n) < 0)
+		return;
+	sip_free(c->rel_resp);
+	c->rel_resp = sip_memdup_str(out, (size_t)n);
+	c->rel_len = c->rel_resp ? (size_t)n : 0;
+	c->rel_pending = true;
+	c->rel_ms = t1_of(c);
+	c->rel_spent = 0;
+	uv_timer_start(&c->rel_timer, on_rel_timer, c->rel_ms, 0);
+}
+
+static void on_rel_timer(uv_timer_t *h)
+{
+	struct ua_call *c = h->data;
+	if (!c->rel_pending || c->ended || !c->invite)
+		return;
+	c->rel_spent += c->rel_ms;
+	if (c->rel_spent >= 64u * t1_of(c)) {
+		/* Never PRACKed: §3 says reject the INVITE with a 5xx. */
+		c->rel_pending = false;
+		uv_timer_stop(&c->timer);
+		respond_invite(c, 500);
+		report(c, SIP_UA_CALL_ENDED, 500, false, "the reliable 180 was never PRACKed");
+		maybe_free(c);
+		return;
+	}
+	sip_ua_respond(c->ua, c->invite, c->rel_resp, c->rel_len);
+	c->rel_ms *= 2;
+	uv_timer_start(&c->rel_timer, on_rel_timer, c->rel_ms, 0);
+}
+
 static void on_timer(uv_timer_t *h)
 {
 	struct ua_call *c = h->data;
 	const struct sip_txn_config *tc = &c->ua->cfg.txn;
-	uint32_t t1 = tc->t1_ms ? tc->t1_ms : 500, t2 = tc->t2_ms ? tc->t2_ms : 4000;
+	uint32_t t1 = t1_of(c), t2 = tc->t2_ms ? tc->t2_ms : 4000;
 	switch (c->timer_use) {
 	case T_RING: {
 		int code = c->code ? c->code : 200;
+		c->rel_pending = false; /* after a final answer no provisional goes out */
+		uv_timer_stop(&c->rel_timer);
 		respond_invite(c, code);
 		if (code >= 300) {
 			report(c, SIP_UA_CALL_ENDED, code, false, NULL);
@@ -295,7 +408,7 @@ static void ok_in_dialog(struct ua_call *c, struct sip_txn *txn, const struct si
 static void in_dialog(struct ua_call *c, struct sip_txn *txn, const struct sip_msg *req)
 {
 	if (req->method_id == SIP_METHOD_ACK) {
-		if (!c->uac && c->timer_use == T_RETX && req->cseq.num == c->dialog.remote_seq) {
+		if (!c->uac && c->timer_use == T_RETX && req->cseq.num == c->invite_cseq) {
 			uv_timer_stop(&c->timer);
 			c->timer_use = T_NONE;
 			report(c, SIP_UA_CALL_ESTABLISHED, 200, false, NULL);
@@ -310,6 +423,15 @@ static void in_dialog(struct ua_call *c, struct sip_txn *txn, const struct sip_m
 	if (st) {
 		sip__ua_reply(c->ua, txn, req, st);
 		return;
+	}
+	if (req->method_id == SIP_METHOD_PRACK) {
+		/* RFC 3262 §3: it must name our last reliable provisional. */
+		if (c->uac || !sip_dialog_rack_matches(&c->dialog, req, c->invite_cseq)) {
+			sip__ua_reply(c->ua, txn, req, 481);
+			return;
+		}
+		c->rel_pending = false;
+		uv_timer_stop(&c->rel_timer);
 	}
 	ok_in_dialog(c, txn, req);
 	if (req->method_id == SIP_METHOD_BYE) {
@@ -343,8 +465,14 @@ static void new_call(struct sip_ua *ua, struct sip_txn *txn, const struct sip_ms
 	}
 	c->have_dialog = true;
 	c->invite = txn;
+	c->invite_cseq = (uint32_t)req->cseq.num;
 	sip_txn_set_udata(txn, c);
-	respond_invite(c, 180);
+	c->reliable = sip_hdr_has_token(req, SIP_HDR_REQUIRE, SIP_STR("100rel")) ||
+		      (ua->answer.reliable_provisional && sip_hdr_has_token(req, SIP_HDR_SUPPORTED, SIP_STR("100rel")));
+	if (c->reliable)
+		send_reliable_180(c);
+	else
+		respond_invite(c, 180);
 	arm(c, T_RING, ua->answer.ring_ms);
 }
 
@@ -434,8 +562,7 @@ void sip__ua_calls_close(struct sip_ua *ua)
 			sip_txn_set_udata(c->invite, NULL);
 		c->invite = NULL;
 		report(c, SIP_UA_CALL_ENDED, 503, false, "closed");
-		/* The timer's close callback frees c (it is off the list now). */
-		if (!c->timer_open)
-			maybe_free(c);
+		/* The timers' close callbacks free c (it is off the list now). */
+		maybe_free(c);
 	}
 }

@@ -40,6 +40,7 @@ struct ua_req {
 	enum sip_tp_type used;
 	struct sip_dialog *dialog; /* in-dialog request: the dialog writes it */
 	bool cancel_wanted;	   /* an INVITE to CANCEL as soon as a provisional comes (§9.1) */
+	void (*on_prov)(void *arg, const struct sip_msg *req, const struct sip_msg *resp);
 	uint32_t fixed_cseq;	   /* ACK/CANCEL in a dialog: the INVITE's CSeq */
 	struct sip_msg msg;
 	size_t len;
@@ -422,6 +423,8 @@ static void tu_event(void *ctx, struct sip_stack *s, struct sip_txn *txn, enum s
 		if (msg->status < 200) {
 			if (r->cancel_wanted)
 				send_cancel(r);
+			if (r->on_prov && msg->status > 100)
+				r->on_prov(r->arg, &r->msg, msg);
 			return;
 		}
 		sip_txn_set_udata(txn, NULL);
@@ -584,6 +587,7 @@ int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip_ua_cb c
 	memcpy(r->uri, target, ul);
 	r->dialog = req->dialog;
 	r->fixed_cseq = req->cseq;
+	r->on_prov = req->on_provisional;
 	r->forced = req->transport;
 	if (sip_uri_parse(&r->puri, r->uri, ul, NULL) < 0) {
 		sip_free(r);

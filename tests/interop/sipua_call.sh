@@ -67,4 +67,19 @@ timeout 3 "$SIPUA" call "sip:bob@127.0.0.1:$P" --timeout 1 >"$WORK/call5.log" 2>
 arc=0; wait "$A" || arc=$?
 check "a caller that times out while ringing: callee ends by CANCEL (487), exit 1 (never established)" \
 	bash -c "grep -q 'ended: the peer hung up (CANCEL)' '$WORK/ans5.log' && [ $arc -eq 1 ]"
+# 6. RFC 3262: the callee sends its 180 reliably, the caller PRACKs it in the
+# early dialog (through sipd, along the recorded route), then the call goes on.
+before=$(grep -ac "" "$WORK/sipd.log")
+"$SIPUA" answer --listen "127.0.0.1:$B" --user bob --ring-ms 400 --100rel --timeout 15 >"$WORK/ans6.log" 2>&1 &
+A=$!
+PIDS+=("$A")
+sleep 0.3
+rc=0; timeout 20 "$SIPUA" call "sip:bob@127.0.0.1:$P" --hold 1 --timeout 15 >"$WORK/call6.log" 2>&1 || rc=$?
+arc=0; wait "$A" || arc=$?
+tail -n +"$before" "$WORK/sipd.log" >"$WORK/sipd6.log"
+check "100rel call through sipd: both ends exit 0" bash -c "[ $rc -eq 0 ] && [ $arc -eq 0 ]"
+check "  the 180 carried Require: 100rel and an RSeq" \
+	bash -c "grep -aq '^Require: 100rel' '$WORK/sipd6.log' && grep -aq '^RSeq: [0-9]' '$WORK/sipd6.log'"
+check "  the caller's PRACK (RAck matching the RSeq, INVITE's CSeq) crossed sipd and got 200" \
+	bash -c "rseq=\$(grep -a -m1 '^RSeq: ' '$WORK/sipd6.log' | tr -dc 0-9); grep -a -A1 'trace send' '$WORK/sipd6.log' | grep -aq '^PRACK sip:bob@127.0.0.1:$B' && grep -aq \"^RAck: \$rseq [0-9]* INVITE\" '$WORK/sipd6.log' && grep -a -A8 '^SIP/2.0 200' '$WORK/sipd6.log' | grep -aq '^CSeq: [0-9]* PRACK'"
 check "sipd still running" kill -0 "$SIPD_PID"
