@@ -8,10 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sipua.h"
 
 struct run {
+	struct sip_ua *ua;
+	const char *refresh; /* call: "UPDATE" or "INVITE" once established, or NULL */
+	int refreshed;	     /* its answer's status */
 	bool established, ended;
 	int end_status;
 	bool by_peer;
@@ -25,6 +29,11 @@ static void on_call(void *arg, const struct sip_ua_call_info *info)
 	if (info->event == SIP_UA_CALL_ESTABLISHED) {
 		run->established = true;
 		printf("established (%d)\n", info->status);
+		if (run->refresh && sip_ua_refresh(run->ua, run->refresh) <= 0)
+			fprintf(stderr, "sipua: could not send the %s\n", run->refresh);
+	} else if (info->event == SIP_UA_CALL_REFRESHED) {
+		run->refreshed = info->status;
+		printf("refreshed (%s %d)\n", run->refresh ? run->refresh : "", info->status);
 	} else {
 		run->ended = true;
 		run->end_status = info->status;
@@ -105,12 +114,13 @@ int sipua_cmd_call(int argc, char **argv)
 	static const struct option opts[] = {
 		{"hold", required_argument, NULL, 'H'},	   {"user", required_argument, NULL, 'u'},
 		{"password", required_argument, NULL, 'p'}, {"timeout", required_argument, NULL, 'T'},
-		{"dns", required_argument, NULL, 'D'},	   {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"dns", required_argument, NULL, 'D'},	   {"refresh", required_argument, NULL, 'R'},
+		{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
 	};
 	struct sip_ua_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	unsigned hold_s = 2, timeout_s = 60;
+	const char *refresh = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -120,9 +130,18 @@ int sipua_cmd_call(int argc, char **argv)
 		case 'p': cfg.password = optarg; break;
 		case 'T': timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'D': cfg.dns_servers = optarg; break;
+		case 'R':
+			refresh = !strcasecmp(optarg, "update") ? "UPDATE" : !strcasecmp(optarg, "invite") ? "INVITE" : NULL;
+			if (!refresh) {
+				fprintf(stderr, "sipua call: --refresh is update or invite\n");
+				return 2;
+			}
+			break;
 		case 'h':
-			puts("usage: sipua call URI [--hold S] [--user U --password P] [--timeout S] [--dns HOST:PORT]\n"
-			     "  INVITE URI, ACK the answer, BYE after S seconds (0: wait for the peer's BYE)");
+			puts("usage: sipua call URI [--hold S] [--refresh update|invite] [--user U --password P] [--timeout S]\n"
+			     "                      [--dns HOST:PORT]\n"
+			     "  INVITE URI, ACK the answer, (UPDATE or re-INVITE it,) BYE after S seconds (0: wait for the\n"
+			     "  peer's BYE)");
 			return 0;
 		default:
 			return 2;
@@ -141,7 +160,7 @@ int sipua_cmd_call(int argc, char **argv)
 		uv_loop_close(&loop);
 		return 2;
 	}
-	struct run run = {0};
+	struct run run = {.ua = ua, .refresh = refresh};
 	rc = sip_ua_call(ua, argv[optind], hold_s * 1000, on_call, &run);
 	if (rc < 0) {
 		fprintf(stderr, "sipua call: '%s': %s\n", argv[optind], sip_strerror(rc));
@@ -150,8 +169,9 @@ int sipua_cmd_call(int argc, char **argv)
 	run_loop(&loop, ua, &run, timeout_s);
 	if (rc < 0)
 		return 2;
-	/* A call that was answered and then hung up cleanly. */
-	return run.established && run.ended && (run.by_peer || run.end_status == 200) ? 0 : 1;
+	/* A call that was answered (refreshed when asked) and then hung up cleanly. */
+	bool refreshed = !refresh || (run.refreshed >= 200 && run.refreshed < 300);
+	return run.established && refreshed && run.ended && (run.by_peer || run.end_status == 200) ? 0 : 1;
 }
 
 int sipua_cmd_answer(int argc, char **argv)

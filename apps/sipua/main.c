@@ -14,7 +14,7 @@ static const struct sipua_cmd cmds[] = {
 	{"register", "--user U --password P --registrar URI [--expires N] [--unregister] [--once] [--transport udp|tcp|tls] [--contact URI]",
 	 "register U at the registrar (digest auth), refresh until SIGINT/SIGTERM, then unregister; exit 0 on success",
 	 sipua_cmd_register},
-	{"call", "URI [--hold S] [--user U --password P] [--timeout S]",
+	{"call", "URI [--hold S] [--refresh update|invite] [--user U --password P] [--timeout S]",
 	 "call URI: INVITE, ACK, BYE after S seconds (signalling only); exit 0 when answered and hung up cleanly",
 	 sipua_cmd_call},
 	{"answer", "--listen IP:PORT [--ring-ms N] [--code N] [--hold S] [--100rel] [--timeout S]",

@@ -132,6 +132,7 @@ SIP_API int sip_ua_send(struct sip_ua *ua, const struct sip_ua_request *req, sip
 enum sip_ua_call_event {
 	SIP_UA_CALL_ESTABLISHED = 1, /* UAC: the 2xx came and was ACKed; UAS: our 2xx was ACKed */
 	SIP_UA_CALL_ENDED,	     /* a BYE was answered or received, a CANCEL came, or the INVITE failed */
+	SIP_UA_CALL_REFRESHED,	     /* our re-INVITE or UPDATE was answered (status) */
 };
 struct sip_ua_call_info {
 	enum sip_ua_call_event event;
@@ -166,6 +167,11 @@ struct sip_ua_answer_opts {
  * hung up (§13.3.1.4). One call at a time: others get 486. A CANCEL gets
  * 200 and the INVITE 487. Returns 0 or SIP_EINVAL. */
 SIP_API int sip_ua_answer(struct sip_ua *ua, const struct sip_ua_answer_opts *opts);
+/* Sends a target refresh in every established call (§12.2.1.1 with RFC
+ * 3311): "UPDATE", or "INVITE" (a re-INVITE with the same inactive offer,
+ * ACKed on its 2xx). Each answer is reported as SIP_UA_CALL_REFRESHED.
+ * Returns the number of calls, or SIP_EINVAL for another method. */
+SIP_API int sip_ua_refresh(struct sip_ua *ua, const char *method);
 /* Hangs up every call of the UA: BYE when established; a call still
  * ringing is CANCELled (UAC) or answered 480 (UAS). Each then ends with
  * SIP_UA_CALL_ENDED. Returns the number of calls it acted on. */

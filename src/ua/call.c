@@ -18,6 +18,7 @@ struct ua_call {
 	sip_ua_call_cb cb;
 	void *arg;
 	bool uac, established, ended;
+	unsigned pending; /* our requests whose callback has not run (each holds c) */
 	bool have_dialog;
 	struct sip_dialog dialog;
 	struct sip_ua_session session; /* UAC: Call-ID, From tag, CSeq of the INVITE */
@@ -57,7 +58,7 @@ static const char sdp[] = "v=0\r\n"
 
 static void maybe_free(struct ua_call *c)
 {
-	if (!c->ended || c->timer_open || c->rel_open || c->invite)
+	if (!c->ended || c->timer_open || c->rel_open || c->invite || c->pending)
 		return;
 	if (c->ua) { /* NULL once the UA is closing: then it is off the list */
 		struct ua_call **pp = &c->ua->calls;
@@ -108,6 +109,25 @@ static void report(struct ua_call *c, enum sip_ua_call_event ev, int status, boo
 		c->cb(c->arg, &info);
 }
 
+/* sip_ua_send() on behalf of c: c stays allocated until cb has run (each
+ * callback starts with done_req()). */
+static int call_send(struct ua_call *c, const struct sip_ua_request *req, sip_ua_cb cb)
+{
+	if (!c->ua)
+		return SIP_ESTATE;
+	int rc = sip_ua_send(c->ua, req, cb, c);
+	if (rc == 0)
+		c->pending++;
+	return rc;
+}
+
+static struct ua_call *done_req(void *arg)
+{
+	struct ua_call *c = arg;
+	c->pending--;
+	return c;
+}
+
 static void on_timer(uv_timer_t *h);
 
 static void arm(struct ua_call *c, enum timer_use use, uint64_t ms)
@@ -122,29 +142,29 @@ static void arm(struct ua_call *c, enum timer_use use, uint64_t ms)
 
 static void on_bye_done(void *arg, const struct sip_ua_result *r)
 {
-	struct ua_call *c = arg;
+	struct ua_call *c = done_req(arg);
 	report(c, SIP_UA_CALL_ENDED, r->status, false, r->error);
 	maybe_free(c);
 }
 
 static void on_ack_sent(void *arg, const struct sip_ua_result *r)
 {
-	(void)arg;
 	(void)r; /* an ACK has no answer; a failure to send shows as the UAS resending its 2xx */
+	maybe_free(done_req(arg));
 }
 
 static void hang_up(struct ua_call *c, const char *why)
 {
 	struct sip_ua_request req = {.method = "BYE", .dialog = &c->dialog};
-	if (sip_ua_send(c->ua, &req, on_bye_done, c) < 0)
+	if (call_send(c, &req, on_bye_done) < 0)
 		report(c, SIP_UA_CALL_ENDED, 500, false, why ? why : "could not send the BYE");
 }
 
 static void on_prack_done(void *arg, const struct sip_ua_result *r)
 {
-	(void)arg;
 	if (r->status >= 300)
 		sip_log(SIP_LOG_INFO, "ua: PRACK answered %d", r->status);
+	maybe_free(done_req(arg));
 }
 
 /* A provisional to our INVITE: one with a To tag and a Contact makes the
@@ -169,13 +189,13 @@ static void on_provisional(void *arg, const struct sip_msg *req, const struct si
 		return;
 	snprintf(hdr, sizeof(hdr), "RAck: %s\r\n", rack);
 	struct sip_ua_request prack = {.method = "PRACK", .dialog = &c->dialog, .headers = hdr};
-	if (sip_ua_send(c->ua, &prack, on_prack_done, c) < 0)
+	if (call_send(c, &prack, on_prack_done) < 0)
 		sip_log(SIP_LOG_WARN, "ua: could not send the PRACK");
 }
 
 static void on_invite_done(void *arg, const struct sip_ua_result *r)
 {
-	struct ua_call *c = arg;
+	struct ua_call *c = done_req(arg);
 	if (c->ended) {
 		maybe_free(c);
 		return;
@@ -198,7 +218,7 @@ static void on_invite_done(void *arg, const struct sip_ua_result *r)
 	c->have_dialog = true;
 	c->invite_cseq = (uint32_t)r->request->cseq.num;
 	struct sip_ua_request ack = {.method = "ACK", .dialog = &c->dialog, .cseq = c->invite_cseq};
-	if (sip_ua_send(c->ua, &ack, on_ack_sent, c) < 0)
+	if (call_send(c, &ack, on_ack_sent) < 0)
 		sip_log(SIP_LOG_WARN, "ua: could not send the ACK");
 	report(c, SIP_UA_CALL_ESTABLISHED, r->status, false, NULL);
 	if (c->hold_ms)
@@ -242,7 +262,7 @@ int sip_ua_call(struct sip_ua *ua, const char *uri, unsigned hold_ms, sip_ua_cal
 	    .session = &c->session,
 	    .on_provisional = on_provisional,
 	};
-	int rc = sip_ua_send(ua, &req, on_invite_done, c);
+	int rc = call_send(c, &req, on_invite_done);
 	if (rc < 0) {
 		c->ended = true; /* no callback: the caller learns from rc */
 		uv_close((uv_handle_t *)&c->timer, timer_closed);
@@ -516,6 +536,46 @@ void sip__ua_call_server_event(struct sip_ua *ua, struct sip_txn *txn, enum sip_
 	} else if (ev == SIP_TXN_EV_TIMEOUT || ev == SIP_TXN_EV_TRANSPORT_ERROR) {
 		report(c, SIP_UA_CALL_ENDED, 408, false, "the caller is gone");
 	}
+}
+
+static void on_refresh_done(void *arg, const struct sip_ua_result *r)
+{
+	struct ua_call *c = done_req(arg);
+	if (c->ended || !c->ua) {
+		maybe_free(c);
+		return;
+	}
+	if (r->request && r->request->method_id == SIP_METHOD_INVITE && r->status >= 200 && r->status < 300) {
+		/* The re-INVITE's 2xx is ACKed like the first one (§13.2.2.4). */
+		struct sip_ua_request ack = {.method = "ACK", .dialog = &c->dialog, .cseq = (uint32_t)r->request->cseq.num};
+		call_send(c, &ack, on_ack_sent);
+	}
+	if (r->msg && c->have_dialog)
+		sip_dialog_on_response(&c->dialog, r->msg); /* a 2xx's Contact is the new target */
+	struct sip_ua_call_info info = {SIP_UA_CALL_REFRESHED, r->status, false, r->error, &c->dialog};
+	if (c->cb)
+		c->cb(c->arg, &info);
+}
+
+int sip_ua_refresh(struct sip_ua *ua, const char *method)
+{
+	if (!ua || !method || (strcmp(method, "UPDATE") && strcmp(method, "INVITE")))
+		return SIP_EINVAL;
+	bool invite = !strcmp(method, "INVITE");
+	int n = 0;
+	for (struct ua_call *c = ua->calls; c; c = c->next) {
+		if (c->ended || !c->established || !c->have_dialog)
+			continue;
+		struct sip_ua_request req = {
+		    .method = method,
+		    .dialog = &c->dialog,
+		    .content_type = invite ? "application/sdp" : NULL,
+		    .body = invite ? (struct sip_str){sdp, sizeof(sdp) - 1} : SIP_STR_NULL,
+		};
+		if (call_send(c, &req, on_refresh_done) == 0)
+			n++;
+	}
+	return n;
 }
 
 int sip_ua_hangup(struct sip_ua *ua)

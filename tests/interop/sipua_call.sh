@@ -82,4 +82,19 @@ check "  the 180 carried Require: 100rel and an RSeq" \
 	bash -c "grep -aq '^Require: 100rel' '$WORK/sipd6.log' && grep -aq '^RSeq: [0-9]' '$WORK/sipd6.log'"
 check "  the caller's PRACK (RAck matching the RSeq, INVITE's CSeq) crossed sipd and got 200" \
 	bash -c "rseq=\$(grep -a -m1 '^RSeq: ' '$WORK/sipd6.log' | tr -dc 0-9); grep -a -A1 'trace send' '$WORK/sipd6.log' | grep -aq '^PRACK sip:bob@127.0.0.1:$B' && grep -aq \"^RAck: \$rseq [0-9]* INVITE\" '$WORK/sipd6.log' && grep -a -A8 '^SIP/2.0 200' '$WORK/sipd6.log' | grep -aq '^CSeq: [0-9]* PRACK'"
+# 7. Target refreshes in the call: UPDATE (RFC 3311) and a re-INVITE, each
+# answered 200 by the callee through sipd (the re-INVITE's 2xx ACKed).
+for m in update invite; do
+	"$SIPUA" answer --listen "127.0.0.1:$B" --user bob --ring-ms 100 --timeout 15 >"$WORK/ans7$m.log" 2>&1 &
+	A=$!
+	PIDS+=("$A")
+	sleep 0.3
+	rc=0; timeout 20 "$SIPUA" call "sip:bob@127.0.0.1:$P" --hold 1 --refresh $m --timeout 15 >"$WORK/call7$m.log" 2>&1 || rc=$?
+	arc=0; wait "$A" || arc=$?
+	M=$(echo $m | tr a-z A-Z)
+	check "a call with a $M refresh: answered 200, both ends exit 0" \
+		bash -c "[ $rc -eq 0 ] && [ $arc -eq 0 ] && grep -q '^refreshed ($M 200)' '$WORK/call7$m.log'"
+done
+check "  sipd relayed the UPDATE and the re-INVITE's ACK (CSeq 2) to bob" \
+	bash -c "grep -a -A1 'trace send' '$WORK/sipd.log' | grep -aq '^UPDATE sip:bob@127.0.0.1:$B' && grep -a -A8 '^ACK sip:bob@127.0.0.1:$B' '$WORK/sipd.log' | grep -aq '^CSeq: [0-9]* ACK'"
 check "sipd still running" kill -0 "$SIPD_PID"
