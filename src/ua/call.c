@@ -5,6 +5,7 @@
  * dialog set), responses through the INVITE's server transaction. */
 #include <sip/log.h>
 #include <sip/print.h>
+#include <sip/sdp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,8 @@ struct ua_call {
 	char tag[16];
 	char *ok; /* our 2xx, resent until the ACK */
 	size_t ok_len;
+	char *answer; /* our SDP answer to the INVITE's offer (RFC 3264), or NULL: our offer */
+	size_t answer_len;
 };
 
 /* An offer/answer with no media flowing: enough for any UA to accept the
@@ -70,6 +73,7 @@ static void maybe_free(struct ua_call *c)
 	sip_free(c->invite_buf);
 	sip_free(c->ok);
 	sip_free(c->rel_resp);
+	sip_free(c->answer);
 	sip_free(c);
 }
 
@@ -220,6 +224,13 @@ static void on_invite_done(void *arg, const struct sip_ua_result *r)
 	struct sip_ua_request ack = {.method = "ACK", .dialog = &c->dialog, .cseq = c->invite_cseq};
 	if (call_send(c, &ack, on_ack_sent) < 0)
 		sip_log(SIP_LOG_WARN, "ua: could not send the ACK");
+	struct sip_sdp answer;
+	if (r->msg->body.len && sip_sdp_parse(&answer, r->msg->body.p, r->msg->body.len, NULL) < 0) {
+		/* §13.2.2.4: an answer we cannot take is ACKed, then the call hung up. */
+		report(c, SIP_UA_CALL_ESTABLISHED, r->status, false, "unacceptable SDP answer");
+		hang_up(c, "unacceptable SDP answer");
+		return;
+	}
 	report(c, SIP_UA_CALL_ESTABLISHED, r->status, false, NULL);
 	if (c->hold_ms)
 		arm(c, T_HOLD, c->hold_ms);
@@ -273,6 +284,35 @@ int sip_ua_call(struct sip_ua *ua, const char *uri, unsigned hold_ms, sip_ua_cal
 
 /* ---- UAS ---- */
 
+/* RFC 3264 §6: our answer to the SDP offer in req, into *out (sip_malloc'd).
+ * Returns 0 (no offer: *out NULL, our 2xx will carry the offer), or the
+ * status that refuses the request: 415 (a body that is not SDP), 488 (an
+ * offer we cannot parse or share no stream of). */
+static int answer_offer(const struct sip_msg *req, char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (!req->body.len)
+		return 0;
+	uint16_t h = req->first[SIP_HDR_CONTENT_TYPE];
+	struct sip_content_type ct;
+	size_t off;
+	if (h == SIP_HDR_NONE || sip_content_type_parse(&ct, req->hdrs[h].value, &off) < 0 ||
+	    !sip_str_caseeq(ct.type, SIP_STR("application")) || !sip_str_caseeq(ct.subtype, SIP_STR("sdp")))
+		return 415;
+	struct sip_sdp offer, check; /* ~15 KB each: fine on a loop thread's stack */
+	if (sip_sdp_parse(&offer, req->body.p, req->body.len, NULL) < 0)
+		return 488;
+	char buf[8192];
+	struct sip_sdp_answer_opts o = {.inactive = true, .sess_id = 1};
+	int n = sip_sdp_answer(&offer, &o, buf, sizeof(buf));
+	if (n < 0 || sip_sdp_parse(&check, buf, (size_t)n, NULL) < 0 || !sip_sdp_accepted(&check))
+		return 488; /* nothing we can take (§6: may answer all-zero or refuse) */
+	*out = sip_memdup_str(buf, (size_t)n);
+	*len = *out ? (size_t)n : 0;
+	return *out ? 0 : 500;
+}
+
 /* Our response to the call's INVITE: To tag, Contact, and the SDP answer on a 2xx. */
 static int build_response(struct ua_call *c, int code, struct sip_str extra, char *out, size_t cap)
 {
@@ -292,8 +332,8 @@ static int build_response(struct ua_call *c, int code, struct sip_str extra, cha
 	if (extra.len)
 		sip_build_raw(&b, extra);
 	bool with_sdp = code >= 200 && code < 300;
-	sip_build_body(&b, with_sdp ? SIP_STR("application/sdp") : SIP_STR_NULL,
-		       with_sdp ? (struct sip_str){sdp, sizeof(sdp) - 1} : SIP_STR_NULL);
+	struct sip_str body = c->answer ? (struct sip_str){c->answer, c->answer_len} : (struct sip_str){sdp, sizeof(sdp) - 1};
+	sip_build_body(&b, with_sdp ? SIP_STR("application/sdp") : SIP_STR_NULL, with_sdp ? body : SIP_STR_NULL);
 	return sip_build_finish(&b);
 }
 
@@ -418,9 +458,17 @@ static void ok_in_dialog(struct ua_call *c, struct sip_txn *txn, const struct si
 	sip_build_response_head(&b, req, 200, SIP_STR_NULL, SIP_STR_NULL);
 	if ((reinvite || req->method_id == SIP_METHOD_UPDATE) && c->ua->contact[0])
 		sip_build_headerf(&b, "Contact", "<%s>", c->ua->contact);
-	sip_build_body(&b, reinvite ? SIP_STR("application/sdp") : SIP_STR_NULL,
-		       reinvite ? (struct sip_str){sdp, sizeof(sdp) - 1} : SIP_STR_NULL);
+	char *ans = NULL;
+	size_t alen = 0;
+	int refuse = reinvite ? answer_offer(req, &ans, &alen) : 0;
+	if (refuse) {
+		sip__ua_reply(c->ua, txn, req, refuse); /* the session stays as it was (§14.2) */
+		return;
+	}
+	struct sip_str body = ans ? (struct sip_str){ans, alen} : (struct sip_str){sdp, sizeof(sdp) - 1};
+	sip_build_body(&b, reinvite ? SIP_STR("application/sdp") : SIP_STR_NULL, reinvite ? body : SIP_STR_NULL);
 	int n = sip_build_finish(&b);
+	sip_free(ans);
 	if (n > 0)
 		sip_ua_respond(c->ua, txn, out, (size_t)n);
 }
@@ -480,6 +528,13 @@ static void new_call(struct sip_ua *ua, struct sip_txn *txn, const struct sip_ms
 	if (!c->invite_buf || sip_dialog_uas_create(&c->dialog, req, sip_str_c(c->tag)) < 0) {
 		sip__ua_reply(ua, txn, req, c->invite_buf ? 400 : 500);
 		report(c, SIP_UA_CALL_ENDED, 400, true, "the INVITE makes no dialog (no Contact?)");
+		maybe_free(c);
+		return;
+	}
+	int refuse = answer_offer(req, &c->answer, &c->answer_len);
+	if (refuse) {
+		sip__ua_reply(ua, txn, req, refuse);
+		report(c, SIP_UA_CALL_ENDED, refuse, false, "the offer was not acceptable");
 		maybe_free(c);
 		return;
 	}

@@ -60,3 +60,22 @@ check "the BYE crossed sipd and its 200 came back" \
 check "both phones saw the call end" \
 	bash -c "grep -aq 'terminated (duration' '$WORK/alice.log' && grep -aq 'terminated (duration' '$WORK/bob.log'"
 check "sipd still running" kill -0 "$SIPD_PID"
+
+# A real phone calls sipua: baresip alice dials carol, who is `sipua answer`
+# registered at sipd; sipua answers the phone's SDP offer (RFC 3264: same
+# m-lines, PCMU/PCMA taken, inactive) and the phone's BYE ends the call.
+C=$(free_port)
+check "sipua register carol (contact: her answer port)" \
+	"$SIPUA" register --user carol --registrar "sip:localhost:$P" --contact "sip:carol@127.0.0.1:$C" --once
+"$SIPUA" answer --listen "127.0.0.1:$C" --user carol --ring-ms 300 --timeout 20 >"$WORK/carol.log" 2>&1 &
+CAROL=$!
+PIDS+=("$CAROL")
+sleep 0.3
+{ sleep 1.5; echo "/dial sip:carol@localhost"; sleep 3; echo "/hangup"; sleep 1.5; } |
+	timeout 25 baresip -f "$WORK/alice" >"$WORK/alice2.log" 2>&1 || true
+crc=0; wait "$CAROL" || crc=$?
+check "baresip → sipd → sipua: the phone established the call" grep -aq "Call established: sip:carol@localhost" "$WORK/alice2.log"
+check "  sipua answered and was hung up by the phone (exit 0)" \
+	bash -c "[ $crc -eq 0 ] && grep -q '^ended: the peer hung up' '$WORK/carol.log'"
+check "  sipua's 200 carried an SDP answer with the phone's m-line" \
+	bash -c "grep -a -A30 '^SIP/2.0 200 OK' '$WORK/sipd.log' | grep -aq '^a=inactive'"
