@@ -86,6 +86,20 @@ static void run_loop(uv_loop_t *loop, struct sip_ua *ua, struct run *run, unsign
 	uv_loop_close(loop);
 }
 
+/* A UA on a fresh loop; NULL (the reason printed) when it cannot start. */
+static struct sip_ua *open_ua(uv_loop_t *loop, const struct sip_ua_config *cfg, const char *cmd)
+{
+	struct sip_ua *ua;
+	uv_loop_init(loop);
+	int rc = sip_ua_new(&ua, loop, cfg);
+	if (rc < 0) {
+		fprintf(stderr, "sipua %s: %s\n", cmd, sip_strerror(rc));
+		uv_loop_close(loop);
+		return NULL;
+	}
+	return ua;
+}
+
 /* "127.0.0.1:5080" or "[::1]:5080" into ip and port. */
 static bool split_listen(char *spec, const char **ip, uint16_t *port)
 {
@@ -152,16 +166,11 @@ int sipua_cmd_call(int argc, char **argv)
 		return 2;
 	}
 	uv_loop_t loop;
-	uv_loop_init(&loop);
-	struct sip_ua *ua;
-	int rc = sip_ua_new(&ua, &loop, &cfg);
-	if (rc < 0) {
-		fprintf(stderr, "sipua call: %s\n", sip_strerror(rc));
-		uv_loop_close(&loop);
+	struct sip_ua *ua = open_ua(&loop, &cfg, "call");
+	if (!ua)
 		return 2;
-	}
 	struct run run = {.ua = ua, .refresh = refresh};
-	rc = sip_ua_call(ua, argv[optind], hold_s * 1000, on_call, &run);
+	int rc = sip_ua_call(ua, argv[optind], hold_s * 1000, on_call, &run);
 	if (rc < 0) {
 		fprintf(stderr, "sipua call: '%s': %s\n", argv[optind], sip_strerror(rc));
 		run.done = true;
@@ -213,15 +222,11 @@ int sipua_cmd_answer(int argc, char **argv)
 		return 2;
 	}
 	uv_loop_t loop;
-	uv_loop_init(&loop);
-	struct sip_ua *ua;
-	int rc = sip_ua_new(&ua, &loop, &cfg);
-	if (rc < 0) {
-		fprintf(stderr, "sipua answer: %s\n", sip_strerror(rc));
-		uv_loop_close(&loop);
+	struct sip_ua *ua = open_ua(&loop, &cfg, "answer");
+	if (!ua)
 		return 2;
-	}
 	struct run run = {.want_code = ao.code};
+	int rc;
 	ao.hold_ms = hold_s * 1000;
 	ao.cb = on_call;
 	ao.arg = &run;
