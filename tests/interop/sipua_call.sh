@@ -98,3 +98,19 @@ done
 check "  sipd relayed the UPDATE and the re-INVITE's ACK (CSeq 2) to bob" \
 	bash -c "grep -a -A1 'trace send' '$WORK/sipd.log' | grep -aq '^UPDATE sip:bob@127.0.0.1:$B' && grep -a -A8 '^ACK sip:bob@127.0.0.1:$B' '$WORK/sipd.log' | grep -aq '^CSeq: [0-9]* ACK'"
 check "sipd still running" kill -0 "$SIPD_PID"
+
+# 8. The same over IPv6: sipd on [::1], bob registered and called there.
+if ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
+	P6=$(free_port 6); B6=$(free_port 6)
+	start_sipd sipd6 -l "udp:[::1]:$P6" --db "$WORK/sipd6.db" --workers 2 --trace
+	check "IPv6: sipua register bob at [::1]" \
+		"$SIPUA" register --user bob --registrar "sip:[::1]:$P6" --contact "sip:bob@[::1]:$B6" --once
+	"$SIPUA" answer --listen "[::1]:$B6" --user bob --ring-ms 100 --timeout 15 >"$WORK/ans8.log" 2>&1 &
+	A=$!
+	PIDS+=("$A")
+	sleep 0.3
+	rc=0; timeout 20 "$SIPUA" call "sip:bob@[::1]:$P6" --hold 1 --timeout 15 >"$WORK/call8.log" 2>&1 || rc=$?
+	arc=0; wait "$A" || arc=$?
+	check "IPv6: a call through sipd on [::1] (both ends exit 0, Record-Route <sip:[::1]:PORT;lr>)" \
+		bash -c "[ $rc -eq 0 ] && [ $arc -eq 0 ] && grep -aq '^Record-Route: <sip:\[::1\]:$P6;lr>' '$WORK/sipd6.log'"
+fi
