@@ -102,6 +102,11 @@ struct sip_dialog_req {
 };
 SIP_API int sip_dialog_request(struct sip_dialog *d, const struct sip_dialog_req *r, char *out, size_t cap);
 
+/* The Request-URI of our next request in d (§12.2.1.1): the remote target,
+ * or behind a strict router the first route's URI; without ?headers. Empty
+ * when d has no target (or its strict route does not parse). Points into d. */
+SIP_API struct sip_str sip_dialog_request_uri(const struct sip_dialog *d);
+
 /* RFC 3262, UAC: a reliable provisional response (Require: 100rel and an
  * RSeq) in d. Returns 1 when it must be PRACKed (the first, or RSeq one
  * higher than the last: *rack gets "RSeq CSeq METHOD"), 0 when it is a

@@ -204,6 +204,21 @@ int sip_dialog_on_request(struct sip_dialog *d, const struct sip_msg *req)
 	return 0;
 }
 
+struct sip_str sip_dialog_request_uri(const struct sip_dialog *d)
+{
+	/* §12.2.1.1: a loose first route leaves the remote target in the
+	 * Request-URI; a strict one takes its place (and the remote target
+	 * becomes the last Route). */
+	if (d->nroutes && !d->first_route_lr) {
+		struct sip_nameaddr na;
+		size_t off;
+		if (sip_nameaddr_parse(&na, sip_str_c(d->routes + d->route_off[0]), &off) < 0)
+			return SIP_STR_NULL;
+		return sip_uri_request_form(na.uri_str);
+	}
+	return sip_uri_request_form(sip_str_c(d->remote_target));
+}
+
 int sip_dialog_request(struct sip_dialog *d, const struct sip_dialog_req *r, char *out, size_t cap)
 {
 	if (!d || !r || !out || !r->method.len || d->state == SIP_DIALOG_TERMINATED || !d->remote_target[0])
@@ -216,18 +231,10 @@ int sip_dialog_request(struct sip_dialog *d, const struct sip_dialog_req *r, cha
 	}
 	struct sip_builder b;
 	sip_build_init(&b, out, cap);
-	/* §12.2.1.1: a loose first route leaves the remote target in the
-	 * Request-URI; a strict one takes its place, and the remote target
-	 * becomes the last Route. */
 	bool strict = d->nroutes && !d->first_route_lr;
-	struct sip_str ruri = sip_uri_request_form(sip_str_c(d->remote_target));
-	if (strict) {
-		struct sip_nameaddr na;
-		size_t off;
-		if (sip_nameaddr_parse(&na, sip_str_c(d->routes + d->route_off[0]), &off) < 0)
-			return SIP_EINVAL;
-		ruri = sip_uri_request_form(na.uri_str);
-	}
+	struct sip_str ruri = sip_dialog_request_uri(d);
+	if (!ruri.len)
+		return SIP_EINVAL;
 	sip_build_request_line(&b, r->method, ruri);
 	if (r->via.len)
 		sip_build_header(&b, SIP_STR("Via"), r->via);

@@ -310,7 +310,11 @@ static void on_proxy(struct sip__worker *w, struct sip_txn *t, const struct sip_
 		bad_extension(w, t, req, SIP_HDR_PROXY_REQUIRE);
 		return;
 	}
-	if (!proxy_authorized(w, t, req))
+	/* A request within a dialog that came along the route we recorded was
+	 * authorized when the dialog was set up: not challenged again (a BYE
+	 * does not carry the caller's credentials). */
+	bool in_dialog_via_us = pop && req->to.has_tag;
+	if (!in_dialog_via_us && !proxy_authorized(w, t, req))
 		return;
 	if (!more_routes && names_us(w, &req->ruri)) {
 		to_our_user(w, t, req, pop);

@@ -256,8 +256,11 @@ static int send_here(struct ua_req *r, const char **why)
 		r->s->cseq++; /* in a dialog, the dialog counts */
 	const char *user = ua->cfg.auth_user ? ua->cfg.auth_user : ua->cfg.user ? ua->cfg.user : "sipua";
 	/* Answers are made once per attempt: each one counts nc up. */
+	/* The digest's uri is the Request-URI (§22.4): in a dialog the one the
+	 * dialog writes, not the next hop we resolved. */
+	struct sip_str auth_uri = r->dialog ? sip_dialog_request_uri(r->dialog) : sip_str_c(r->uri);
 	int rc = sip__ua_auth_lines(r->s, ua->cfg.auth_algs, sip_str_c(user), sip_str_c(ua->cfg.password),
-				    sip_str_c(r->method), sip_str_c(r->uri), r->auth, sizeof(r->auth));
+				    sip_str_c(r->method), auth_uri, r->auth, sizeof(r->auth));
 	if (rc < 0) {
 		finish(r, 500, NULL, "could not answer the authentication challenge");
 		return SIP_EAUTH;

@@ -99,6 +99,28 @@ check "  sipd relayed the UPDATE and the re-INVITE's ACK (CSeq 2) to bob" \
 	bash -c "grep -a -A1 'trace send' '$WORK/sipd.log' | grep -aq '^UPDATE sip:bob@127.0.0.1:$B' && grep -a -A8 '^ACK sip:bob@127.0.0.1:$B' '$WORK/sipd.log' | grep -aq '^CSeq: [0-9]* ACK'"
 check "sipd still running" kill -0 "$SIPD_PID"
 
+# 9. With authentication required: the INVITE from our user alice is
+# challenged (407) and sent again with Proxy-Authorization; the BYE that
+# follows the recorded route is not challenged again.
+PA=$(free_port); BA=$(free_port)
+"$SIPD" user add "sip:alice@127.0.0.1" secret --db "$WORK/auth.db" >/dev/null
+"$SIPD" user add "sip:bob@127.0.0.1" bobpw --db "$WORK/auth.db" >/dev/null
+start_sipd sipda -l "udp:127.0.0.1:$PA" --db "$WORK/auth.db" --require-auth --trace
+check "auth: bob registers with his password" \
+	"$SIPUA" register --user bob --password bobpw --registrar "sip:127.0.0.1:$PA" --contact "sip:bob@127.0.0.1:$BA" --once
+"$SIPUA" answer --listen "127.0.0.1:$BA" --user bob --ring-ms 100 --timeout 15 >"$WORK/ans9.log" 2>&1 &
+A=$!
+PIDS+=("$A")
+sleep 0.3
+rc=0; timeout 20 "$SIPUA" call "sip:bob@127.0.0.1:$PA" --user alice --password secret --hold 1 --timeout 15 \
+	>"$WORK/call9.log" 2>&1 || rc=$?
+arc=0; wait "$A" || arc=$?
+sent9() { grep -a -A1 "trace send" "$WORK/sipda.log" | grep -ac "$1" || true; }
+check "auth: alice's call is challenged (407), answered, established and hung up (both exit 0)" \
+	bash -c "[ $rc -eq 0 ] && [ $arc -eq 0 ] && [ $(sent9 '^SIP/2.0 407') -eq 1 ]"
+check "  the INVITE went on with Proxy-Authorization; the BYE was relayed unchallenged" \
+	bash -c "grep -aq '^Proxy-Authorization: Digest username=\"alice\"' '$WORK/sipda.log' && [ $(sent9 '^BYE sip:') -ge 1 ]"
+
 # 8. The same over IPv6: sipd on [::1], bob registered and called there.
 if ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
 	P6=$(free_port 6); B6=$(free_port 6)
