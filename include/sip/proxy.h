@@ -89,11 +89,14 @@ struct sip_proxy_branch_state {
 
 struct sip_proxy_fork {
 	unsigned n, pending;
+	unsigned started;  /* branches [0, started) have been started */
+	int32_t q[SIP_PROXY_MAX_BRANCHES]; /* q-values in thousandths, highest first */
 	bool invite, final_sent, cancelled, timer_c_fired;
 	int best;	 /* best final status so far (0: none) */
 	int best_branch; /* the branch that sent it, -1 when it was made here */
 	uint32_t timer_c_ms, grace_ms;
 	sip_ms_t deadline; /* Timer C, SIP_MS_NEVER when off */
+	sip_ms_t last_now; /* time of the last event that carried one */
 	struct sip_proxy_branch_state br[SIP_PROXY_MAX_BRANCHES];
 };
 
@@ -104,13 +107,18 @@ struct sip_proxy_out {
 	int final_status;      /* > 0: answer upstream now with this status ... */
 	bool final_from_kept;  /* ... by relaying the kept response (else build one) */
 	uint32_t cancel_mask;  /* bit i: send CANCEL on branch i now */
+	unsigned start_from, start_to; /* start branches [start_from, start_to) now */
 };
 
-/* A fork of n branches (1..SIP_PROXY_MAX_BRANCHES). Timer C runs for an
- * INVITE from now (timer_c_ms, 0: SIP_PROXY_TIMER_C_MS); grace_ms is how
- * long CANCELled branches get to answer after it fires (64×T1). */
-SIP_API void sip_proxy_fork_init(struct sip_proxy_fork *f, unsigned n, bool invite, sip_ms_t now,
-				 uint32_t timer_c_ms, uint32_t grace_ms);
+/* A fork of n branches (1..SIP_PROXY_MAX_BRANCHES), tried by q-value
+ * (§16.6, RFC 3261 §20.10): q[i] of branch i in thousandths, highest first
+ * (-1: none, taken as 1.0); branches of equal q run in parallel, a lower
+ * group starts only when every branch started so far failed (not on a 2xx,
+ * a 6xx or a CANCEL). q NULL: all in parallel. out says which to start now.
+ * Timer C runs for an INVITE from now (timer_c_ms, 0: SIP_PROXY_TIMER_C_MS);
+ * grace_ms is how long CANCELled branches get to answer after it fires. */
+SIP_API void sip_proxy_fork_init(struct sip_proxy_fork *f, unsigned n, const int32_t *q, bool invite,
+				 sip_ms_t now, uint32_t timer_c_ms, uint32_t grace_ms, struct sip_proxy_out *out);
 /* A response on branch i (status 100..699). A 2xx after the branch's own
  * 2xx is a retransmission: relayed. */
 SIP_API void sip_proxy_fork_response(struct sip_proxy_fork *f, unsigned i, int status, sip_ms_t now,

@@ -5,17 +5,39 @@
 #include <sip/proxy.h>
 #include <string.h>
 
-void sip_proxy_fork_init(struct sip_proxy_fork *f, unsigned n, bool invite, sip_ms_t now, uint32_t timer_c_ms,
-			 uint32_t grace_ms)
+static void clear(struct sip_proxy_out *out);
+
+/* Starts the next group of equal q (§16.6: highest q first); Timer C
+ * starts over for it. */
+static void start_group(struct sip_proxy_fork *f, struct sip_proxy_out *out)
+{
+	unsigned a = f->started, b = a;
+	if (a && f->invite && !f->timer_c_fired)
+		f->deadline = f->last_now + f->timer_c_ms;
+	while (b < f->n && (b == a || f->q[b] == f->q[a]))
+		b++;
+	f->started = b;
+	out->start_from = a;
+	out->start_to = b;
+}
+
+void sip_proxy_fork_init(struct sip_proxy_fork *f, unsigned n, const int32_t *q, bool invite, sip_ms_t now,
+			 uint32_t timer_c_ms, uint32_t grace_ms, struct sip_proxy_out *out)
 {
 	memset(f, 0, sizeof(*f));
+	clear(out);
 	f->n = n > SIP_PROXY_MAX_BRANCHES ? SIP_PROXY_MAX_BRANCHES : n;
 	f->pending = f->n;
 	f->invite = invite;
 	f->best_branch = -1;
+	for (unsigned i = 0; i < f->n; i++)
+		f->q[i] = !q || q[i] < 0 ? 1000 : q[i];
 	f->timer_c_ms = timer_c_ms ? timer_c_ms : SIP_PROXY_TIMER_C_MS;
 	f->grace_ms = grace_ms;
 	f->deadline = invite && f->n ? now + f->timer_c_ms : SIP_MS_NEVER;
+	f->last_now = now;
+	if (f->n)
+		start_group(f, out);
 }
 
 static void clear(struct sip_proxy_out *out)
@@ -27,10 +49,19 @@ static void clear(struct sip_proxy_out *out)
  * provisional, else when it gets one — or, on Timer C, end it as 408. */
 static void cancel_pending(struct sip_proxy_fork *f, bool timer_c, struct sip_proxy_out *out);
 
-/* Every branch answered and nothing final went up yet: the best does. */
+/* Every branch answered and nothing final went up yet: the best does —
+ * or, when the started ones all failed and a lower-q group waits, it starts. */
 static void maybe_finish(struct sip_proxy_fork *f, struct sip_proxy_out *out)
 {
-	if (f->pending || f->final_sent)
+	if (f->final_sent)
+		return;
+	if (f->pending > f->n - f->started)
+		return; /* a started branch is still out */
+	if (f->started < f->n && !f->cancelled && f->best < 600) {
+		start_group(f, out);
+		return;
+	}
+	if (f->pending)
 		return;
 	f->final_sent = true;
 	f->deadline = SIP_MS_NEVER;
@@ -63,8 +94,21 @@ static void final_failure(struct sip_proxy_fork *f, unsigned i, int status, bool
 	maybe_finish(f, out);
 }
 
+/* The groups not started yet never will be (a 2xx, a 6xx, a CANCEL, Timer C). */
+static void drop_unstarted(struct sip_proxy_fork *f)
+{
+	for (unsigned i = f->started; i < f->n; i++) {
+		f->br[i].done = true;
+		f->pending--;
+	}
+	f->started = f->n;
+	if (!f->pending)
+		f->deadline = SIP_MS_NEVER;
+}
+
 static void cancel_pending(struct sip_proxy_fork *f, bool timer_c, struct sip_proxy_out *out)
 {
+	drop_unstarted(f);
 	if (!f->invite)
 		return;
 	for (unsigned i = 0; i < f->n; i++) {
@@ -86,8 +130,9 @@ void sip_proxy_fork_response(struct sip_proxy_fork *f, unsigned i, int status, s
 			     struct sip_proxy_out *out)
 {
 	clear(out);
-	if (i >= f->n || status < 100 || status > 699)
+	if (i >= f->started || status < 100 || status > 699)
 		return;
+	f->last_now = now;
 	struct sip_proxy_branch_state *b = &f->br[i];
 	if (status < 200) {
 		if (b->done)
@@ -125,7 +170,7 @@ void sip_proxy_fork_response(struct sip_proxy_fork *f, unsigned i, int status, s
 void sip_proxy_fork_failed(struct sip_proxy_fork *f, unsigned i, int status, struct sip_proxy_out *out)
 {
 	clear(out);
-	if (i >= f->n || f->br[i].done)
+	if (i >= f->started || f->br[i].done)
 		return;
 	final_failure(f, i, status < 300 || status > 699 ? 500 : status, false, out);
 }
@@ -142,6 +187,7 @@ void sip_proxy_fork_timer(struct sip_proxy_fork *f, sip_ms_t now, struct sip_pro
 	clear(out);
 	if (f->deadline == SIP_MS_NEVER || now < f->deadline)
 		return;
+	f->last_now = now;
 	if (!f->timer_c_fired) {
 		/* §16.8: CANCEL what answered provisionally, 408 for the rest; the
 		 * CANCELled ones get grace_ms to send their final answer. */

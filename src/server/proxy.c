@@ -51,7 +51,7 @@ struct px_call {
 	struct sip_txn *server; /* NULL once terminated */
 	unsigned refs;		/* server txn + live client txns + pending lookups + timer */
 	unsigned pop_routes;	/* leading Route values that named us */
-	unsigned nbranches;	/* started so far */
+	unsigned nbranches;	/* prepared (one per target); the fork says when each starts */
 	struct sip_proxy_fork fork;
 	char *best_resp;	/* the kept best final, our Via removed */
 	size_t best_len;
@@ -148,6 +148,8 @@ static void send_cancel(struct px_branch *b)
 	/* The CANCEL's own transaction carries no udata: its answer is ignored. */
 }
 
+static void start_branch(struct px_call *c, unsigned i);
+
 /* Does what the fork decided after an event; resp is the response that
  * caused it, or NULL. */
 static void apply(struct px_call *c, const struct sip_proxy_out *o, const struct sip_msg *resp)
@@ -173,6 +175,9 @@ static void apply(struct px_call *c, const struct sip_proxy_out *o, const struct
 		else if (c->server && !c->w->closing && call_req(c, &req))
 			sip__core_reply(c->w, c->server, &req, o->final_status);
 	}
+	/* The next q group (or the first): each may end at once and start more. */
+	for (unsigned i = o->start_from; i < o->start_to && !c->w->closing; i++)
+		start_branch(c, i);
 	timer_c_rearm(c);
 }
 
@@ -400,16 +405,21 @@ static int next_hop(const struct px_branch *b, const struct sip_msg *req, struct
 	return 0;
 }
 
-static void start_branch(struct px_call *c, const struct sip_binding *bd)
+/* Copies what branch i needs from its binding (bd NULL: the request's own
+ * Request-URI); the binding list does not outlive the request's handling. */
+static bool prepare_branch(struct px_call *c, unsigned i, const struct sip_binding *bd)
 {
-	struct px_branch *b = &c->br[c->nbranches++];
+	struct px_branch *b = &c->br[i];
 	b->call = c;
-	if (bd && ((bd->contact_uri.len && !(b->ruri = sip_memdup_str(bd->contact_uri.p, bd->contact_uri.len))) ||
-		   (bd->path.len && !(b->route_pre = sip_memdup_str(bd->path.p, bd->path.len))) ||
-		   (bd->received.len && !(b->received = sip_memdup_str(bd->received.p, bd->received.len))))) {
-		branch_failed(b, 500);
-		return;
-	}
+	return !bd || ((!bd->contact_uri.len || (b->ruri = sip_memdup_str(bd->contact_uri.p, bd->contact_uri.len))) &&
+		       (!bd->path.len || (b->route_pre = sip_memdup_str(bd->path.p, bd->path.len))) &&
+		       (!bd->received.len || (b->received = sip_memdup_str(bd->received.p, bd->received.len))));
+}
+
+/* Locates branch i's next hop; the send follows in on_resolved(). */
+static void start_branch(struct px_call *c, unsigned i)
+{
+	struct px_branch *b = &c->br[i];
 	struct sip_uri hop;
 	struct sip_msg req;
 	if (!call_req(c, &req) || next_hop(b, &req, &hop) < 0 ||
@@ -446,26 +456,33 @@ void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct s
 	}
 	c->req_len = req->len;
 	c->w = w;
-	c->server = t;
 	c->refs = 1; /* the server transaction */
 	c->pop_routes = pop_routes;
-	sip_txn_set_udata(t, c);
 	bool invite = req->method_id == SIP_METHOD_INVITE;
-	sip_proxy_fork_init(&c->fork, (unsigned)n, invite, uv_now(&w->loop), 0, 64u * w->cfg->txn.t1_ms);
+	int32_t q[SIP_PROXY_MAX_BRANCHES];
+	bool ok = true;
+	c->nbranches = (unsigned)n;
+	for (size_t i = 0; i < n; i++) {
+		q[i] = targets ? targets->v[i].q : -1; /* the store returns them highest q first */
+		ok &= prepare_branch(c, (unsigned)i, targets ? &targets->v[i] : NULL);
+	}
+	if (!ok) {
+		call_unref(c); /* frees what was copied */
+		sip__core_reply(w, t, req, 500);
+		return;
+	}
+	c->server = t;
+	sip_txn_set_udata(t, c);
+	struct sip_proxy_out o;
+	sip_proxy_fork_init(&c->fork, (unsigned)n, q, invite, uv_now(&w->loop), 0, 64u * w->cfg->txn.t1_ms, &o);
 	if (invite) {
 		uv_timer_init(&w->loop, &c->timer_c);
 		c->timer_c.data = c;
 		c->timer_c_open = true;
 		c->refs++;
-		timer_c_rearm(c);
 	}
 	c->refs++; /* held while the branches start: one may end the call at once */
-	if (!targets) {
-		start_branch(c, NULL);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			start_branch(c, &targets->v[i]);
-	}
+	apply(c, &o, NULL);
 	call_unref(c);
 }
 

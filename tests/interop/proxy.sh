@@ -203,3 +203,29 @@ check "two contacts naming sipd itself: REGISTER 200, INVITE → 482 Loop Detect
 check "  sipd sent no INVITE to itself" \
 	eval '! grep -a -A1 "trace send" "$WORK/loop.log" | grep -aq "^INVITE"'
 stop_pid "$SIPD_PID"
+
+# 10. Sequential forking by q (§16.6): dave's q=1.0 contact answers 486, and
+# only then is his q=0.5 contact tried — it answers and the call completes.
+Q=$(free_port); QA=$(free_port); QB=$(free_port)
+start_sipd serial -l udp:127.0.0.1:$Q --workers 2 --db "$WORK/serial.db" --trace
+qreg=$(python3 - "$Q" "$HERE" "$QA" "$QB" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2])
+import sipnet
+port, a, b = int(sys.argv[1]), int(sys.argv[3]), int(sys.argv[4])
+reg = sipnet.register("127.0.0.1", port, "dave", "127.0.0.1",
+                      contacts=["<sip:dave@127.0.0.1:%d>;q=0.5" % b, "<sip:dave@127.0.0.1:%d>;q=1.0" % a])
+r = sipnet.udp_exchange(reg, ("127.0.0.1", port))
+print(sipnet.status_of(r[0]) if r else None)
+PY
+)
+check "REGISTER dave with two contacts, q=1.0 and q=0.5 (got $qreg)" test "$qreg" = 200
+uas_start serial-a "$QA" proxy_uas_reject.xml -set code 486 -set delay 200; A=$UAS_PID
+uas_start serial-b "$QB" proxy_uas_answer.xml -s dave -set delay 0; B=$UAS_PID
+rc=0; sipp_uac serial-uac u1 $Q proxy_uac.xml -p "$(free_port)" -s dave || rc=$?
+check "q=1.0 contact answers 486, then the q=0.5 one is tried and the call completes" both_pass $rc "$A" "$B"
+order=$(grep -a -A1 "trace send\|trace recv" "$WORK/serial.log" |
+	grep -aE "^INVITE sip:dave@127.0.0.1:($QA|$QB)|^SIP/2.0 486" | sed -E "s/:$QA /:A /; s/:$QB /:B /" | tr -d '\r' | cut -c1-28 | tr '\n' '|')
+check "  order at sipd: INVITE to the q=1.0 contact, its 486, then the INVITE to q=0.5 (got: $order)" \
+	test "$order" = "INVITE sip:dave@127.0.0.1:A |SIP/2.0 486 Busy Here|INVITE sip:dave@127.0.0.1:B |"
+stop_pid "$SIPD_PID"
