@@ -43,6 +43,13 @@ SIP_API int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_
  * meant for us, not to be relayed); SIP_ETOOBIG. */
 SIP_API int sip_proxy_response_up(const struct sip_msg *resp, char *out, size_t cap);
 
+/* Writes resp with every WWW-Authenticate and Proxy-Authenticate value of
+ * other added, unmodified (§16.7 step 7: the 401/407 a forking proxy relays
+ * carries the challenges of all its branches). Returns the length,
+ * SIP_ETOOBIG (also past the editor's or the parser's line caps),
+ * SIP_EINVAL. */
+SIP_API int sip_proxy_add_challenges(const struct sip_msg *resp, const struct sip_msg *other, char *out, size_t cap);
+
 /* Whether final status `cand` should replace `best` (0: none yet) as the
  * response a forked request ends with (§16.7 step 6): any 6xx over the
  * rest, else the lowest class; within a class the first one stays, except

@@ -84,6 +84,27 @@ int sip_proxy_response_up(const struct sip_msg *resp, char *out, size_t cap)
 	return sip_edit_print(&e, out, cap);
 }
 
+int sip_proxy_add_challenges(const struct sip_msg *resp, const struct sip_msg *other, char *out, size_t cap)
+{
+	if (!resp || !other || !out || resp->is_request)
+		return SIP_EINVAL;
+	struct sip_edit e;
+	sip_edit_init(&e, resp);
+	uint16_t end = resp->first[SIP_HDR_CONTENT_LENGTH];
+	if (end == SIP_HDR_NONE)
+		end = resp->nhdrs;
+	unsigned added = 0;
+	static const enum sip_hdr_id ids[] = {SIP_HDR_WWW_AUTHENTICATE, SIP_HDR_PROXY_AUTHENTICATE};
+	for (size_t k = 0; k < 2; k++)
+		for (uint16_t i = other->first[ids[k]]; i != SIP_HDR_NONE; i = other->hdrs[i].next) {
+			sip_edit_insert_header(&e, end, sip_str_c(sip_hdr_name(ids[k])), other->hdrs[i].value);
+			added++;
+		}
+	if (resp->nhdrs + added + 1u > SIP_MAX_HEADERS)
+		return SIP_ETOOBIG; /* the next hop could not parse it */
+	return sip_edit_print(&e, out, cap);
+}
+
 int sip_proxy_cancel(const struct sip_msg *r, char *out, size_t cap)
 {
 	return sip_build_cancel(r, out, cap);

@@ -55,6 +55,7 @@ struct px_call {
 	struct sip_proxy_fork fork;
 	char *best_resp;	/* the kept best final, our Via removed */
 	size_t best_len;
+	int best_status;	/* its status */
 	char *req_buf;		/* the request as received (stamped); parsed again when needed */
 	size_t req_len;
 	struct px_branch br[]; /* one per target */
@@ -150,6 +151,29 @@ static void send_cancel(struct px_branch *b)
 
 static void start_branch(struct px_call *c, unsigned i);
 
+static bool is_challenge(int status)
+{
+	return status == 401 || status == 407;
+}
+
+/* Adds the WWW-/Proxy-Authenticate values of the response in bytes to the
+ * kept best (§16.7 step 7); on any failure the kept one stays as it was. */
+static void merge_challenges(struct px_call *c, const char *bytes, size_t len)
+{
+	struct sip_msg best, other;
+	char out[SIP_TP_DGRAM_MAX];
+	if (sip_msg_parse(&best, c->best_resp, c->best_len, SIP_PARSE_DATAGRAM, NULL) <= 0 ||
+	    sip_msg_parse(&other, bytes, len, SIP_PARSE_DATAGRAM, NULL) <= 0)
+		return;
+	int n = sip_proxy_add_challenges(&best, &other, out, sizeof(out));
+	char *merged = n > 0 ? sip_memdup_str(out, (size_t)n) : NULL;
+	if (!merged)
+		return;
+	sip_free(c->best_resp);
+	c->best_resp = merged;
+	c->best_len = (size_t)n;
+}
+
 /* Does what the fork decided after an event; resp is the response that
  * caused it, or NULL. */
 static void apply(struct px_call *c, const struct sip_proxy_out *o, const struct sip_msg *resp)
@@ -160,10 +184,18 @@ static void apply(struct px_call *c, const struct sip_proxy_out *o, const struct
 		if (n > 0 && o->relay)
 			relay_up(c, out, (size_t)n);
 		if (o->keep) {
-			sip_free(c->best_resp);
+			char *old = c->best_resp;
+			size_t old_len = c->best_len;
+			int old_status = c->best_status;
 			c->best_resp = n > 0 ? sip_memdup_str(out, (size_t)n) : NULL;
 			c->best_len = c->best_resp ? (size_t)n : 0;
+			c->best_status = resp->status;
+			if (old && is_challenge(old_status) && is_challenge(resp->status))
+				merge_challenges(c, old, old_len); /* the new best takes the old one's challenges */
+			sip_free(old);
 		}
+	} else if (resp && is_challenge(resp->status) && c->best_resp && is_challenge(c->best_status)) {
+		merge_challenges(c, resp->buf, resp->len); /* §16.7 step 7 */
 	}
 	for (unsigned i = 0; i < c->nbranches; i++)
 		if (o->cancel_mask & (1u << i))

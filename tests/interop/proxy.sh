@@ -229,3 +229,28 @@ order=$(grep -a -A1 "trace send\|trace recv" "$WORK/serial.log" |
 check "  order at sipd: INVITE to the q=1.0 contact, its 486, then the INVITE to q=0.5 (got: $order)" \
 	test "$order" = "INVITE sip:dave@127.0.0.1:A |SIP/2.0 486 Busy Here|INVITE sip:dave@127.0.0.1:B |"
 stop_pid "$SIPD_PID"
+
+# 11. Both of frank's phones challenge (401): the caller gets one 401 with
+# both WWW-Authenticate values (§16.7 step 7).
+Z=$(free_port); ZA=$(free_port); ZB=$(free_port)
+start_sipd chal -l udp:127.0.0.1:$Z --workers 2 --db "$WORK/chal.db"
+zreg=$(python3 - "$Z" "$HERE" "$ZA" "$ZB" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2])
+import sipnet
+port, a, b = int(sys.argv[1]), int(sys.argv[3]), int(sys.argv[4])
+reg = sipnet.register("127.0.0.1", port, "frank", "127.0.0.1",
+                      contacts=["<sip:frank@127.0.0.1:%d>" % a, "<sip:frank@127.0.0.1:%d>" % b])
+r = sipnet.udp_exchange(reg, ("127.0.0.1", port))
+print(sipnet.status_of(r[0]) if r else None)
+PY
+)
+check "REGISTER frank with two contacts (got $zreg)" test "$zreg" = 200
+uas_start chal-a "$ZA" proxy_uas_challenge.xml -set realm alpha; A=$UAS_PID
+uas_start chal-b "$ZB" proxy_uas_challenge.xml -set realm beta; B=$UAS_PID
+rc=0; sipp_uac chal-uac u1 $Z proxy_uac_final.xml -p "$(free_port)" -set to "sip:frank@127.0.0.1:$Z" \
+	-set from "sip:x@example.net" -set want 401 || rc=$?
+check "both branches answer 401: the caller gets a 401 (each branch ACKed by sipd)" both_pass $rc "$A" "$B"
+check "  carrying both challenges, realm alpha and realm beta" \
+	bash -c "grep -aq '^WWW-Authenticate: Digest realm=\"alpha\"' '$WORK/chal-uac.msg' && grep -aq '^WWW-Authenticate: Digest realm=\"beta\"' '$WORK/chal-uac.msg'"
+stop_pid "$SIPD_PID"

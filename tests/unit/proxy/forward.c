@@ -583,6 +583,31 @@ static void test_cancel_errors(void **state)
 	assert_int_equal(sip_proxy_cancel(&in, out, sizeof(out)), SIP_EINVAL);
 }
 
+/* §16.7 step 7: the relayed 401/407 carries the challenges of every branch. */
+static void test_add_challenges(void **state)
+{
+	(void)state;
+	static struct sip_msg other;
+	static const char other_text[] = "SIP/2.0 407 Proxy Authentication Required" CRLF
+					 "Via: SIP/2.0/UDP u.example.com;branch=z9hG4bKu" CRLF
+					 "From: <sip:a@example.com>;tag=1" CRLF "To: <sip:b@example.org>;tag=x" CRLF
+					 "Call-ID: c" CRLF "CSeq: 1 INVITE" CRLF
+					 "Proxy-Authenticate: Digest realm=\"p2\", nonce=\"n2\"" CRLF
+					 "WWW-Authenticate: Digest realm=\"w2\", nonce=\"m2\"" CRLF "Content-Length: 0" CRLF CRLF;
+	assert_true(sip_msg_parse(&other, other_text, sizeof(other_text) - 1, SIP_PARSE_DATAGRAM, NULL) > 0);
+	parse_in("SIP/2.0 401 Unauthorized" CRLF "Via: SIP/2.0/UDP u.example.com;branch=z9hG4bKu" CRLF
+		 "From: <sip:a@example.com>;tag=1" CRLF "To: <sip:b@example.org>;tag=y" CRLF "Call-ID: c" CRLF
+		 "CSeq: 1 INVITE" CRLF "WWW-Authenticate: Digest realm=\"w1\", nonce=\"m1\"" CRLF
+		 "Content-Length: 0" CRLF CRLF);
+	int n = sip_proxy_add_challenges(&in, &other, out, sizeof(out));
+	parse_back(n);
+	assert_int_equal(back.status, 401);
+	VALUES(SIP_HDR_WWW_AUTHENTICATE, "Digest realm=\"w1\", nonce=\"m1\"", "Digest realm=\"w2\", nonce=\"m2\"");
+	VALUES(SIP_HDR_PROXY_AUTHENTICATE, "Digest realm=\"p2\", nonce=\"n2\"");
+	assert_true(sip_str_eq(back.to.tag, SIP_STR("y"))); /* the rest is the best response's */
+	assert_int_equal(sip_proxy_add_challenges(&other, &other, out, 10), SIP_ETOOBIG);
+}
+
 /* ---- regressions: empty header lines, malformed Route lists ---- */
 
 /* A Route line with an empty value. sip_hdr_count / the iterator skip
@@ -645,6 +670,7 @@ int main(void)
 		cmocka_unit_test(test_forward_adds_missing),
 		cmocka_unit_test(test_forward_one_record_route),
 		cmocka_unit_test(test_forward_register_path),
+		cmocka_unit_test(test_add_challenges),
 		cmocka_unit_test(test_forward_mf_one),
 		cmocka_unit_test(test_forward_pop_list_line),
 		cmocka_unit_test(test_forward_pop_two_spans_lines),
