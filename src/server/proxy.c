@@ -150,6 +150,7 @@ static void send_cancel(struct px_branch *b)
 }
 
 static void start_branch(struct px_call *c, unsigned i);
+static void branch_failed(struct px_branch *b, int status);
 
 static bool is_challenge(int status)
 {
@@ -207,9 +208,14 @@ static void apply(struct px_call *c, const struct sip_proxy_out *o, const struct
 		else if (c->server && !c->w->closing && call_req(c, &req))
 			sip__core_reply(c->w, c->server, &req, o->final_status);
 	}
-	/* The next q group (or the first): each may end at once and start more. */
-	for (unsigned i = o->start_from; i < o->start_to && !c->w->closing; i++)
-		start_branch(c, i);
+	/* The next q group (or the first): each may end at once and start more.
+	 * At shutdown they end at once (the resolver is going away). */
+	for (unsigned i = o->start_from; i < o->start_to; i++) {
+		if (c->w->closing)
+			branch_failed(&c->br[i], 503);
+		else
+			start_branch(c, i);
+	}
 	timer_c_rearm(c);
 }
 
