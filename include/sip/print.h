@@ -85,6 +85,9 @@ SIP_API void sip_edit_push_via(struct sip_edit *e, struct sip_str value);
 SIP_API void sip_edit_pop_via(struct sip_edit *e);
 /* Removes the first Route value (its line, or just that value of a list line). */
 SIP_API void sip_edit_pop_route(struct sip_edit *e);
+/* Removes the last Route value (its line, or that value of a list line):
+ * what a proxy does for a request from a strict router (§16.4). */
+SIP_API void sip_edit_pop_last_route(struct sip_edit *e);
 SIP_API void sip_edit_set_ruri(struct sip_edit *e, struct sip_str ruri);
 /* Appends "name: value" after the last header. */
 SIP_API void sip_edit_add_header(struct sip_edit *e, struct sip_str name, struct sip_str value);

@@ -140,6 +140,89 @@ static void pop_first(struct sip_edit *e, enum sip_hdr_id id)
 	fail(e, SIP_ENOTFOUND);
 }
 
+/* The elements of a comma-separated value before its last one (trailing
+ * separators and LWS dropped), or empty when it has a single element. */
+static struct sip_str before_last_value(struct sip_str v)
+{
+	bool quoted = false;
+	size_t angle = 0, paren = 0, last = 0;
+	bool found = false;
+	for (size_t i = 0; i < v.len; i++) {
+		char c = v.p[i];
+		if (quoted) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				quoted = false;
+		} else if (c == '"') {
+			quoted = true;
+		} else if (c == '<') {
+			angle++;
+		} else if (c == '>' && angle) {
+			angle--;
+		} else if (c == '(') {
+			paren++;
+		} else if (c == ')' && paren) {
+			paren--;
+		} else if (c == ',' && !angle && !paren) {
+			/* A comma with only separators after it ends nothing. */
+			size_t j = i + 1;
+			while (j < v.len && (v.p[j] == ',' || is_lws(v.p[j])))
+				j++;
+			if (j < v.len) {
+				last = i;
+				found = true;
+			}
+		}
+	}
+	if (!found)
+		return SIP_STR_NULL;
+	while (last > 0 && (v.p[last - 1] == ',' || is_lws(v.p[last - 1])))
+		last--;
+	return (struct sip_str){v.p, last};
+}
+
+/* Removes the last value of header kind id still present after the edits so
+ * far (a strict router's Request-URI, §16.4). */
+static void pop_last(struct sip_edit *e, enum sip_hdr_id id)
+{
+	const struct sip_msg *m = e->m;
+	uint16_t lines[SIP_MAX_HEADERS];
+	unsigned n = 0;
+	if (e->err)
+		return;
+	for (uint16_t i = m->first[id]; i != SIP_HDR_NONE && i < m->nhdrs && n < SIP_MAX_HEADERS; i = m->hdrs[i].next)
+		lines[n++] = i;
+	while (n--) {
+		uint16_t i = lines[n];
+		struct sip_edit_op *op = line_op(e, i);
+		if (op && op->kind == SIP_EDIT_REMOVE)
+			continue;
+		struct sip_str cur = op ? op->value : m->hdrs[i].value;
+		if (!cur.len) {
+			if (op)
+				op->kind = SIP_EDIT_REMOVE;
+			else
+				add_op(e, SIP_EDIT_REMOVE, i, SIP_STR_NULL, SIP_STR_NULL);
+			continue;
+		}
+		struct sip_str rest = before_last_value(cur);
+		if (op) {
+			op->kind = rest.len ? SIP_EDIT_REPLACE : SIP_EDIT_REMOVE;
+			op->value = rest;
+		} else {
+			add_op(e, rest.len ? SIP_EDIT_REPLACE : SIP_EDIT_REMOVE, i, SIP_STR_NULL, rest);
+		}
+		return;
+	}
+	fail(e, SIP_ENOTFOUND);
+}
+
+void sip_edit_pop_last_route(struct sip_edit *e)
+{
+	pop_last(e, SIP_HDR_ROUTE);
+}
+
 void sip_edit_push_via(struct sip_edit *e, struct sip_str value)
 {
 	uint16_t at;

@@ -328,10 +328,38 @@ static void on_proxy(struct sip__worker *w, struct sip_txn *t, const struct sip_
 	sip__proxy_forward(w, t, req, pop, NULL);
 }
 
+/* §16.4: a Request-URI that is one of our Record-Route values (no user, our
+ * address, ;lr) means the previous hop is a strict router: the real
+ * Request-URI is the last Route value. Returns req rewritten that way (in
+ * the worker's buffer), or req itself. */
+static const struct sip_msg *undo_strict_routing(struct sip__worker *w, const struct sip_msg *req)
+{
+	if (req->ruri.has_user || !req->ruri.lr || !names_us(w, &req->ruri) || sip_hdr_count(req, SIP_HDR_ROUTE) <= 0)
+		return req;
+	struct sip_hdr_iter it;
+	struct sip_str v, last = SIP_STR_NULL;
+	sip_hdr_iter_init(&it, req, SIP_HDR_ROUTE);
+	while (sip_hdr_iter_next(&it, &v) == 1)
+		last = v;
+	struct sip_nameaddr na;
+	size_t off;
+	if (!last.len || sip_nameaddr_parse(&na, last, &off) < 0)
+		return req;
+	struct sip_edit e;
+	sip_edit_init(&e, req);
+	sip_edit_set_ruri(&e, sip_uri_request_form(na.uri_str));
+	sip_edit_pop_last_route(&e);
+	int n = sip_edit_print(&e, w->unstrict, sizeof(w->unstrict));
+	if (n <= 0 || sip_msg_parse(&w->unstrict_msg, w->unstrict, (size_t)n, SIP_PARSE_DATAGRAM, NULL) <= 0)
+		return req;
+	return &w->unstrict_msg;
+}
+
 /* An ACK for a 2xx (end-to-end, §17.1.1.3) along a route through us: on to
  * the next Route or its Request-URI, statelessly. Other ACKs stop here. */
 void sip__core_on_ack(struct sip__worker *w, const struct sip_msg *ack)
 {
+	ack = undo_strict_routing(w, ack);
 	unsigned pop = routes_to_us(w, ack);
 	if (!pop || (ack->ruri.scheme != SIP_URI_SIP && ack->ruri.scheme != SIP_URI_SIPS))
 		return;
@@ -345,6 +373,7 @@ void sip__core_on_ack(struct sip__worker *w, const struct sip_msg *ack)
 
 void sip__core_on_request(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req)
 {
+	req = undo_strict_routing(w, req);
 	enum sip_uri_scheme s = req->ruri.scheme;
 	if (req->method_id == SIP_METHOD_ACK)
 		return; /* an ACK is never answered */

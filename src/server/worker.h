@@ -69,6 +69,9 @@ struct sip__worker {
 	struct sip__handoff_msg *handoff_head, **handoff_tail;
 	bool handoff_closed;
 	char out[SIP_TP_DGRAM_MAX]; /* response being built */
+	/* A request from a strict router, rewritten as a loose one (core.c). */
+	char unstrict[SIP_TP_DGRAM_MAX];
+	struct sip_msg unstrict_msg;
 };
 
 /* Opens the worker's loop, stack and listeners (on the calling thread, before

@@ -254,3 +254,31 @@ check "both branches answer 401: the caller gets a 401 (each branch ACKed by sip
 check "  carrying both challenges, realm alpha and realm beta" \
 	bash -c "grep -aq '^WWW-Authenticate: Digest realm=\"alpha\"' '$WORK/chal-uac.msg' && grep -aq '^WWW-Authenticate: Digest realm=\"beta\"' '$WORK/chal-uac.msg'"
 stop_pid "$SIPD_PID"
+
+# 12. A request from a strict router (§16.4): its Request-URI is our
+# Record-Route value and the real target is the last Route; sipd puts that
+# back as the Request-URI before routing.
+S=$(free_port); SU=$(free_port)
+start_sipd strict -l udp:127.0.0.1:$S --workers 2 --db "$WORK/strict.db" --trace
+uas_start strict-uas "$SU" proxy_uas_reject.xml -set code 486 -set delay 0; A=$UAS_PID
+strict_out=$(python3 - "$S" "$HERE" "$SU" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2])
+import sipnet
+port, u = int(sys.argv[1]), int(sys.argv[3])
+inv = ("INVITE sip:127.0.0.1:%d;lr SIP/2.0\r\n"
+       "Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-strict1;rport\r\n"
+       "Route: <sip:bob2@127.0.0.1:%d>\r\n"
+       "Max-Forwards: 70\r\nFrom: <sip:x@127.0.0.1>;tag=1\r\nTo: <sip:bob2@127.0.0.1>\r\n"
+       "Call-ID: strict1@t\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n" % (port, u)).encode()
+out = sipnet.udp_exchange(inv, ("127.0.0.1", port), wait=5.0)
+finals = [sipnet.status_of(m) for m in out if (sipnet.status_of(m) or 0) >= 200]
+print(finals[0] if finals else None)
+PY
+)
+check "strict-routed INVITE: reaches the last Route's URI, its 486 comes back (got $strict_out)" \
+	test "$strict_out" = 486
+check "  the callee's scenario passed (sipd ACKed its 486)" uas_done "$A"
+check "  forwarded with that URI as Request-URI and the Route gone" \
+	bash -c "grep -aq '^INVITE sip:bob2@127.0.0.1:$SU SIP/2.0' '$WORK/strict-uas.msg' && ! grep -aq '^Route:' '$WORK/strict-uas.msg'"
+stop_pid "$SIPD_PID"

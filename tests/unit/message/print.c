@@ -316,6 +316,22 @@ static void test_edit_proxy_forward(void **state)
 	assert_int_equal(e->err, SIP_ENOTFOUND);
 	assert_int_equal(print_edit(e, out, sizeof(out)), SIP_ENOTFOUND);
 
+	/* From the end (a strict router's last Route, §16.4): the lone value of
+	 * the last line goes, then the list line loses its last value. */
+	sip_edit_init(e, m);
+	sip_edit_pop_last_route(e);
+	n = print_edit(e, out, sizeof(out));
+	assert_true(n > 0);
+	assert_non_null(memmem(out, (size_t)n, "Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>" CRLF "l: 4", 60));
+	sip_edit_pop_last_route(e);
+	n = print_edit(e, out, sizeof(out));
+	assert_non_null(memmem(out, (size_t)n, "Route: <sip:p1.example.com;lr>" CRLF "l: 4", 36));
+	sip_edit_pop_last_route(e);
+	n = print_edit(e, out, sizeof(out));
+	assert_null(memmem(out, (size_t)n, "Route", 5));
+	sip_edit_pop_last_route(e);
+	assert_int_equal(e->err, SIP_ENOTFOUND);
+
 	/* Two pushes: the later one is on top. */
 	sip_edit_init(e, m);
 	sip_edit_push_via(e, SIP_STR("SIP/2.0/UDP a;branch=z9hG4bKa"));
