@@ -104,6 +104,13 @@ SIP_API void sip_resolver_free(struct sip_resolver *r);
  * SIP_ENOMEM — and then cb never runs. */
 SIP_API int sip_resolve(struct sip_resolver *r, const struct sip_uri *uri, sip_resolve_cb cb, void *arg);
 
+/* The answer at once when uri needs no lookup (its target is an IP
+ * literal, RFC 3263 §4.1/§4.2): 0 with *out set (one target; free it with
+ * sip_resolve_result_free), SIP_EAGAIN when DNS is needed (use
+ * sip_resolve()), or sip_resolve()'s errors. Saves a job and a loop turn
+ * on every request to a numeric next hop. */
+SIP_API int sip_resolve_now(struct sip_resolver *r, const struct sip_uri *uri, struct sip_resolve_result **out);
+
 /* Blocking helper for command-line use: runs a private loop until done.
  * Returns 0 with *out set, or the error sip_resolve_cb would have received. */
 SIP_API int sip_resolve_sync(const struct sip_resolver_opts *opts, const struct sip_uri *uri,

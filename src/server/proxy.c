@@ -469,6 +469,18 @@ static void start_branch(struct px_call *c, unsigned i)
 		branch_failed(b, 500);
 		return;
 	}
+	/* A numeric next hop (the usual contact) needs no lookup: go on now. */
+	struct sip_resolve_result *res = NULL;
+	int rc = sip_resolve_now(c->w->resolver, &hop, &res);
+	if (rc == 0) {
+		b->res = res;
+		try_next(b);
+		return;
+	}
+	if (rc != SIP_EAGAIN) {
+		branch_failed(b, 503);
+		return;
+	}
 	b->resolving = true;
 	c->refs++;
 	if (sip_resolve(c->w->resolver, &hop, on_resolved, b) < 0) {

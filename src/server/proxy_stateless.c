@@ -166,7 +166,14 @@ void sip__proxy_ack(struct sip__worker *w, const struct sip_msg *ack, unsigned p
 	a->w = w;
 	a->pop_routes = pop_routes;
 	memcpy(a->buf, ack->buf, ack->len);
-	if (sip_msg_parse(&a->msg, a->buf, ack->len, SIP_PARSE_DATAGRAM, NULL) <= 0 ||
-	    sip_resolve(w->resolver, hop, ack_resolved, a) < 0)
+	if (sip_msg_parse(&a->msg, a->buf, ack->len, SIP_PARSE_DATAGRAM, NULL) <= 0) {
+		sip_free(a);
+		return;
+	}
+	struct sip_resolve_result *res = NULL;
+	int rc = sip_resolve_now(w->resolver, hop, &res);
+	if (rc == 0)
+		ack_resolved(a, 0, res); /* a numeric next hop: no lookup */
+	else if (rc != SIP_EAGAIN || sip_resolve(w->resolver, hop, ack_resolved, a) < 0)
 		sip_free(a);
 }

@@ -77,15 +77,73 @@ static int proto_from_param(struct sip_str t, bool sips, enum sip_resolve_proto 
 }
 
 /* RFC 3263 §4.1: UDP for sip, TCP (TLS) for sips — or the next the client has. */
-static enum sip_resolve_proto default_proto(const struct sip__rsm *m)
+static enum sip_resolve_proto default_proto_for(bool sips, unsigned protos)
 {
 	static const enum sip_resolve_proto pref[] = {SIP_RESOLVE_UDP, SIP_RESOLVE_TCP, SIP_RESOLVE_TLS,
 						      SIP_RESOLVE_SCTP};
-	if (m->sips)
-		return (m->cfg.protos & SIP_RESOLVE_TLS) ? SIP_RESOLVE_TLS : 0;
+	if (sips)
+		return (protos & SIP_RESOLVE_TLS) ? SIP_RESOLVE_TLS : 0;
 	for (size_t i = 0; i < sizeof(pref) / sizeof(pref[0]); i++)
-		if (m->cfg.protos & pref[i])
+		if (protos & pref[i])
 			return pref[i];
+	return 0;
+}
+
+static enum sip_resolve_proto default_proto(const struct sip__rsm *m)
+{
+	return default_proto_for(m->sips, m->cfg.protos);
+}
+
+int sip__resolve_numeric(const struct sip_uri *uri, const struct sip__rcfg *cfg, struct sip_resolve_result **out)
+{
+	if (!uri || !out)
+		return SIP_EINVAL;
+	if (uri->scheme != SIP_URI_SIP && uri->scheme != SIP_URI_SIPS)
+		return SIP_EUNSUPPORTED;
+	/* RFC 3263 §4: TARGET is maddr when present, else the host; only an IP
+	 * literal (brackets or not) is answered here. */
+	struct sip_str t = uri->maddr.len ? uri->maddr : uri->host;
+	if (t.len >= 2 && t.p[0] == '[' && t.p[t.len - 1] == ']') {
+		t.p++;
+		t.len -= 2;
+	}
+	char name[INET6_ADDRSTRLEN + 1];
+	uint8_t bin[16];
+	int fam;
+	if (!t.len || t.len >= sizeof(name))
+		return SIP_EAGAIN;
+	memcpy(name, t.p, t.len);
+	name[t.len] = 0;
+	if (inet_pton(AF_INET, name, bin) == 1)
+		fam = AF_INET;
+	else if (inet_pton(AF_INET6, name, bin) == 1)
+		fam = AF_INET6;
+	else
+		return SIP_EAGAIN; /* a name: DNS */
+	unsigned protos = cfg && cfg->protos ? cfg->protos : SIP_RESOLVE_PROTO_DEFAULT;
+	if (cfg && ((fam == AF_INET && cfg->no_ipv4) || (fam == AF_INET6 && cfg->no_ipv6)))
+		return SIP_EUNSUPPORTED;
+	bool sips = uri->scheme == SIP_URI_SIPS;
+	enum sip_resolve_proto p = 0;
+	if (uri->transport.len) {
+		int rc = proto_from_param(uri->transport, sips, &p);
+		if (rc < 0)
+			return rc;
+		if (!(protos & p))
+			return SIP_EUNSUPPORTED;
+	} else if (!(p = default_proto_for(sips, protos))) {
+		return SIP_EUNSUPPORTED;
+	}
+	struct sip_resolve_result *r = sip_calloc(1, sizeof(*r) + sizeof(r->t[0]));
+	if (!r)
+		return SIP_ENOMEM;
+	r->n = 1;
+	r->t[0].proto = p;
+	r->t[0].family = fam;
+	memcpy(r->t[0].addr, bin, fam == AF_INET ? 4 : 16);
+	r->t[0].port = uri->has_port ? uri->port : default_port(p);
+	memcpy(r->t[0].host, name, t.len + 1);
+	*out = r;
 	return 0;
 }
 

@@ -99,6 +99,9 @@ void sip__rsm_on_addr(struct sip__rsm *m, int qid, enum sip__rstatus st, const s
 
 /* True when every query has been answered (and no new one is waiting). */
 bool sip__rsm_done(const struct sip__rsm *m);
+/* The target list of a URI whose TARGET is an IP literal (§4.1, §4.2: no
+ * lookup), built at once. SIP_EAGAIN when it names a host (DNS needed). */
+int sip__resolve_numeric(const struct sip_uri *uri, const struct sip__rcfg *cfg, struct sip_resolve_result **out);
 
 /* Builds the ordered, de-duplicated target list. Returns 0 with *out (never
  * empty), SIP_ENOTFOUND / SIP_ETIMEDOUT / SIP_EIO when there is no target, or SIP_ENOMEM. */

@@ -410,6 +410,15 @@ void sip_resolver_free(struct sip_resolver *r)
 		destroy_channel(r);
 }
 
+int sip_resolve_now(struct sip_resolver *r, const struct sip_uri *uri, struct sip_resolve_result **out)
+{
+	if (!r || !uri || !out)
+		return SIP_EINVAL;
+	if (r->closing)
+		return SIP_ESTATE;
+	return sip__resolve_numeric(uri, &r->cfg, out);
+}
+
 int sip_resolve(struct sip_resolver *r, const struct sip_uri *uri, sip_resolve_cb cb, void *arg)
 {
 	if (!r || !uri || !cb)

@@ -709,6 +709,40 @@ static void test_nomem(void **state)
 	sip_mem_set(NULL);
 }
 
+/* The numeric fast path (sip_resolve_now): IP literals answered at once
+ * with RFC 3263's transport and port rules; names left to DNS. */
+static void numeric(const char *text, int want_rc, enum sip_resolve_proto proto, int fam, uint16_t port)
+{
+	struct sip_uri u;
+	assert_int_equal(sip_uri_parse(&u, text, strlen(text), NULL), 0);
+	struct sip_resolve_result *r = NULL;
+	int rc = sip__resolve_numeric(&u, NULL, &r);
+	assert_int_equal(rc, want_rc);
+	if (rc)
+		return;
+	assert_int_equal(sip_resolve_count(r), 1);
+	const struct sip_target *t = sip_resolve_get(r, 0);
+	assert_int_equal(t->proto, proto);
+	assert_int_equal(t->family, fam);
+	assert_int_equal(t->port, port);
+	sip_resolve_result_free(r);
+}
+
+static void test_numeric_fast_path(void **state)
+{
+	(void)state;
+	numeric("sip:bob@192.0.2.4:5062", 0, SIP_RESOLVE_UDP, AF_INET, 5062);
+	numeric("sip:bob@192.0.2.4", 0, SIP_RESOLVE_UDP, AF_INET, 5060);
+	numeric("sip:bob@192.0.2.4;transport=tcp", 0, SIP_RESOLVE_TCP, AF_INET, 5060);
+	numeric("sips:bob@192.0.2.4", 0, SIP_RESOLVE_TLS, AF_INET, 5061);
+	numeric("sip:[2001:db8::1]:5070", 0, SIP_RESOLVE_UDP, AF_INET6, 5070);
+	numeric("sip:bob@example.com;maddr=192.0.2.9", 0, SIP_RESOLVE_UDP, AF_INET, 5060);
+	numeric("sip:bob@example.com", SIP_EAGAIN, 0, 0, 0);      /* DNS */
+	numeric("sip:bob@192.0.2.4;maddr=h.example", SIP_EAGAIN, 0, 0, 0);
+	numeric("sips:bob@192.0.2.4;transport=udp", SIP_EUNSUPPORTED, 0, 0, 0);
+	numeric("sip:bob@192.0.2.4;transport=ws", SIP_EUNSUPPORTED, 0, 0, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -725,6 +759,7 @@ int main(void)
 	    cmocka_unit_test(test_hostile_answers),
 	    cmocka_unit_test(test_cursor),
 	    cmocka_unit_test(test_nomem),
+	    cmocka_unit_test(test_numeric_fast_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
