@@ -40,6 +40,10 @@ SL_DURATION=$DURATION
 SL_KAM_CHILDREN=$WORKERS
 SL_RATE_QUANTUM=100
 SL_MIN_RATE=100
+# Kamailio keeps every transaction for its wait timers (~32 s for an
+# INVITE): at thousands of calls a second the bench default of 128 MB of
+# shared memory runs out (tm: "out of mem"), so the proxy runs get 1 GB.
+SL_KAM_SHM_MB=${SL_KAM_SHM_MB:-1024}
 
 source "$(dirname "${BASH_SOURCE[0]}")/sipp_load.sh"
 sl_init "$BUILD" || exit 0
