@@ -11,6 +11,7 @@
 
 #include <sip/print.h>
 #include "message/print_int.h"
+#include "message/validate_int.h"
 
 void sip_edit_init(struct sip_edit *e, const struct sip_msg *m)
 {
@@ -71,30 +72,7 @@ static bool is_lws(char c)
  * separate (a display name or a URI may hold one), as in sip_hdr_iter. */
 static struct sip_str after_first_value(struct sip_str v)
 {
-	bool quoted = false;
-	size_t angle = 0, paren = 0, i;
-
-	for (i = 0; i < v.len; i++) {
-		char c = v.p[i];
-		if (quoted) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				quoted = false;
-		} else if (c == '"') {
-			quoted = true;
-		} else if (c == '<') {
-			angle++;
-		} else if (c == '>' && angle) {
-			angle--;
-		} else if (c == '(') {
-			paren++;
-		} else if (c == ')' && paren) {
-			paren--;
-		} else if (c == ',' && !angle && !paren) {
-			break;
-		}
-	}
+	size_t i = sip__list_element_end(v, 0);
 	while (i < v.len && (v.p[i] == ',' || is_lws(v.p[i])))
 		i++;
 	if (i >= v.len)
@@ -144,36 +122,18 @@ static void pop_first(struct sip_edit *e, enum sip_hdr_id id)
  * separators and LWS dropped), or empty when it has a single element. */
 static struct sip_str before_last_value(struct sip_str v)
 {
-	bool quoted = false;
-	size_t angle = 0, paren = 0, last = 0;
+	size_t last = 0, i = 0;
 	bool found = false;
-	for (size_t i = 0; i < v.len; i++) {
-		char c = v.p[i];
-		if (quoted) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				quoted = false;
-		} else if (c == '"') {
-			quoted = true;
-		} else if (c == '<') {
-			angle++;
-		} else if (c == '>' && angle) {
-			angle--;
-		} else if (c == '(') {
-			paren++;
-		} else if (c == ')' && paren) {
-			paren--;
-		} else if (c == ',' && !angle && !paren) {
-			/* A comma with only separators after it ends nothing. */
-			size_t j = i + 1;
-			while (j < v.len && (v.p[j] == ',' || is_lws(v.p[j])))
-				j++;
-			if (j < v.len) {
-				last = i;
-				found = true;
-			}
+	while ((i = sip__list_element_end(v, i)) < v.len) {
+		/* A comma with only separators after it ends nothing. */
+		size_t j = i + 1;
+		while (j < v.len && (v.p[j] == ',' || is_lws(v.p[j])))
+			j++;
+		if (j < v.len) {
+			last = i;
+			found = true;
 		}
+		i++;
 	}
 	if (!found)
 		return SIP_STR_NULL;

@@ -17,7 +17,7 @@ void sip_hdr_iter_init(struct sip_hdr_iter *it, const struct sip_msg *m, enum si
  * quoted-string, <...> or (comment). */
 static const bool list_special[256] = {['"'] = 1, ['<'] = 1, ['>'] = 1, ['('] = 1, [')'] = 1, [','] = 1};
 
-static size_t element_end(struct sip_str v, size_t pos)
+size_t sip__list_element_end(struct sip_str v, size_t pos)
 {
 	/* Most values hold no comma at all (one Via, one Contact per line): then
 	 * the element is the rest whatever its quoting, and memchr finds that out
@@ -64,7 +64,7 @@ int sip_hdr_iter_next(struct sip_hdr_iter *it, struct sip_str *value)
 				return 1;
 			}
 		} else if (it->pos < v.len || (it->pos == v.len && it->pos > 0)) {
-			size_t end = element_end(v, it->pos);
+			size_t end = sip__list_element_end(v, it->pos);
 			struct sip_str e = {v.p + it->pos, end - it->pos};
 			while (e.len && sip__is_ws((unsigned char)e.p[0])) {
 				e.p++;

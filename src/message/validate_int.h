@@ -10,4 +10,9 @@
  * pass already parsed with the same sub-parsers (From, To, the top via-parm). */
 int sip__msg_validate(const struct sip_msg *m, struct sip_parse_err *err, bool eager_done);
 
+/* End of the list element of v starting at pos: the first ',' outside a
+ * quoted-string, <...> or (comment), or v.len (iter.c; the editor splits
+ * list values with it too). */
+size_t sip__list_element_end(struct sip_str v, size_t pos);
+
 #endif
