@@ -61,6 +61,20 @@ no_sanitizer_report() {
 	! grep -Eq "ERROR: (Address|Leak)Sanitizer|runtime error:" "$WORK/$1.log"
 }
 
+# reg_contacts SIPD_PORT USER CONTACT_VALUE...: one REGISTER of USER@127.0.0.1
+# binding every Contact value given; prints the status (sipnet.py).
+reg_contacts() {
+	python3 - "$HERE" "$@" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import sipnet
+port, user, contacts = int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+r = sipnet.udp_exchange(sipnet.register("127.0.0.1", port, user, "127.0.0.1", contacts=contacts),
+                        ("127.0.0.1", port))
+print(sipnet.status_of(r[0]) if r else None)
+PY
+}
+
 register() { # NAME USER CONTACT_PORT SIPD_PORT
 	sipp_uac "$1" u1 "$4" proxy_reg.xml -p "$(free_port)" -s "$2" -set cport "$3"
 }
@@ -208,17 +222,7 @@ stop_pid "$SIPD_PID"
 # only then is his q=0.5 contact tried — it answers and the call completes.
 Q=$(free_port); QA=$(free_port); QB=$(free_port)
 start_sipd serial -l udp:127.0.0.1:$Q --workers 2 --db "$WORK/serial.db" --trace
-qreg=$(python3 - "$Q" "$HERE" "$QA" "$QB" <<'PY'
-import sys
-sys.path.insert(0, sys.argv[2])
-import sipnet
-port, a, b = int(sys.argv[1]), int(sys.argv[3]), int(sys.argv[4])
-reg = sipnet.register("127.0.0.1", port, "dave", "127.0.0.1",
-                      contacts=["<sip:dave@127.0.0.1:%d>;q=0.5" % b, "<sip:dave@127.0.0.1:%d>;q=1.0" % a])
-r = sipnet.udp_exchange(reg, ("127.0.0.1", port))
-print(sipnet.status_of(r[0]) if r else None)
-PY
-)
+qreg=$(reg_contacts "$Q" dave "<sip:dave@127.0.0.1:$QB>;q=0.5" "<sip:dave@127.0.0.1:$QA>;q=1.0")
 check "REGISTER dave with two contacts, q=1.0 and q=0.5 (got $qreg)" test "$qreg" = 200
 uas_start serial-a "$QA" proxy_uas_reject.xml -set code 486 -set delay 200; A=$UAS_PID
 uas_start serial-b "$QB" proxy_uas_answer.xml -s dave -set delay 0; B=$UAS_PID
@@ -234,17 +238,7 @@ stop_pid "$SIPD_PID"
 # both WWW-Authenticate values (§16.7 step 7).
 Z=$(free_port); ZA=$(free_port); ZB=$(free_port)
 start_sipd chal -l udp:127.0.0.1:$Z --workers 2 --db "$WORK/chal.db"
-zreg=$(python3 - "$Z" "$HERE" "$ZA" "$ZB" <<'PY'
-import sys
-sys.path.insert(0, sys.argv[2])
-import sipnet
-port, a, b = int(sys.argv[1]), int(sys.argv[3]), int(sys.argv[4])
-reg = sipnet.register("127.0.0.1", port, "frank", "127.0.0.1",
-                      contacts=["<sip:frank@127.0.0.1:%d>" % a, "<sip:frank@127.0.0.1:%d>" % b])
-r = sipnet.udp_exchange(reg, ("127.0.0.1", port))
-print(sipnet.status_of(r[0]) if r else None)
-PY
-)
+zreg=$(reg_contacts "$Z" frank "<sip:frank@127.0.0.1:$ZA>" "<sip:frank@127.0.0.1:$ZB>")
 check "REGISTER frank with two contacts (got $zreg)" test "$zreg" = 200
 uas_start chal-a "$ZA" proxy_uas_challenge.xml -set realm alpha; A=$UAS_PID
 uas_start chal-b "$ZB" proxy_uas_challenge.xml -set realm beta; B=$UAS_PID
