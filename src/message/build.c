@@ -284,6 +284,15 @@ static struct sip_str hdr_value(const struct sip_msg *m, enum sip_hdr_id id)
 	return i == SIP_HDR_NONE ? SIP_STR_NULL : m->hdrs[i].value;
 }
 
+/* "name: value" CRLF with value as parsed. */
+static void copy_value(struct sip_builder *b, const char *name, struct sip_str value)
+{
+	put_c(b, name);
+	sip__build_put(b, ": ", 2);
+	sip__build_put(b, value.p, value.len);
+	sip__build_put(b, "\r\n", 2);
+}
+
 int sip_build_cancel(const struct sip_msg *r, char *out, size_t cap)
 {
 	if (!r || !out || !r->is_request || r->method_id != SIP_METHOD_INVITE ||
@@ -297,13 +306,15 @@ int sip_build_cancel(const struct sip_msg *r, char *out, size_t cap)
 	struct sip_builder b;
 	sip_build_init(&b, out, cap);
 	sip_build_request_line(&b, SIP_STR("CANCEL"), r->ruri_str);
-	sip_build_header(&b, SIP_STR("Via"), r->via.raw);
+	/* The copied values come from a parsed message: as received, without the
+	 * builder's value checks (a quoted-pair may legally hold a NUL). */
+	copy_value(&b, "Via", r->via.raw);
 	for (uint16_t i = r->first[SIP_HDR_ROUTE]; i != SIP_HDR_NONE; i = r->hdrs[i].next)
-		sip_build_header(&b, SIP_STR("Route"), r->hdrs[i].value);
+		copy_value(&b, "Route", r->hdrs[i].value);
 	sip_build_header(&b, SIP_STR("Max-Forwards"), SIP_STR("70"));
-	sip_build_header(&b, SIP_STR("From"), hdr_value(r, SIP_HDR_FROM));
-	sip_build_header(&b, SIP_STR("To"), hdr_value(r, SIP_HDR_TO));
-	sip_build_header(&b, SIP_STR("Call-ID"), r->call_id);
+	copy_value(&b, "From", hdr_value(r, SIP_HDR_FROM));
+	copy_value(&b, "To", hdr_value(r, SIP_HDR_TO));
+	copy_value(&b, "Call-ID", r->call_id);
 	sip_build_headerf(&b, "CSeq", "%u CANCEL", (unsigned)r->cseq.num);
 	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
 	return sip_build_finish(&b);
