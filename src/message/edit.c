@@ -97,15 +97,8 @@ static void pop_first(struct sip_edit *e, enum sip_hdr_id id)
 		if (op && op->kind == SIP_EDIT_REMOVE)
 			continue;
 		struct sip_str cur = op ? op->value : m->hdrs[i].value;
-		if (!cur.len) {
-			/* An empty line holds no value (the iterator skips it too):
-			 * it goes, and the first value is on a later line. */
-			if (op)
-				op->kind = SIP_EDIT_REMOVE;
-			else
-				add_op(e, SIP_EDIT_REMOVE, i, SIP_STR_NULL, SIP_STR_NULL);
-			continue;
-		}
+		if (!cur.len)
+			continue; /* an empty line holds no value (the iterator skips it too): left as it is */
 		rest = after_first_value(cur);
 		if (op) {
 			op->kind = rest.len ? SIP_EDIT_REPLACE : SIP_EDIT_REMOVE;
@@ -159,13 +152,8 @@ static void pop_last(struct sip_edit *e, enum sip_hdr_id id)
 		if (op && op->kind == SIP_EDIT_REMOVE)
 			continue;
 		struct sip_str cur = op ? op->value : m->hdrs[i].value;
-		if (!cur.len) {
-			if (op)
-				op->kind = SIP_EDIT_REMOVE;
-			else
-				add_op(e, SIP_EDIT_REMOVE, i, SIP_STR_NULL, SIP_STR_NULL);
-			continue;
-		}
+		if (!cur.len)
+			continue; /* no value on it: left as it is */
 		struct sip_str rest = before_last_value(cur);
 		if (op) {
 			op->kind = rest.len ? SIP_EDIT_REPLACE : SIP_EDIT_REMOVE;
