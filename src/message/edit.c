@@ -80,37 +80,6 @@ static struct sip_str after_first_value(struct sip_str v)
 	return (struct sip_str){v.p + i, v.len - i};
 }
 
-/* Removes the first value of header kind id still present after the edits so
- * far: its line is rewritten with the remaining values, or removed. */
-static void pop_first(struct sip_edit *e, enum sip_hdr_id id)
-{
-	const struct sip_msg *m = e->m;
-	unsigned guard = 0;
-
-	if (e->err)
-		return;
-	for (uint16_t i = m->first[id]; i != SIP_HDR_NONE && i < m->nhdrs && guard++ < SIP_MAX_HEADERS;
-	     i = m->hdrs[i].next) {
-		struct sip_edit_op *op = line_op(e, i);
-		struct sip_str rest;
-
-		if (op && op->kind == SIP_EDIT_REMOVE)
-			continue;
-		struct sip_str cur = op ? op->value : m->hdrs[i].value;
-		if (!cur.len)
-			continue; /* an empty line holds no value (the iterator skips it too): left as it is */
-		rest = after_first_value(cur);
-		if (op) {
-			op->kind = rest.len ? SIP_EDIT_REPLACE : SIP_EDIT_REMOVE;
-			op->value = rest;
-		} else {
-			add_op(e, rest.len ? SIP_EDIT_REPLACE : SIP_EDIT_REMOVE, i, SIP_STR_NULL, rest);
-		}
-		return;
-	}
-	fail(e, SIP_ENOTFOUND);
-}
-
 /* The elements of a comma-separated value before its last one (trailing
  * separators and LWS dropped), or empty when it has a single element. */
 static struct sip_str before_last_value(struct sip_str v)
@@ -135,6 +104,45 @@ static struct sip_str before_last_value(struct sip_str v)
 	return (struct sip_str){v.p, last};
 }
 
+/* Takes the first (or last) value off header line i as edited so far: the
+ * line is rewritten with the rest, or removed when it was the only one.
+ * False when the line holds no value (removed already, or empty: the
+ * iterator skips an empty line too, and it is left as it is). */
+static bool pop_line_value(struct sip_edit *e, uint16_t i, bool last)
+{
+	struct sip_edit_op *op = line_op(e, i);
+	if (op && op->kind == SIP_EDIT_REMOVE)
+		return false;
+	struct sip_str cur = op ? op->value : e->m->hdrs[i].value;
+	if (!cur.len)
+		return false;
+	struct sip_str rest = last ? before_last_value(cur) : after_first_value(cur);
+	if (op) {
+		op->kind = rest.len ? SIP_EDIT_REPLACE : SIP_EDIT_REMOVE;
+		op->value = rest;
+	} else {
+		add_op(e, rest.len ? SIP_EDIT_REPLACE : SIP_EDIT_REMOVE, i, SIP_STR_NULL, rest);
+	}
+	return true;
+}
+
+/* Removes the first value of header kind id still present after the edits so
+ * far: its line is rewritten with the remaining values, or removed. */
+static void pop_first(struct sip_edit *e, enum sip_hdr_id id)
+{
+	const struct sip_msg *m = e->m;
+	unsigned guard = 0;
+
+	if (e->err)
+		return;
+	for (uint16_t i = m->first[id]; i != SIP_HDR_NONE && i < m->nhdrs && guard++ < SIP_MAX_HEADERS;
+	     i = m->hdrs[i].next) {
+		if (pop_line_value(e, i, false))
+			return;
+	}
+	fail(e, SIP_ENOTFOUND);
+}
+
 /* Removes the last value of header kind id still present after the edits so
  * far (a strict router's Request-URI, §16.4). */
 static void pop_last(struct sip_edit *e, enum sip_hdr_id id)
@@ -147,21 +155,8 @@ static void pop_last(struct sip_edit *e, enum sip_hdr_id id)
 	for (uint16_t i = m->first[id]; i != SIP_HDR_NONE && i < m->nhdrs && n < SIP_MAX_HEADERS; i = m->hdrs[i].next)
 		lines[n++] = i;
 	while (n--) {
-		uint16_t i = lines[n];
-		struct sip_edit_op *op = line_op(e, i);
-		if (op && op->kind == SIP_EDIT_REMOVE)
-			continue;
-		struct sip_str cur = op ? op->value : m->hdrs[i].value;
-		if (!cur.len)
-			continue; /* no value on it: left as it is */
-		struct sip_str rest = before_last_value(cur);
-		if (op) {
-			op->kind = rest.len ? SIP_EDIT_REPLACE : SIP_EDIT_REMOVE;
-			op->value = rest;
-		} else {
-			add_op(e, rest.len ? SIP_EDIT_REPLACE : SIP_EDIT_REMOVE, i, SIP_STR_NULL, rest);
-		}
-		return;
+		if (pop_line_value(e, lines[n], true))
+			return;
 	}
 	fail(e, SIP_ENOTFOUND);
 }
