@@ -129,6 +129,7 @@ int sipua_cmd_call(int argc, char **argv)
 		{"hold", required_argument, NULL, 'H'},	   {"user", required_argument, NULL, 'u'},
 		{"password", required_argument, NULL, 'p'}, {"timeout", required_argument, NULL, 'T'},
 		{"dns", required_argument, NULL, 'D'},	   {"refresh", required_argument, NULL, 'R'},
+		{"tls-ca", required_argument, NULL, 'C'},   {"insecure", no_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
 	};
 	struct sip_ua_config cfg;
@@ -144,6 +145,8 @@ int sipua_cmd_call(int argc, char **argv)
 		case 'p': cfg.password = optarg; break;
 		case 'T': timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'D': cfg.dns_servers = optarg; break;
+		case 'C': cfg.tls_ca_file = optarg; break;
+		case 'k': cfg.tls_insecure_no_verify = true; break;
 		case 'R':
 			refresh = !strcasecmp(optarg, "update") ? "UPDATE" : !strcasecmp(optarg, "invite") ? "INVITE" : NULL;
 			if (!refresh) {
@@ -153,7 +156,7 @@ int sipua_cmd_call(int argc, char **argv)
 			break;
 		case 'h':
 			puts("usage: sipua call URI [--hold S] [--refresh update|invite] [--user U --password P] [--timeout S]\n"
-			     "                      [--dns HOST:PORT]\n"
+			     "                      [--dns HOST:PORT] [--tls-ca FILE] [--insecure]\n"
 			     "  INVITE URI, ACK the answer, (UPDATE or re-INVITE it,) BYE after S seconds (0: wait for the\n"
 			     "  peer's BYE)");
 			return 0;

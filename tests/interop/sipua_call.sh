@@ -121,6 +121,29 @@ check "auth: alice's call is challenged (407), answered, established and hung up
 check "  the INVITE went on with Proxy-Authorization; the BYE was relayed unchallenged" \
 	bash -c "grep -aq '^Proxy-Authorization: Digest username=\"alice\"' '$WORK/sipda.log' && [ $(sent9 '^BYE sip:') -ge 1 ]"
 
+# 10. The caller over TLS (certificate checked), the callee over UDP: sipd
+# double Record-Routes (the UDP side on top for the callee), and the BYE goes
+# back to sipd over TLS along the caller's route set.
+PT=$(free_port); PU=$(free_port); BT=$(free_port)
+"$ROOT/scripts/gencert" "$WORK/tls" 127.0.0.1 >/dev/null
+start_sipd sipdt -l "udp:127.0.0.1:$PU" -l "tls:127.0.0.1:$PT" --tls-cert "$WORK/tls/cert.pem" \
+	--tls-key "$WORK/tls/key.pem" --db "$WORK/sipdt.db" --workers 2 --trace
+check "TLS: bob registers over UDP" \
+	"$SIPUA" register --user bob --registrar "sip:127.0.0.1:$PU" --contact "sip:bob@127.0.0.1:$BT" --once
+"$SIPUA" answer --listen "127.0.0.1:$BT" --user bob --ring-ms 100 --timeout 15 >"$WORK/ans10.log" 2>&1 &
+A=$!
+PIDS+=("$A")
+sleep 0.3
+rc=0; timeout 20 "$SIPUA" call "sip:bob@127.0.0.1:$PT;transport=tls" --tls-ca "$WORK/tls/cert.pem" --hold 1 \
+	--timeout 15 >"$WORK/call10.log" 2>&1 || rc=$?
+arc=0; wait "$A" || arc=$?
+check "TLS: a caller over TLS reaches the UDP callee through sipd and hangs up (both exit 0)" \
+	bash -c "[ $rc -eq 0 ] && [ $arc -eq 0 ]"
+check "  sipd recorded both sides: <sip:127.0.0.1:$PU;lr> and <sip:127.0.0.1:$PT;transport=tls;lr>" \
+	bash -c "grep -aq '^Record-Route: <sip:127.0.0.1:$PU;lr>' '$WORK/sipdt.log' && grep -aq '^Record-Route: <sip:127.0.0.1:$PT;transport=tls;lr>' '$WORK/sipdt.log'"
+check "  the caller's BYE came in over TLS" \
+	bash -c "grep -a -A1 'trace recv TLS' '$WORK/sipdt.log' | grep -aq '^BYE '"
+
 # 8. The same over IPv6: sipd on [::1], bob registered and called there.
 if ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
 	P6=$(free_port 6); B6=$(free_port 6)
