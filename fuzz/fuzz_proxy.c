@@ -4,6 +4,7 @@
  * drop it), so each output is parsed back and checked against what was
  * asked; the first bytes also go to sip_proxy_branch_worker. */
 #include <sip/msg.h>
+#include <sip/print.h>
 #include <sip/proxy.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,7 @@ static void forward(void)
 
 static void cancel(void)
 {
-	int n = sip_proxy_cancel(&m, out, sizeof(out));
+	int n = sip_build_cancel(&m, out, sizeof(out));
 	if (m.method_id != SIP_METHOD_INVITE) {
 		if (n != SIP_EINVAL)
 			abort();
@@ -151,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sip_proxy_fwd f = {.via = SIP_STR("SIP/2.0/UDP p;branch=z9hG4bK-sd0-x")};
 		if (sip_proxy_forward(&m, &f, out, sizeof(out)) != SIP_EINVAL)
 			abort();
-		if (sip_proxy_cancel(&m, out, sizeof(out)) != SIP_EINVAL)
+		if (sip_build_cancel(&m, out, sizeof(out)) != SIP_EINVAL)
 			abort();
 	}
 	return 0;

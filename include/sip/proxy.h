@@ -1,8 +1,8 @@
 /* proxy.h — the message side of a stateful proxy (RFC 3261 §16), with no
  * I/O: the forwarded copy of a request (§16.6), a response passed upstream
- * (§16.7 step 9), the choice of the best final response (§16.7 step 6), the
- * CANCEL of a branch (§9.1, §16.10), and branch ids that name the worker
- * thread that owns the client transaction. sipd's worker glue
+ * (§16.7 step 9), the choice of the best final response (§16.7 step 6), and
+ * branch ids that name the worker thread that owns the client transaction
+ * (a branch's CANCEL is sip_build_cancel(), sip/print.h). sipd's worker glue
  * (src/server/proxy.c) does the routing, the transactions and the sockets. */
 #ifndef SIP_PROXY_H
 #define SIP_PROXY_H
@@ -61,12 +61,6 @@ SIP_API bool sip_proxy_better(int best, int cand);
  * step 6: a 503 from downstream becomes 500, so the client does not take
  * the proxy itself for overloaded). */
 SIP_API int sip_proxy_upstream_status(int status);
-
-/* Writes the CANCEL for a branch from the request sent on it (§9.1):
- * Request-URI, Call-ID, From, To, CSeq number and top Via of that request,
- * its Route headers, method CANCEL. Returns the length, SIP_EINVAL (not an
- * INVITE), SIP_ETOOBIG. */
-SIP_API int sip_proxy_cancel(const struct sip_msg *branch_req, char *out, size_t cap);
 
 /* Writes a branch id for a request forwarded by worker `worker`:
  * "z9hG4bK" (§8.1.1.7) "-sd" <worker> "-" <token>. token: random, or a hash

@@ -1,7 +1,8 @@
 /* forward.c — the bytes a stateful proxy sends: the forwarded copy of a
- * request (§16.6), a response relayed upstream (§16.7 step 9) and the CANCEL
- * of a branch (§9.1). Built with the message editor, so every header the
- * proxy does not own leaves exactly as it arrived. */
+ * request (§16.6), a response relayed upstream (§16.7 step 9) and a 401/407
+ * carrying every branch's challenges (§16.7 step 7). Built with the message
+ * editor, so every header the proxy does not own leaves exactly as it
+ * arrived. */
 #include <sip/print.h>
 #include <sip/proxy.h>
 #include <stdio.h>
@@ -103,9 +104,4 @@ int sip_proxy_add_challenges(const struct sip_msg *resp, const struct sip_msg *o
 	if (resp->nhdrs + added + 1u > SIP_MAX_HEADERS)
 		return SIP_ETOOBIG; /* the next hop could not parse it */
 	return sip_edit_print(&e, out, cap);
-}
-
-int sip_proxy_cancel(const struct sip_msg *r, char *out, size_t cap)
-{
-	return sip_build_cancel(r, out, cap);
 }

@@ -140,7 +140,7 @@ static void send_cancel(struct px_branch *b)
 	char buf[SIP_TP_DGRAM_MAX];
 	if (!b->txn || !b->sent || sip_msg_parse(&sent, b->sent, b->sent_len, SIP_PARSE_DATAGRAM, NULL) <= 0)
 		return;
-	int n = sip_proxy_cancel(&sent, buf, sizeof(buf));
+	int n = sip_build_cancel(&sent, buf, sizeof(buf));
 	struct sip_msg cm;
 	struct sip_txn *ct;
 	if (n < 0 || sip_msg_parse(&cm, buf, (size_t)n, SIP_PARSE_DATAGRAM, NULL) <= 0 ||
@@ -399,10 +399,8 @@ static void on_resolved(void *arg, int err, struct sip_resolve_result *res)
 static int next_hop(const struct px_branch *b, const struct sip_msg *req, struct sip_uri *uri)
 {
 	const struct px_call *c = b->call;
-	struct sip_str v = SIP_STR_NULL;
-	struct sip_hdr_iter it;
 	if (b->route_pre && b->route_pre[0]) {
-		v = sip_str_c(b->route_pre);
+		struct sip_str v = sip_str_c(b->route_pre);
 		/* The first value of a comma-joined Path. */
 		struct sip_nameaddr na;
 		size_t off;
@@ -420,21 +418,9 @@ static int next_hop(const struct px_branch *b, const struct sip_msg *req, struct
 		*uri = na.uri;
 		return 0;
 	}
-	sip_hdr_iter_init(&it, req, SIP_HDR_ROUTE);
-	for (unsigned i = 0; i <= c->pop_routes; i++) {
-		if (sip_hdr_iter_next(&it, &v) != 1) {
-			v = SIP_STR_NULL;
-			break;
-		}
-	}
-	if (v.len) {
-		struct sip_nameaddr na;
-		size_t off;
-		if (sip_nameaddr_parse(&na, v, &off) < 0)
-			return SIP_EPARSE;
-		*uri = na.uri;
-		return 0;
-	}
+	int rc = sip__route_after(req, c->pop_routes, uri);
+	if (rc != 0)
+		return rc < 0 ? SIP_EPARSE : 0;
 	const char *t = b->received ? b->received : b->ruri;
 	if (!t)
 		*uri = req->ruri;

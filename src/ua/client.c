@@ -93,39 +93,11 @@ static void finish(struct ua_req *r, int status, const struct sip_msg *msg, cons
 	req_free(r);
 }
 
-static enum sip_tp_type tp_of(enum sip_resolve_proto p)
-{
-	switch (p) {
-	case SIP_RESOLVE_TCP:
-		return SIP_TP_TCP;
-	case SIP_RESOLVE_TLS:
-		return SIP_TP_TLS;
-	default:
-		return SIP_TP_UDP;
-	}
-}
-
-static void target_sockaddr(const struct sip_target *t, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (t->family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, t->addr, 16);
-		s6->sin6_port = htons(t->port);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, t->addr, 4);
-		s4->sin_port = htons(t->port);
-	}
-}
-
 /* Our UDP listener for the target's address family, bound to the local
  * address that routes to the target (its sent-by is what we put in Via). */
-static struct sip_listener *listener_for(struct sip_ua *ua, const struct sockaddr_storage *dst)
+static struct sip_listener *listener_for(struct sip_ua *ua, const struct sockaddr *dst)
 {
-	int fam = dst->ss_family;
+	int fam = dst->sa_family;
 	struct sip_listener **slot = &ua->udp[fam == AF_INET6];
 	if (*slot)
 		return *slot;
@@ -244,10 +216,11 @@ static int build(struct ua_req *r, struct sip_listener *l, enum sip_tp_type type
 static int send_here(struct ua_req *r, const char **why)
 {
 	struct sip_ua *ua = r->ua;
-	enum sip_tp_type type = r->forced ? r->forced : tp_of(r->cur.proto);
-	struct sockaddr_storage dst;
-	target_sockaddr(&r->cur, &dst);
-	struct sip_listener *l = listener_for(ua, &dst);
+	struct sip_txn_dest d;
+	enum sip_tp_type type = sip_txn_dest_from_target(&d, &r->cur);
+	if (r->forced)
+		type = r->forced;
+	struct sip_listener *l = listener_for(ua, (const struct sockaddr *)d.addr);
 	if (!l) {
 		*why = "no local address to reach the target";
 		return SIP_EIO;
@@ -281,8 +254,8 @@ static int send_here(struct ua_req *r, const char **why)
 		return SIP_ETOOBIG;
 	}
 	r->used = type;
-	struct sip_txn_dest d;
-	sip_txn_dest_set(&d, (const struct sockaddr *)&dst, type, 0);
+	d.transport = (uint8_t)type; /* forced, or switched by the MTU rule */
+	d.reliable = sip_transport_reliable(type);
 	d.flags = flags;
 	const char *tls_name = r->puri.host_type == SIP_HOST_NAME ? r->cur.host : NULL;
 	char name[SIP_RESOLVE_NAME_MAX + 1];

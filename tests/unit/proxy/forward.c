@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "sip_test.h"
+#include <sip/print.h>
 #include <sip/proxy.h>
 
 #define CRLF "\r\n"
@@ -492,7 +493,7 @@ static void test_response_up_errors(void **state)
 	assert_int_equal(sip_proxy_response_up(&in, out, (size_t)n), n);
 }
 
-/* ---- sip_proxy_cancel (§9.1) ---- */
+/* ---- sip_build_cancel (§9.1), the CANCEL of a branch ---- */
 
 /* The CANCEL of the branch forwarded in test_forward_full: built from the
  * forwarded bytes, as the proxy keeps them for its client transaction. */
@@ -508,7 +509,7 @@ static void test_cancel_of_forwarded(void **state)
 	struct sip_msg branch;
 	assert_int_equal(sip_msg_parse(&branch, fwd, (size_t)n, SIP_PARSE_STREAM, NULL), n);
 
-	n = sip_proxy_cancel(&branch, out, sizeof(out));
+	n = sip_build_cancel(&branch, out, sizeof(out));
 	assert_bytes(n, "CANCEL sip:bob@192.0.2.4:5062;transport=tcp SIP/2.0" CRLF
 			"Via: " OUR_VIA CRLF
 			"Route: <sip:pcscf.example.net;lr>" CRLF
@@ -547,7 +548,7 @@ static void test_cancel_top_via_value(void **state)
 		 "Route: <sip:r1.example.net;lr>, <sip:r2.example.net;lr>" CRLF
 		 "Max-Forwards: 40" CRLF "From: <sip:a@example.com>;tag=f" CRLF "To: <sip:u@example.org>;tag=t" CRLF
 		 "Call-ID: k@h" CRLF "CSeq: 4294967295 INVITE" CRLF "Content-Length: 0" CRLF CRLF);
-	int n = sip_proxy_cancel(&in, out, sizeof(out));
+	int n = sip_build_cancel(&in, out, sizeof(out));
 	parse_back(n);
 	VALUES(SIP_HDR_VIA, "SIP/2.0/UDP p.example.org;branch=z9hG4bK-sd5-zz");
 	VALUES(SIP_HDR_ROUTE, "<sip:r1.example.net;lr>", "<sip:r2.example.net;lr>");
@@ -561,26 +562,26 @@ static void test_cancel_errors(void **state)
 {
 	(void)state;
 	parse_in(ROUTED("") );
-	int n = sip_proxy_cancel(&in, out, sizeof(out));
+	int n = sip_build_cancel(&in, out, sizeof(out));
 	parse_back(n); /* no Route: none in the CANCEL */
 	assert_int_equal(back.first[SIP_HDR_ROUTE], SIP_HDR_NONE);
 	for (int cap = 0; cap < n; cap++)
-		assert_int_equal(sip_proxy_cancel(&in, out, (size_t)cap), SIP_ETOOBIG);
-	assert_int_equal(sip_proxy_cancel(&in, NULL, 100), SIP_EINVAL);
-	assert_int_equal(sip_proxy_cancel(NULL, out, sizeof(out)), SIP_EINVAL);
+		assert_int_equal(sip_build_cancel(&in, out, (size_t)cap), SIP_ETOOBIG);
+	assert_int_equal(sip_build_cancel(&in, NULL, 100), SIP_EINVAL);
+	assert_int_equal(sip_build_cancel(NULL, out, sizeof(out)), SIP_EINVAL);
 
 	parse_in("BYE sip:bob@example.org SIP/2.0" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bK1" CRLF
 		 "From: <sip:a@b>;tag=1" CRLF "To: <sip:bob@example.org>;tag=2" CRLF "Call-ID: c" CRLF
 		 "CSeq: 3 BYE" CRLF "Content-Length: 0" CRLF CRLF);
-	assert_int_equal(sip_proxy_cancel(&in, out, sizeof(out)), SIP_EINVAL);
+	assert_int_equal(sip_build_cancel(&in, out, sizeof(out)), SIP_EINVAL);
 	parse_in("CANCEL sip:bob@example.org SIP/2.0" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bK1" CRLF
 		 "From: <sip:a@b>;tag=1" CRLF "To: <sip:bob@example.org>" CRLF "Call-ID: c" CRLF
 		 "CSeq: 3 CANCEL" CRLF "Content-Length: 0" CRLF CRLF);
-	assert_int_equal(sip_proxy_cancel(&in, out, sizeof(out)), SIP_EINVAL);
+	assert_int_equal(sip_build_cancel(&in, out, sizeof(out)), SIP_EINVAL);
 	/* A response to an INVITE is not an INVITE. */
 	parse_in("SIP/2.0 180 Ringing" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bK1" CRLF "From: <sip:a@b>;tag=1" CRLF
 		 "To: <sip:c@d>;tag=2" CRLF "Call-ID: c" CRLF "CSeq: 1 INVITE" CRLF "Content-Length: 0" CRLF CRLF);
-	assert_int_equal(sip_proxy_cancel(&in, out, sizeof(out)), SIP_EINVAL);
+	assert_int_equal(sip_build_cancel(&in, out, sizeof(out)), SIP_EINVAL);
 }
 
 /* §16.7 step 7: the relayed 401/407 carries the challenges of every branch. */
