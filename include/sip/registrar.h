@@ -90,6 +90,10 @@ SIP_API void sip_registrar_free(struct sip_registrar *reg);
  * sip_location_uri_eq_fn; ud is unused. */
 SIP_API bool sip_registrar_uri_eq(void *ud, struct sip_str a, struct sip_str b);
 
+/* The option tags this registrar supports, as a Supported header value
+ * ("path, outbound", "path", "outbound" or ""), e.g. for an OPTIONS answer. */
+SIP_API const char *sip_registrar_supported(const struct sip_registrar *reg);
+
 /* Outcome of one REGISTER. */
 struct sip_registrar_result {
 	int status;	   /* response code written (200, 4xx, 5xx); 0 when not_ours */

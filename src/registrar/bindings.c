@@ -216,13 +216,9 @@ static int build_ok(struct sip_registrar *reg, const struct reg_req *rq, const s
 		sip_build_header(&b, SIP_STR("Path"), rq->path);
 	if (rq->outbound_used)
 		sip_build_header(&b, SIP_STR("Require"), SIP_STR("outbound"));
-	unsigned o = reg->cfg.options;
-	if (o & SIP_REGISTRAR_OPT_PATH && o & SIP_REGISTRAR_OPT_OUTBOUND)
-		sip_build_header(&b, SIP_STR("Supported"), SIP_STR("path, outbound"));
-	else if (o & SIP_REGISTRAR_OPT_PATH)
-		sip_build_header(&b, SIP_STR("Supported"), SIP_STR("path"));
-	else if (o & SIP_REGISTRAR_OPT_OUTBOUND)
-		sip_build_header(&b, SIP_STR("Supported"), SIP_STR("outbound"));
+	struct sip_str supported = sip_str_c(sip_registrar_supported(reg));
+	if (supported.len)
+		sip_build_header(&b, SIP_STR("Supported"), supported);
 	return sip__reg_finish(&b, 200, res);
 }
 

@@ -84,6 +84,13 @@ void sip_registrar_free(struct sip_registrar *reg)
 	sip_free(reg);
 }
 
+const char *sip_registrar_supported(const struct sip_registrar *reg)
+{
+	static const char *const tags[4] = {"", "path", "outbound", "path, outbound"};
+	unsigned o = reg ? reg->cfg.options : 0;
+	return tags[((o & SIP_REGISTRAR_OPT_PATH) ? 1 : 0) | ((o & SIP_REGISTRAR_OPT_OUTBOUND) ? 2 : 0)];
+}
+
 bool sip_registrar_uri_eq(void *ud, struct sip_str a, struct sip_str b)
 {
 	(void)ud;

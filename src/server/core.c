@@ -84,7 +84,8 @@ static void on_options(struct sip__worker *w, struct sip_txn *t, const struct si
 	struct sip_builder b;
 	head(w, &b, req, 200);
 	sip_build_header(&b, SIP_STR("Allow"), SIP_STR(ALLOW_SELF));
-	sip_build_header(&b, SIP_STR("Supported"), SIP_STR(""));
+	/* §11.2: what we support — the registrar's extensions (RFC 3327, 5626). */
+	sip_build_header(&b, SIP_STR("Supported"), sip_str_c(sip_registrar_supported(w->reg)));
 	sip_build_header(&b, SIP_STR("Accept"), SIP_STR("application/sdp"));
 	sip_build_header(&b, SIP_STR("Accept-Language"), SIP_STR("en"));
 	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);

@@ -15,6 +15,7 @@ for t in udp tcp; do
 	check "sipua options over $t/IPv4 → 200, exit 0" ua sip:127.0.0.1:$P --transport $t
 	check "  prints the status line" grep -qx "SIP/2.0 200 OK" "$WORK/ua.out"
 	check "  prints Allow" grep -q "^Allow:.*OPTIONS" "$WORK/ua.out"
+	check "  Supported names the registrar's extensions" grep -qx "Supported: path, outbound" "$WORK/ua.out"
 	check "  went over $t" grep -qi "over $t" "$WORK/ua.err"
 	check "sipua options over $t/IPv6 → 200" ua "sip:[::1]:$P6" --transport $t
 done
