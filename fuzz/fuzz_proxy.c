@@ -52,7 +52,7 @@ static void forward(void)
 	};
 	int n = sip_proxy_forward(&m, &f, out, sizeof(out));
 	if (n >= 0) {
-		if (!within_caps(m.nhdrs + 7u, n, &m))
+		if (!within_caps(m.nhdrs + SIP_PROXY_ADDED_LINES, n, &m))
 			return;
 		reparse(n, &m);
 		if (back.method_id != m.method_id || !sip_str_eq(back.ruri_str, f.ruri) ||
@@ -64,7 +64,7 @@ static void forward(void)
 		/* The popped value gone, the pre-loaded one in front of the rest. */
 		if (sip_hdr_count(&m, SIP_HDR_ROUTE) >= 0 && count(&back, SIP_HDR_ROUTE) != routes - (int)f.pop_routes + 1)
 			abort();
-	} else if (m.max_forwards != 0 && m.nhdrs + 7u <= SIP_MAX_HEADERS && n != SIP_ETOOBIG) {
+	} else if (m.max_forwards != 0 && m.nhdrs + SIP_PROXY_ADDED_LINES <= SIP_MAX_HEADERS && n != SIP_ETOOBIG) {
 		abort(); /* every parsed request with hops left and room for our lines can be forwarded */
 	}
 	/* A request with Max-Forwards 0 is never forwarded. */

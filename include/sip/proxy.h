@@ -18,6 +18,10 @@ extern "C" {
 #define SIP_PROXY_BRANCH_MAX 64	  /* bytes of a branch id we make, with NUL */
 #define SIP_PROXY_MAX_WORKER 255  /* highest worker number a branch id can carry */
 #define SIP_PROXY_DEFAULT_MAX_FORWARDS 70
+#define SIP_PROXY_DEFAULT_MAX_BREADTH 60 /* RFC 5393 §5.3.1, when a request has none */
+#define SIP_PROXY_MAX_MAX_BREADTH 1000	 /* larger received values count as this */
+#define SIP_PROXY_LOOP_HASH_LEN 16	 /* hex digits of the loop-detection hash */
+#define SIP_PROXY_ADDED_LINES 8u	 /* header lines sip_proxy_forward may add */
 
 /* How a request is changed on its way to one target (§16.6). */
 struct sip_proxy_fwd {
@@ -29,6 +33,8 @@ struct sip_proxy_fwd {
 	unsigned pop_routes;		/* leading Route values that name us, removed (§16.4) */
 	struct sip_str path;		/* REGISTER: value added on top of Path (RFC 3327 §5.1), keeping us on
 					   the path of requests to the registering UA; empty: none */
+	unsigned max_breadth;		/* > 0: the Max-Breadth this branch gets (RFC 5393 §5.3.3), replacing
+					   the request's; 0: the request's left as it is */
 };
 
 /* Writes the forwarded copy of req: the edits of f, Max-Forwards one lower
@@ -71,6 +77,34 @@ SIP_API int sip_proxy_branch(unsigned worker, struct sip_str token, char *out, s
  * when the branch is not one of ours. */
 SIP_API int sip_proxy_branch_worker(struct sip_str branch);
 
+/* ---- Loops and amplification (RFC 5393) ---- */
+
+/* The loop-detection hash of req (§16.6 step 8 as corrected by RFC 5393
+ * §4.2): over the Request-URI, From and To tags, Call-ID, CSeq number,
+ * Route, Proxy-Require and Proxy-Authorization as received; not the top
+ * Via, Max-Forwards or Max-Breadth. Hex, NUL-terminated. A proxy that
+ * detects loops makes its branch ids with sip_proxy_branch(worker,
+ * "<hash>.<random>"). */
+SIP_API void sip_proxy_loop_hash(const struct sip_msg *req, char out[SIP_PROXY_LOOP_HASH_LEN + 1]);
+/* The loop hash in a branch id made that way; empty for any other branch. */
+SIP_API struct sip_str sip_proxy_branch_loop_hash(struct sip_str branch);
+
+/* Whether a Via value was put there by this proxy (its sent-by is one of
+ * our listeners). */
+typedef bool (*sip_proxy_via_ours_fn)(void *ud, const struct sip_via *via);
+/* §16.3 step 4: 1 when req is a loop — a Via value that `ours` accepts
+ * carries a loop hash equal to req's (a copy of this very request came back:
+ * answer 482); 0 when it is not (no such Via, or a spiral: the request was
+ * retargeted on its way back); SIP_EPARSE when the Via list does not split;
+ * SIP_EINVAL. */
+SIP_API int sip_proxy_loop_check(const struct sip_msg *req, sip_proxy_via_ours_fn ours, void *ud);
+
+/* The Incoming Max-Breadth of req (RFC 5393 §5.3.1): its Max-Breadth
+ * value (capped at SIP_PROXY_MAX_MAX_BREADTH), SIP_PROXY_DEFAULT_MAX_BREADTH
+ * when it has none, SIP_EPARSE when the value is not 1*DIGIT (answer 400).
+ * 0 means no branch may be sent (answer 440). */
+SIP_API int sip_proxy_max_breadth(const struct sip_msg *req);
+
 /* ---- The fork: what one proxied request decides (§16.7, §16.8, §16.10) ----
  * Sans-I/O: the caller feeds it the events of the request's branches and
  * does what the returned struct sip_proxy_out says (relay, keep, answer,
@@ -86,11 +120,14 @@ struct sip_proxy_branch_state {
 	bool provisional;   /* a 1xx came: it may be CANCELled (§9.1) */
 	bool cancel_wanted; /* CANCEL it as soon as a provisional comes */
 	int status;	    /* its final status, 0 while pending */
+	unsigned breadth;   /* its share of the Max-Breadth while it is out (RFC 5393 §5.3.3) */
 };
 
 struct sip_proxy_fork {
 	unsigned n, pending;
 	unsigned started;  /* branches [0, started) have been started */
+	unsigned group_end; /* the current q group is [.., group_end) */
+	unsigned breadth;   /* Incoming Max-Breadth: the most the branches out at once may share */
 	int32_t q[SIP_PROXY_MAX_BRANCHES]; /* q-values in thousandths, highest first */
 	bool invite, final_sent, cancelled, timer_c_fired;
 	int best;	 /* best final status so far (0: none) */
@@ -116,10 +153,15 @@ struct sip_proxy_out {
  * (-1: none, taken as 1.0); branches of equal q run in parallel, a lower
  * group starts only when every branch started so far failed (not on a 2xx,
  * a 6xx or a CANCEL). q NULL: all in parallel. out says which to start now.
+ * max_breadth (RFC 5393 §5.3; 0: SIP_PROXY_DEFAULT_MAX_BREADTH) caps the
+ * branches out at once: a group larger than it starts that many, one more
+ * as each ends; each started branch's br[i].breadth is the Max-Breadth to
+ * send it with (the branches out share max_breadth, at least 1 each).
  * Timer C runs for an INVITE from now (timer_c_ms, 0: SIP_PROXY_TIMER_C_MS);
  * grace_ms is how long CANCELled branches get to answer after it fires. */
 SIP_API void sip_proxy_fork_init(struct sip_proxy_fork *f, unsigned n, const int32_t *q, bool invite,
-				 sip_ms_t now, uint32_t timer_c_ms, uint32_t grace_ms, struct sip_proxy_out *out);
+				 sip_ms_t now, uint32_t timer_c_ms, uint32_t grace_ms, unsigned max_breadth,
+				 struct sip_proxy_out *out);
 /* A response on branch i (status 100..699). A 2xx after the branch's own
  * 2xx is a retransmission: relayed. */
 SIP_API void sip_proxy_fork_response(struct sip_proxy_fork *f, unsigned i, int status, sip_ms_t now,

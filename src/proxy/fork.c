@@ -7,6 +7,33 @@
 
 static void clear(struct sip_proxy_out *out);
 
+/* Starts as many branches of the current group as the Max-Breadth left
+ * allows (RFC 5393 §5.3.3): when the rest of the group fits, they share
+ * what is left; otherwise each gets 1 and the others follow as branches end. */
+static void start_more(struct sip_proxy_fork *f, struct sip_proxy_out *out)
+{
+	unsigned used = 0;
+	for (unsigned i = 0; i < f->started; i++)
+		if (!f->br[i].done)
+			used += f->br[i].breadth;
+	unsigned left = f->breadth > used ? f->breadth - used : 0;
+	unsigned a = f->started, want = f->group_end - a;
+	unsigned m = want < left ? want : left;
+	if (!m)
+		return;
+	for (unsigned k = 0; k < m; k++)
+		f->br[a + k].breadth = m < want ? 1 : left / m + (k < left % m ? 1 : 0);
+	f->started = a + m;
+	/* One event may start branches twice (a group's first ones, then more):
+	 * the ranges are adjacent, so they merge. */
+	if (out->start_to > out->start_from && out->start_to == a)
+		out->start_to = a + m;
+	else {
+		out->start_from = a;
+		out->start_to = a + m;
+	}
+}
+
 /* Starts the next group of equal q (§16.6: highest q first); Timer C
  * starts over for it. */
 static void start_group(struct sip_proxy_fork *f, struct sip_proxy_out *out)
@@ -16,13 +43,12 @@ static void start_group(struct sip_proxy_fork *f, struct sip_proxy_out *out)
 		f->deadline = f->last_now + f->timer_c_ms;
 	while (b < f->n && (b == a || f->q[b] == f->q[a]))
 		b++;
-	f->started = b;
-	out->start_from = a;
-	out->start_to = b;
+	f->group_end = b;
+	start_more(f, out);
 }
 
 void sip_proxy_fork_init(struct sip_proxy_fork *f, unsigned n, const int32_t *q, bool invite, sip_ms_t now,
-			 uint32_t timer_c_ms, uint32_t grace_ms, struct sip_proxy_out *out)
+			 uint32_t timer_c_ms, uint32_t grace_ms, unsigned max_breadth, struct sip_proxy_out *out)
 {
 	memset(f, 0, sizeof(*f));
 	clear(out);
@@ -34,6 +60,7 @@ void sip_proxy_fork_init(struct sip_proxy_fork *f, unsigned n, const int32_t *q,
 		f->q[i] = !q || q[i] < 0 ? 1000 : q[i];
 	f->timer_c_ms = timer_c_ms ? timer_c_ms : SIP_PROXY_TIMER_C_MS;
 	f->grace_ms = grace_ms;
+	f->breadth = max_breadth ? max_breadth : SIP_PROXY_DEFAULT_MAX_BREADTH;
 	f->deadline = invite && f->n ? now + f->timer_c_ms : SIP_MS_NEVER;
 	f->last_now = now;
 	if (f->n)
@@ -55,9 +82,14 @@ static void maybe_finish(struct sip_proxy_fork *f, struct sip_proxy_out *out)
 {
 	if (f->final_sent)
 		return;
+	bool go_on = !f->cancelled && f->best < 600;
+	if (f->started < f->group_end && go_on) {
+		start_more(f, out); /* a branch ended: its breadth goes to the next of its group */
+		return;
+	}
 	if (f->pending > f->n - f->started)
 		return; /* a started branch is still out */
-	if (f->started < f->n && !f->cancelled && f->best < 600) {
+	if (f->started < f->n && go_on) {
 		start_group(f, out);
 		return;
 	}

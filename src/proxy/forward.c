@@ -23,10 +23,10 @@ int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, 
 	int nroutes = sip_hdr_count(req, SIP_HDR_ROUTE);
 	if (f->pop_routes && (nroutes < 0 || f->pop_routes > (unsigned)nroutes))
 		return SIP_EINVAL;
-	/* What we write must parse at the next hop (and at ours): at most seven
+	/* What we write must parse at the next hop (and at ours): at most eight
 	 * lines are added (Via, two Record-Route, Route, Path, Max-Forwards,
-	 * Content-Length). */
-	if (req->nhdrs + 7u > SIP_MAX_HEADERS)
+	 * Max-Breadth, Content-Length). */
+	if (req->nhdrs + SIP_PROXY_ADDED_LINES > SIP_MAX_HEADERS)
 		return SIP_ETOOBIG;
 	struct sip_edit e;
 	sip_edit_init(&e, req);
@@ -43,6 +43,21 @@ int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, 
 		sip_edit_replace_value(&e, req->first[SIP_HDR_MAX_FORWARDS], (struct sip_str){mf, (size_t)n});
 	} else {
 		sip_edit_insert_header(&e, end, SIP_STR("Max-Forwards"), SIP_STR("70"));
+	}
+	/* RFC 5393 §5.3.3: the branch's share of the breadth, one value. */
+	char mb[16];
+	if (f->max_breadth) {
+		int n = snprintf(mb, sizeof(mb), "%u", f->max_breadth);
+		struct sip_str v = {mb, (size_t)n};
+		int at = sip_msg_find(req, SIP_STR("Max-Breadth"));
+		if (at < 0) {
+			sip_edit_insert_header(&e, end, SIP_STR("Max-Breadth"), v);
+		} else {
+			sip_edit_replace_value(&e, (uint16_t)at, v);
+			for (uint16_t i = (uint16_t)(at + 1); i < req->nhdrs; i++)
+				if (sip_str_caseeq(req->hdrs[i].name, SIP_STR("Max-Breadth")))
+					sip_edit_remove_header(&e, i);
+		}
 	}
 	/* Step 4: our Record-Route values above the ones already there (the
 	 * callee's route set keeps the order of the header). */

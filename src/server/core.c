@@ -8,6 +8,7 @@
 #include <sip/location.h>
 #include <sip/log.h>
 #include <sip/print.h>
+#include <sip/proxy.h>
 #include <sip/registrar.h>
 #include <string.h>
 #include <time.h>
@@ -157,6 +158,15 @@ static bool names_us(const struct sip__worker *w, const struct sip_uri *u)
 	return our_domain(w, u->host) && (!u->has_port || our_port(w, u->port));
 }
 
+/* Whether a Via value's sent-by is one of our listeners: a Via we added to
+ * a request we forwarded (sip_proxy_loop_check). */
+static bool via_is_ours(void *ud, const struct sip_via *v)
+{
+	const struct sip__worker *w = ud;
+	uint16_t port = v->has_port ? v->port : sip_str_caseeq(v->transport, SIP_STR("TLS")) ? 5061 : 5060;
+	return our_domain(w, v->host) && our_port(w, port);
+}
+
 /* How many Route values at the top of req name us (§16.4: removed before
  * the request goes on). */
 static unsigned routes_to_us(const struct sip__worker *w, const struct sip_msg *req)
@@ -294,8 +304,8 @@ static void to_our_user(struct sip__worker *w, struct sip_txn *t, const struct s
 	sip_binding_list_free(&l);
 }
 
-/* A request in the proxy's role (§16.3 checks: Max-Forwards, Proxy-Require,
- * our users authenticated), then routed: to our user's bindings, or on to
+/* A request in the proxy's role (§16.3 checks: Max-Forwards, loops,
+ * Max-Breadth, Proxy-Require, our users authenticated), then routed: to our user's bindings, or on to
  * its Request-URI or next Route. Requests for other domains are relayed for
  * our own users and along routes through us (dialogs we Record-Routed);
  * anyone else's get 404 (the domain is not one we handle, §21.4.5), so the
@@ -305,6 +315,20 @@ static void on_proxy(struct sip__worker *w, struct sip_txn *t, const struct sip_
 {
 	if (req->max_forwards == 0) {
 		sip__core_reply(w, t, req, 483); /* §16.3 step 3, RFC 4475 zeromf */
+		return;
+	}
+	/* §16.3 step 4 (a MUST for a forking proxy, RFC 5393 §4.2): a copy of
+	 * this request we forwarded came back unchanged — a loop, however many
+	 * other proxies it went through (retargeted on the way: a spiral). */
+	int loop = sip_proxy_loop_check(req, via_is_ours, w);
+	if (loop != 0) {
+		sip__core_reply(w, t, req, loop > 0 ? 482 : 400);
+		return;
+	}
+	int breadth = sip_proxy_max_breadth(req);
+	if (breadth <= 0 && w->cfg->mode != SIP_MODE_REDIRECT) {
+		/* RFC 5393 §5.3: a malformed value, or none left for even one branch. */
+		sip__core_reply(w, t, req, breadth < 0 ? 400 : 440);
 		return;
 	}
 	if (req->first[SIP_HDR_PROXY_REQUIRE] != SIP_HDR_NONE) {

@@ -56,6 +56,7 @@ struct px_call {
 	char *best_resp;	/* the kept best final, our Via removed */
 	size_t best_len;
 	int best_status;	/* its status */
+	char loop_hash[SIP_PROXY_LOOP_HASH_LEN + 1]; /* in every branch id: §16.3 step 4 finds it again */
 	char *req_buf;		/* the request as received (stamped); parsed again when needed */
 	size_t req_len;
 	struct px_branch br[]; /* one per target */
@@ -296,9 +297,13 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 		return SIP_EUNSUPPORTED;
 	if (sip_transport_is_local(tp, (const struct sockaddr *)d.addr))
 		return NEXT_HOP_IS_US;
-	char token[24], branch[SIP_PROXY_BRANCH_MAX], via[SIP_TP_VIA_MAX];
-	sip_rand_hex(&w->rng, token, 20);
-	int n = sip_proxy_branch(w->id, (struct sip_str){token, 20}, branch, sizeof(branch));
+	/* Branch "<loop hash>.<random>" (§16.6 step 8): unique per branch, and
+	 * a copy of this request coming back to us is recognised (RFC 5393). */
+	char token[SIP_PROXY_LOOP_HASH_LEN + 1 + 20 + 1], branch[SIP_PROXY_BRANCH_MAX], via[SIP_TP_VIA_MAX];
+	memcpy(token, c->loop_hash, SIP_PROXY_LOOP_HASH_LEN);
+	token[SIP_PROXY_LOOP_HASH_LEN] = '.';
+	sip_rand_hex(&w->rng, token + SIP_PROXY_LOOP_HASH_LEN + 1, 20);
+	int n = sip_proxy_branch(w->id, (struct sip_str){token, sizeof(token) - 1}, branch, sizeof(branch));
 	if (n < 0 || sip_transport_via_branch(out_l, type, SIP_TP_VIA_RPORT, branch, via, sizeof(via)) < 0)
 		return SIP_ETOOBIG;
 	struct sip_proxy_fwd f;
@@ -307,6 +312,7 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 	f.via = sip_str_c(via);
 	f.route_pre = sip_str_c(b->route_pre ? b->route_pre : "");
 	f.pop_routes = c->pop_routes;
+	f.max_breadth = c->fork.br[branch_index(b)].breadth;
 	char rr[2][SIP_TP_HOST_MAX + 64], path[SIP_TP_HOST_MAX + 64];
 	if (req.method_id == SIP_METHOD_REGISTER && sip_hdr_has_token(&req, SIP_HDR_SUPPORTED, SIP_STR("path")) &&
 	    rr_value(out_l, path, sizeof(path)) > 0)
@@ -494,6 +500,8 @@ void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct s
 	c->w = w;
 	c->refs = 1; /* the server transaction */
 	c->pop_routes = pop_routes;
+	sip_proxy_loop_hash(req, c->loop_hash);
+	int breadth = sip_proxy_max_breadth(req); /* the core answered 400/440 for bad or 0 */
 	bool invite = req->method_id == SIP_METHOD_INVITE;
 	int32_t q[SIP_PROXY_MAX_BRANCHES];
 	bool ok = true;
@@ -510,7 +518,8 @@ void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct s
 	c->server = t;
 	sip_txn_set_udata(t, c);
 	struct sip_proxy_out o;
-	sip_proxy_fork_init(&c->fork, (unsigned)n, q, invite, uv_now(&w->loop), 0, 64u * w->cfg->txn.t1_ms, &o);
+	sip_proxy_fork_init(&c->fork, (unsigned)n, q, invite, uv_now(&w->loop), 0, 64u * w->cfg->txn.t1_ms,
+			    breadth > 0 ? (unsigned)breadth : 1u, &o);
 	if (invite) {
 		uv_timer_init(&w->loop, &c->timer_c);
 		c->timer_c.data = c;

@@ -22,7 +22,7 @@ static void resp(unsigned i, int status, sip_ms_t now)
 static void test_single_branch_provisional_then_final(void **state)
 {
 	(void)state;
-	sip_proxy_fork_init(&f, 1, NULL, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 1, NULL, true, 0, 0, GRACE, 0, &o);
 	assert_int_equal(sip_proxy_fork_deadline(&f), TC);
 	resp(0, 100, 10);
 	assert_false(o.relay); /* a 100 is never relayed */
@@ -45,7 +45,7 @@ static void test_single_branch_provisional_then_final(void **state)
 static void test_best_after_all_answer(void **state)
 {
 	(void)state;
-	sip_proxy_fork_init(&f, 3, NULL, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 3, NULL, true, 0, 0, GRACE, 0, &o);
 	resp(0, 486, 10);
 	assert_true(o.keep);
 	assert_int_equal(o.final_status, 0); /* two still pending */
@@ -62,7 +62,7 @@ static void test_best_after_all_answer(void **state)
 static void test_2xx_goes_up_and_cancels(void **state)
 {
 	(void)state;
-	sip_proxy_fork_init(&f, 3, NULL, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 3, NULL, true, 0, 0, GRACE, 0, &o);
 	resp(0, 180, 10); /* may be CANCELled */
 	/* branch 1: nothing yet; branch 2 answers */
 	resp(2, 200, 20);
@@ -83,7 +83,7 @@ static void test_2xx_goes_up_and_cancels(void **state)
 	resp(1, 487, 60);
 	assert_int_equal(o.final_status, 0);
 	/* A second 2xx from another branch would still go up (§16.7 step 5). */
-	sip_proxy_fork_init(&f, 2, NULL, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 2, NULL, true, 0, 0, GRACE, 0, &o);
 	resp(0, 200, 1);
 	resp(1, 200, 2);
 	assert_true(o.relay);
@@ -92,7 +92,7 @@ static void test_2xx_goes_up_and_cancels(void **state)
 static void test_6xx_wins_and_cancels(void **state)
 {
 	(void)state;
-	sip_proxy_fork_init(&f, 3, NULL, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 3, NULL, true, 0, 0, GRACE, 0, &o);
 	resp(0, 180, 1);
 	resp(1, 486, 2);
 	resp(2, 603, 3);
@@ -108,7 +108,7 @@ static void test_6xx_wins_and_cancels(void **state)
 static void test_upstream_cancel(void **state)
 {
 	(void)state;
-	sip_proxy_fork_init(&f, 2, NULL, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 2, NULL, true, 0, 0, GRACE, 0, &o);
 	resp(0, 180, 1);
 	sip_proxy_fork_cancel(&f, &o);
 	assert_int_equal(o.cancel_mask, 1u << 0);
@@ -121,7 +121,7 @@ static void test_upstream_cancel(void **state)
 	assert_int_equal(o.final_status, 487);
 	assert_true(o.final_from_kept);
 	/* A non-INVITE is never CANCELled (§9.1). */
-	sip_proxy_fork_init(&f, 1, NULL, false, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 1, NULL, false, 0, 0, GRACE, 0, &o);
 	resp(0, 180, 1);
 	sip_proxy_fork_cancel(&f, &o);
 	assert_int_equal(o.cancel_mask, 0);
@@ -132,16 +132,16 @@ static void test_local_failures(void **state)
 {
 	(void)state;
 	/* Statuses made here go up as they are; a downstream 503 becomes 500. */
-	sip_proxy_fork_init(&f, 1, NULL, false, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 1, NULL, false, 0, 0, GRACE, 0, &o);
 	sip_proxy_fork_failed(&f, 0, 503, &o);
 	assert_int_equal(o.final_status, 503);
 	assert_false(o.final_from_kept);
-	sip_proxy_fork_init(&f, 1, NULL, false, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 1, NULL, false, 0, 0, GRACE, 0, &o);
 	resp(0, 503, 1);
 	assert_int_equal(o.final_status, 500);
 	assert_false(o.final_from_kept);
 	/* A kept 486 beats a local 503 and 482. */
-	sip_proxy_fork_init(&f, 3, NULL, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 3, NULL, true, 0, 0, GRACE, 0, &o);
 	sip_proxy_fork_failed(&f, 0, 503, &o);
 	sip_proxy_fork_failed(&f, 1, 482, &o);
 	resp(2, 486, 5);
@@ -154,7 +154,7 @@ static void test_local_failures(void **state)
 	resp(9, 200, 6);
 	assert_false(o.relay);
 	/* A nonsense status for a failure counts as 500. */
-	sip_proxy_fork_init(&f, 1, NULL, false, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 1, NULL, false, 0, 0, GRACE, 0, &o);
 	sip_proxy_fork_failed(&f, 0, 200, &o);
 	assert_int_equal(o.final_status, 500);
 }
@@ -162,7 +162,7 @@ static void test_local_failures(void **state)
 static void test_timer_c(void **state)
 {
 	(void)state;
-	sip_proxy_fork_init(&f, 2, NULL, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 2, NULL, true, 0, 0, GRACE, 0, &o);
 	resp(0, 180, 1000);
 	assert_int_equal(sip_proxy_fork_deadline(&f), 1000 + TC);
 	sip_proxy_fork_timer(&f, 1000 + TC - 1, &o); /* early: nothing */
@@ -182,7 +182,7 @@ static void test_timer_c(void **state)
 	assert_false(o.final_from_kept);
 	assert_int_equal(sip_proxy_fork_deadline(&f), SIP_MS_NEVER);
 	/* When the CANCELled branch does answer 487 within the grace, that is the answer. */
-	sip_proxy_fork_init(&f, 1, NULL, true, 0, 5000, GRACE, &o);
+	sip_proxy_fork_init(&f, 1, NULL, true, 0, 5000, GRACE, 0, &o);
 	resp(0, 180, 0);
 	sip_proxy_fork_timer(&f, 5000, &o);
 	assert_int_equal(o.cancel_mask, 1u);
@@ -191,7 +191,7 @@ static void test_timer_c(void **state)
 	assert_true(o.final_from_kept);
 	assert_int_equal(sip_proxy_fork_deadline(&f), SIP_MS_NEVER);
 	/* Nothing ever answered: Timer C ends it all as 408 at once. */
-	sip_proxy_fork_init(&f, 2, NULL, true, 0, 5000, GRACE, &o);
+	sip_proxy_fork_init(&f, 2, NULL, true, 0, 5000, GRACE, 0, &o);
 	sip_proxy_fork_timer(&f, 5000, &o);
 	assert_int_equal(o.final_status, 408);
 	assert_int_equal(o.cancel_mask, 0);
@@ -207,7 +207,7 @@ static void test_serial_by_q(void **state)
 	int32_t q[] = {1000, 1000, 500, -1};
 	/* -1 (no q) counts as 1.0: it joins the first group. */
 	int32_t q2[] = {-1, 1000, 500, 100};
-	sip_proxy_fork_init(&f, 4, q2, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 4, q2, true, 0, 0, GRACE, 0, &o);
 	assert_int_equal(o.start_from, 0);
 	assert_int_equal(o.start_to, 2);
 	resp(0, 486, 10);
@@ -225,7 +225,7 @@ static void test_serial_by_q(void **state)
 	assert_true(o.final_from_kept);
 	/* A 2xx in the first group: the others never start, nothing waits. */
 	(void)q;
-	sip_proxy_fork_init(&f, 3, (int32_t[]){900, 500, 100}, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 3, (int32_t[]){900, 500, 100}, true, 0, 0, GRACE, 0, &o);
 	assert_int_equal(o.start_to, 1);
 	resp(0, 200, 5);
 	assert_true(o.relay);
@@ -233,12 +233,12 @@ static void test_serial_by_q(void **state)
 	assert_int_equal(f.pending, 0);
 	assert_int_equal(sip_proxy_fork_deadline(&f), SIP_MS_NEVER);
 	/* A 6xx ends the search too. */
-	sip_proxy_fork_init(&f, 2, (int32_t[]){900, 500}, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 2, (int32_t[]){900, 500}, true, 0, 0, GRACE, 0, &o);
 	resp(0, 603, 5);
 	assert_int_equal(o.final_status, 603);
 	assert_int_equal(o.start_to, 0);
 	/* So does an upstream CANCEL while the first group rings. */
-	sip_proxy_fork_init(&f, 2, (int32_t[]){900, 500}, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 2, (int32_t[]){900, 500}, true, 0, 0, GRACE, 0, &o);
 	resp(0, 180, 5);
 	sip_proxy_fork_cancel(&f, &o);
 	assert_int_equal(o.cancel_mask, 1u);
@@ -246,7 +246,7 @@ static void test_serial_by_q(void **state)
 	assert_int_equal(o.final_status, 487);
 	assert_int_equal(o.start_to, 0);
 	/* Events for branches not started are ignored. */
-	sip_proxy_fork_init(&f, 2, (int32_t[]){900, 500}, false, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 2, (int32_t[]){900, 500}, false, 0, 0, GRACE, 0, &o);
 	resp(1, 200, 1);
 	assert_false(o.relay);
 	sip_proxy_fork_failed(&f, 1, 408, &o);
@@ -256,7 +256,7 @@ static void test_serial_by_q(void **state)
 static void test_caps(void **state)
 {
 	(void)state;
-	sip_proxy_fork_init(&f, 100, NULL, true, 0, 0, GRACE, &o);
+	sip_proxy_fork_init(&f, 100, NULL, true, 0, 0, GRACE, 0, &o);
 	assert_int_equal(f.n, SIP_PROXY_MAX_BRANCHES);
 	assert_int_equal(f.pending, SIP_PROXY_MAX_BRANCHES);
 	for (unsigned i = 0; i < SIP_PROXY_MAX_BRANCHES; i++)
