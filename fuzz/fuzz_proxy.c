@@ -6,6 +6,7 @@
 #include <sip/msg.h>
 #include <sip/print.h>
 #include <sip/proxy.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,7 @@ static void forward(void)
 		.record_route = {SIP_STR("<sip:proxy.example.org;lr>"), SIP_STR("<sip:10.0.0.1;lr>")},
 		.route_pre = SIP_STR("<sip:pcscf.example.net;lr>"),
 		.pop_routes = routes > 0 ? 1 : 0,
+		.max_breadth = 7,
 	};
 	int n = sip_proxy_forward(&m, &f, out, sizeof(out));
 	if (n >= 0) {
@@ -58,6 +60,8 @@ static void forward(void)
 		if (back.method_id != m.method_id || !sip_str_eq(back.ruri_str, f.ruri) ||
 		    !sip_str_eq(back.via.branch, SIP_STR("z9hG4bK-sd3-f00d")) ||
 		    back.max_forwards != (m.max_forwards < 0 ? SIP_PROXY_DEFAULT_MAX_FORWARDS : m.max_forwards - 1))
+			abort();
+		if (sip_proxy_max_breadth(&back) != 7) /* exactly one value, ours */
 			abort();
 		if (sip_hdr_count(&m, SIP_HDR_VIA) >= 0 && count(&back, SIP_HDR_VIA) != count(&m, SIP_HDR_VIA) + 1)
 			abort();
@@ -123,6 +127,42 @@ static void response_up(void)
 		abort();
 }
 
+static bool all_ours(void *ud, const struct sip_via *v)
+{
+	(void)ud;
+	return v->host.len > 0;
+}
+
+/* Loop detection and Max-Breadth on any request: defined answers, and a
+ * request carrying a Via with its own hash is a loop. */
+static void loops(void)
+{
+	int mb = sip_proxy_max_breadth(&m);
+	if (mb != SIP_EPARSE && (mb < 0 || mb > SIP_PROXY_MAX_MAX_BREADTH))
+		abort();
+	int l = sip_proxy_loop_check(&m, all_ours, NULL);
+	if (l != 0 && l != 1 && l != SIP_EPARSE)
+		abort();
+	char h[SIP_PROXY_LOOP_HASH_LEN + 1], token[SIP_PROXY_LOOP_HASH_LEN + 8], b[SIP_PROXY_BRANCH_MAX],
+	    via[SIP_PROXY_BRANCH_MAX + 40];
+	sip_proxy_loop_hash(&m, h);
+	snprintf(token, sizeof(token), "%s.a1", h);
+	int n = sip_proxy_branch(1, sip_str_c(token), b, sizeof(b));
+	if (n < 0 || !sip_str_eq(sip_proxy_branch_loop_hash((struct sip_str){b, (size_t)n}), sip_str_c(h)))
+		abort();
+	/* Forwarded with our Via, the copy hashes the same and is a loop. */
+	snprintf(via, sizeof(via), "SIP/2.0/UDP p.example.org;branch=%s", b);
+	struct sip_proxy_fwd f = {.via = sip_str_c(via)};
+	n = sip_proxy_forward(&m, &f, out, sizeof(out));
+	if (n > 0 && within_caps(m.nhdrs + SIP_PROXY_ADDED_LINES, n, &m)) {
+		reparse(n, &m);
+		char h2[SIP_PROXY_LOOP_HASH_LEN + 1];
+		sip_proxy_loop_hash(&back, h2);
+		if (strcmp(h, h2) != 0 || sip_proxy_loop_check(&back, all_ours, NULL) != 1)
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -145,6 +185,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m.is_request) {
 		forward();
 		cancel();
+		loops();
 		if (sip_proxy_response_up(&m, out, sizeof(out)) != SIP_EINVAL)
 			abort();
 	} else {

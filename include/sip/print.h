@@ -94,6 +94,9 @@ SIP_API void sip_edit_add_header(struct sip_edit *e, struct sip_str name, struct
 /* Inserts "name: value" before header line idx. */
 SIP_API void sip_edit_insert_header(struct sip_edit *e, uint16_t idx, struct sip_str name, struct sip_str value);
 SIP_API void sip_edit_remove_header(struct sip_edit *e, uint16_t idx);
+/* Replaces the value of header line idx. A value that is a slice of the
+ * message's own buffer is written as it is (the parser accepted those
+ * bytes); any other is checked like sip_build_header()'s. */
 SIP_API void sip_edit_replace_value(struct sip_edit *e, uint16_t idx, struct sip_str value);
 /* Replaces the body; Content-Length is rewritten to match. */
 SIP_API void sip_edit_set_body(struct sip_edit *e, struct sip_str body);

@@ -313,6 +313,22 @@ static bool layout_ok(const struct sip_msg *m, size_t *sl_end)
 	return true;
 }
 
+/* Header line `name: value` for a REPLACE op. A value that is still the
+ * message's own bytes (what popping a list value leaves) goes out as it
+ * arrived: the parser accepted it, and it may hold what a new value may not
+ * (a NUL in a quoted-pair, §25.1; an obs-fold). */
+static void emit_replace(const struct sip_msg *m, struct sip_builder *b, struct sip_str name, struct sip_str value)
+{
+	if (value.p < m->buf || value.p + value.len > m->buf + m->len) {
+		sip_build_header(b, name, value);
+		return;
+	}
+	sip__build_put(b, name.p, name.len);
+	sip__build_put(b, ": ", 2);
+	sip__build_put(b, value.p, value.len);
+	sip__build_put(b, "\r\n", 2);
+}
+
 int sip_edit_print(const struct sip_edit *e, char *out, size_t cap)
 {
 	const struct sip_msg *m = e->m;
@@ -361,7 +377,7 @@ int sip_edit_print(const struct sip_edit *e, char *out, size_t cap)
 		if (i == cl_line)
 			emit_content_length(&b, h->name, body_len);
 		else if (op && op->kind == SIP_EDIT_REPLACE)
-			sip_build_header(&b, h->name, op->value);
+			emit_replace(m, &b, h->name, op->value);
 		else if (!op)
 			sip__build_put(&b, m->buf + h->line_off, h->line_len);
 		pos = h->line_off + h->line_len;

@@ -276,3 +276,91 @@ check "  the callee's scenario passed (sipd ACKed its 486)" uas_done "$A"
 check "  forwarded with that URI as Request-URI and the Route gone" \
 	bash -c "grep -aq '^INVITE sip:bob2@127.0.0.1:$SU SIP/2.0' '$WORK/strict-uas.msg' && ! grep -aq '^Route:' '$WORK/strict-uas.msg'"
 stop_pid "$SIPD_PID"
+
+# invite_final SIPD_PORT RURI [EXTRA_HEADER_LINES]: sends one INVITE (UDP) and
+# prints the first final status that comes back.
+invite_final() {
+	python3 - "$HERE" "$@" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import sipnet
+port, ruri, extra = int(sys.argv[2]), sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else ""
+inv = ("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-%s;rport\r\n"
+       "Max-Forwards: 70\r\nFrom: <sip:x@example.net>;tag=1\r\nTo: <%s>\r\n"
+       "Call-ID: %s@t\r\nCSeq: 1 INVITE\r\n%sContent-Length: 0\r\n\r\n"
+       % (ruri, sipnet.time.time(), ruri, sipnet.time.time(), extra)).encode()
+out = sipnet.udp_exchange(inv, ("127.0.0.1", port), wait=8.0)
+finals = [sipnet.status_of(m) for m in out if (sipnet.status_of(m) or 0) >= 200]
+print(finals[0] if finals else None)
+PY
+}
+# invites_received NAME: how many INVITEs sipd NAME's trace shows it received.
+invites_received() {
+	grep -a -A1 "trace recv" "$WORK/$1.log" | grep -ac "^INVITE " || true
+}
+
+# 13. A loop through another proxy (§16.3 step 4, RFC 5393 §4.2): bob's
+# binding at A points to B, and B's binding for bob points back to A. The
+# copy that comes back to A carries A's own Via with the same loop hash: 482
+# at once, where before it went round until Max-Forwards ran out (70 hops).
+LA=$(free_port); LB=$(free_port)
+start_sipd loopa -l udp:127.0.0.1:$LA --workers 2 --db "$WORK/loopa.db" --trace; LA_PID=$SIPD_PID
+start_sipd loopb -l udp:127.0.0.1:$LB --workers 2 --db "$WORK/loopb.db" --trace; LB_PID=$SIPD_PID
+check "bob at A → B, bob at B → A: both REGISTERs 200" \
+	test "$(reg_contacts "$LA" bob "<sip:bob@127.0.0.1:$LB>") $(reg_contacts "$LB" bob "<sip:bob@127.0.0.1:$LA>")" = "200 200"
+got=$(invite_final "$LA" "sip:bob@127.0.0.1:$LA")
+check "an INVITE to bob at A comes back through B: 482 Loop Detected (got $got)" test "$got" = 482
+check "  A received it twice (from the caller, then from B), B once" \
+	test "$(invites_received loopa) $(invites_received loopb)" = "2 1"
+stop_pid "$LB_PID"
+stop_pid "$LA_PID"
+
+# 14. Max-Breadth (RFC 5393 §5): eve has three phones, each answering 486
+# after 0.3 s. Without Max-Breadth the three branches share the default 60;
+# with Max-Breadth 2 only two are out at once, each with 1, and the third
+# starts when one of them has answered; 0 → 440, a malformed value → 400.
+M=$(free_port)
+start_sipd breadth -l udp:127.0.0.1:$M --workers 2 --db "$WORK/breadth.db" --trace
+breadth_out=$(python3 - "$HERE" "$M" "$(free_port)" "$(free_port)" "$(free_port)" <<'PY'
+import sys, re, subprocess
+sys.path.insert(0, sys.argv[1])
+import sipnet
+port, phones = int(sys.argv[2]), [int(p) for p in sys.argv[3:6]]
+srv = ("127.0.0.1", port)
+r = sipnet.udp_exchange(sipnet.register("127.0.0.1", port, "eve", "127.0.0.1",
+                        contacts=["<sip:eve@127.0.0.1:%d>" % p for p in phones]), srv)
+print("reg", sipnet.status_of(r[0]) if r else None)
+def call(extra):
+    rs = [sipnet.Responder(p, delay=0.3) for p in phones]
+    inv = ("INVITE sip:eve@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-b%s;rport\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:x@example.net>;tag=1\r\nTo: <sip:eve@127.0.0.1>\r\n"
+           "Call-ID: breadth%s@t\r\nCSeq: 1 INVITE\r\n%sContent-Length: 0\r\n\r\n"
+           % (sipnet.time.time(), sipnet.time.time(), extra)).encode()
+    out = sipnet.udp_exchange(inv, srv, wait=5.0)
+    sipnet.time.sleep(0.2)
+    for x in rs:
+        x.stop()
+    finals = [sipnet.status_of(m) for m in out if (sipnet.status_of(m) or 0) >= 200]
+    invites = sorted(i for x in rs for i in x.invites)
+    mb = sorted(re.search(rb"(?im)^Max-Breadth: *(\S+)", d).group(1).decode() for _, d in invites)
+    gap = invites[-1][0] - invites[0][0] if invites else -1
+    return finals[0] if finals else None, mb, gap
+f, mb, gap = call("")
+print("none", f, ",".join(mb), "serial" if gap > 0.2 else "parallel")
+f, mb, gap = call("Max-Breadth: 2\r\n")
+print("two", f, ",".join(mb), "serial" if gap > 0.2 else "parallel")
+f, mb, gap = call("Max-Breadth: 0\r\n")
+print("zero", f, len(mb))
+f, mb, gap = call("Max-Breadth: 2x\r\n")
+print("bad", f, len(mb))
+PY
+)
+echo "$breadth_out" | sed 's/^/info: /'
+check "eve's three contacts registered" grep -qx "reg 200" <<<"$breadth_out"
+check "no Max-Breadth: three branches at once, 20 each, the callees' 486 comes back" \
+	grep -qx "none 486 20,20,20 parallel" <<<"$breadth_out"
+check "Max-Breadth 2: each branch gets 1, the third only after one answered" \
+	grep -qx "two 486 1,1,1 serial" <<<"$breadth_out"
+check "Max-Breadth 0: 440 Max-Breadth Exceeded, no branch" grep -qx "zero 440 0" <<<"$breadth_out"
+check "Max-Breadth 2x: 400, no branch" grep -qx "bad 400 0" <<<"$breadth_out"
+stop_pid "$SIPD_PID"

@@ -135,3 +135,59 @@ def digest_md5(user, realm, password, method, uri, nonce, cnonce="0a4f113b", nc=
     resp = h("%s:%s:%s:%s:auth:%s" % (ha1, nonce, nc, cnonce, ha2))
     return ('Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", algorithm=MD5, '
             'qop=auth, nc=%s, cnonce="%s"' % (user, realm, nonce, uri, resp, nc, cnonce))
+
+
+def response_to(req, code, reason, to_tag="uas1"):
+    """A response to req copying Via, From, To (with to_tag added), Call-ID, CSeq (§8.2.6.2)."""
+    head = req.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]
+    keep = []
+    for line in head:
+        name = line.split(b":", 1)[0].strip().lower()
+        if name in (b"via", b"v", b"from", b"f", b"call-id", b"i", b"cseq"):
+            keep.append(line)
+        elif name in (b"to", b"t"):
+            keep.append(line if b";tag=" in line else line + b";tag=" + to_tag.encode())
+    return (b"SIP/2.0 %d %s\r\n" % (code, reason.encode()) + b"\r\n".join(keep) +
+            b"\r\nContent-Length: 0\r\n\r\n")
+
+
+class Responder:
+    """A UDP callee on 127.0.0.1:port (a thread): answers every INVITE with
+    `code` after `delay` s, absorbs ACKs, and records (arrival time, bytes)
+    of each INVITE in self.invites."""
+
+    def __init__(self, port, code=486, reason="Busy Here", delay=0.0):
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.settimeout(0.05)
+        self.code, self.reason, self.delay = code, reason, delay
+        self.invites, self.running = [], True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        import threading
+        while self.running:
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not data.startswith(b"INVITE ") or any(d == data for _, d in self.invites):
+                continue  # an ACK, or a retransmission (answered by the first's timer)
+            self.invites.append((time.time(), data))
+            resp = response_to(data, self.code, self.reason)
+            threading.Timer(self.delay, self._send, (resp, peer)).start()
+
+    def _send(self, resp, peer):
+        try:
+            self.sock.sendto(resp, peer)
+        except OSError:
+            pass
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()

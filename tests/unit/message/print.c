@@ -345,6 +345,41 @@ static void test_edit_proxy_forward(void **state)
 	free(m);
 }
 
+/* What a pop leaves of a line is written as it arrived, even bytes a new
+ * value may not hold: a NUL in a quoted-pair (§25.1), an obs-fold (found by
+ * fuzz_proxy: the response could not be relayed). */
+static void test_edit_pop_keeps_odd_bytes(void **state)
+{
+	(void)state;
+	struct sip_msg *m = malloc(sizeof(*m));
+	struct sip_edit *e = malloc(sizeof(*e));
+	char out[1024];
+	static const char resp[] = "SIP/2.0 180 Ringing" CRLF
+				   "Via: SIP/2.0/UDP p.example.com;branch=z9hG4bKp, SIP/2.0/UDP a.example.com"
+				   ";branch=z9hG4bKa;x=\"q\\\0z\"," CRLF " SIP/2.0/UDP b.example.com;branch=z9hG4bKb" CRLF
+				   "From: <sip:a@example.com>;tag=1" CRLF "To: <sip:b@example.com>;tag=2" CRLF
+				   "Call-ID: x" CRLF "CSeq: 1 INVITE" CRLF "Content-Length: 0" CRLF CRLF;
+	size_t len = sizeof(resp) - 1;
+	assert_int_equal(sip_msg_parse(m, resp, len, SIP_PARSE_DATAGRAM, NULL), (int)len);
+	sip_edit_init(e, m);
+	sip_edit_pop_via(e);
+	int n = print_edit(e, out, sizeof(out));
+	static const char want_via[] = "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa;x=\"q\\\0z\"," CRLF
+				       " SIP/2.0/UDP b.example.com;branch=z9hG4bKb" CRLF;
+	assert_int_equal(n, (int)(len - strlen("SIP/2.0/UDP p.example.com;branch=z9hG4bKp, ")));
+	assert_non_null(memmem(out, (size_t)n, want_via, sizeof(want_via) - 1));
+	struct sip_msg *back = malloc(sizeof(*back));
+	assert_int_equal(sip_msg_parse(back, out, (size_t)n, SIP_PARSE_STREAM, NULL), n);
+	assert_int_equal(sip_hdr_count(back, SIP_HDR_VIA), 2);
+	/* A new value with a NUL is still refused. */
+	sip_edit_init(e, m);
+	sip_edit_replace_value(e, m->first[SIP_HDR_CALL_ID], (struct sip_str){"a\0b", 3});
+	assert_int_equal(print_edit(e, out, sizeof(out)), SIP_EINVAL);
+	free(back);
+	free(e);
+	free(m);
+}
+
 static void test_edit_response_pop_via(void **state)
 {
 	(void)state;
@@ -472,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_edit_identity),
 		cmocka_unit_test(test_edit_proxy_forward),
 		cmocka_unit_test(test_edit_response_pop_via),
+		cmocka_unit_test(test_edit_pop_keeps_odd_bytes),
 		cmocka_unit_test(test_edit_headers_and_body),
 		cmocka_unit_test(test_edit_adds_content_length),
 	};

@@ -265,6 +265,69 @@ static void test_caps(void **state)
 	assert_int_equal(o.cancel_mask, (1u << SIP_PROXY_MAX_BRANCHES) - 1);
 }
 
+/* RFC 5393 §5.3.3: the parallel branches share the Incoming Max-Breadth. */
+static void test_breadth_shared(void **state)
+{
+	(void)state;
+	sip_proxy_fork_init(&f, 3, NULL, true, 0, 0, GRACE, 0, &o); /* none received: 60 */
+	assert_int_equal(o.start_from, 0);
+	assert_int_equal(o.start_to, 3);
+	assert_int_equal(f.br[0].breadth + f.br[1].breadth + f.br[2].breadth, 60);
+	assert_int_equal(f.br[2].breadth, 20);
+	sip_proxy_fork_init(&f, 3, NULL, true, 0, 0, GRACE, 7, &o);
+	assert_int_equal(f.br[0].breadth, 3); /* 7 = 3 + 2 + 2, never 0 */
+	assert_int_equal(f.br[1].breadth, 2);
+	assert_int_equal(f.br[2].breadth, 2);
+	sip_proxy_fork_init(&f, 1, NULL, false, 0, 0, GRACE, 9, &o);
+	assert_int_equal(f.br[0].breadth, 9); /* not forking: passed on whole */
+}
+
+/* A group larger than the breadth: as many as fit, 1 each; one more as each
+ * ends; none after a 2xx. */
+static void test_breadth_serialises(void **state)
+{
+	(void)state;
+	sip_proxy_fork_init(&f, 4, NULL, true, 0, 0, GRACE, 2, &o);
+	assert_int_equal(o.start_from, 0);
+	assert_int_equal(o.start_to, 2);
+	assert_int_equal(f.br[0].breadth, 1);
+	assert_int_equal(f.br[1].breadth, 1);
+	resp(1, 180, 5);
+	assert_int_equal(o.start_to, 0); /* a provisional frees nothing */
+	resp(1, 486, 10);
+	assert_int_equal(o.final_status, 0);
+	assert_int_equal(o.start_from, 2); /* branch 1's breadth goes to branch 2 */
+	assert_int_equal(o.start_to, 3);
+	assert_int_equal(f.br[2].breadth, 1);
+	resp(0, 200, 20);
+	assert_true(o.relay);
+	assert_int_equal(o.start_to, 0); /* the 2xx ends the search: branch 3 never starts */
+	assert_int_equal(f.started, 4);
+	assert_true(f.br[3].done);
+}
+
+/* Breadth frees as branches fail here too, and the last of the group takes
+ * what is left; a lower-q group still waits for the whole higher one. */
+static void test_breadth_with_q_groups(void **state)
+{
+	(void)state;
+	int32_t q[4] = {1000, 1000, 1000, 500};
+	sip_proxy_fork_init(&f, 4, q, false, 0, 0, GRACE, 2, &o);
+	assert_int_equal(o.start_to, 2);
+	sip_proxy_fork_failed(&f, 0, 503, &o);
+	assert_int_equal(o.start_from, 2);
+	assert_int_equal(o.start_to, 3);
+	assert_int_equal(f.br[2].breadth, 1); /* branch 1 still holds 1 of the 2 */
+	resp(1, 404, 5);
+	assert_int_equal(o.start_to, 0); /* branch 2 is still out: q=0.5 waits */
+	resp(2, 480, 6);
+	assert_int_equal(o.start_from, 3);
+	assert_int_equal(o.start_to, 4);
+	assert_int_equal(f.br[3].breadth, 2); /* alone: the whole breadth */
+	resp(3, 486, 7);
+	assert_int_equal(o.final_status, 404); /* the first 4xx from downstream stays best */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +340,9 @@ int main(void)
 		cmocka_unit_test(test_timer_c),
 		cmocka_unit_test(test_serial_by_q),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_breadth_shared),
+		cmocka_unit_test(test_breadth_serialises),
+		cmocka_unit_test(test_breadth_with_q_groups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -219,6 +219,42 @@ static void test_forward_adds_missing(void **state)
 	assert_int_equal(back.body.len, 0);
 }
 
+/* RFC 5393 §5.3.3: the branch's Max-Breadth replaces the received value
+ * (and a duplicate goes), or is added before Content-Length; 0 leaves it. */
+static void test_forward_max_breadth(void **state)
+{
+	(void)state;
+	const char *req = "OPTIONS sip:carol@chicago.example.com SIP/2.0" CRLF
+			  "Via: SIP/2.0/UDP client.example.com;branch=z9hG4bKx1" CRLF
+			  "Max-Breadth: 12" CRLF
+			  "From: <sip:a@example.com>;tag=1" CRLF
+			  "To: <sip:carol@chicago.example.com>" CRLF
+			  "Call-ID: c1" CRLF
+			  "max-breadth: 13" CRLF
+			  "CSeq: 7 OPTIONS" CRLF
+			  "Content-Length: 0" CRLF CRLF;
+	parse_in(req);
+	struct sip_proxy_fwd f = {.via = SIP_STR("SIP/2.0/UDP p.example.org;branch=z9hG4bK-sd0-q"), .max_breadth = 4};
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	assert_str(line_value("Max-Breadth"), "4");
+	assert_int_equal(sip_proxy_max_breadth(&back), 4); /* one value left */
+	assert_int_equal(sip_msg_find(&back, SIP_STR("Max-Breadth")), 2); /* where the first was */
+
+	parse_in("OPTIONS sip:c@example.com SIP/2.0" CRLF "Via: SIP/2.0/UDP c.example.com;branch=z9hG4bKx2" CRLF
+		 "From: <sip:a@example.com>;tag=1" CRLF "To: <sip:c@example.com>" CRLF "Call-ID: c2" CRLF
+		 "CSeq: 8 OPTIONS" CRLF "Content-Length: 0" CRLF CRLF);
+	f.max_breadth = 60;
+	n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	assert_str(line_value("Max-Breadth"), "60");
+	assert_int_equal(sip_msg_find(&back, SIP_STR("Max-Breadth")), back.first[SIP_HDR_CONTENT_LENGTH] - 1);
+	f.max_breadth = 0;
+	n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	assert_int_equal(sip_msg_find(&back, SIP_STR("Max-Breadth")), -1);
+}
+
 /* Only record_route[0]: one line added, above the existing ones. */
 static void test_forward_one_record_route(void **state)
 {
@@ -686,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_pop_route_after_empty_line),
 		cmocka_unit_test(test_response_up_after_empty_via_line),
 		cmocka_unit_test(test_pop_routes_malformed_list),
+		cmocka_unit_test(test_forward_max_breadth),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
