@@ -73,7 +73,14 @@ struct sip_registrar_src {
 	 * sockaddr_in6, port included) formatted only if a source URI is needed
 	 * (nat_rewrite, outbound), so the common REGISTER formats nothing. */
 	const void *sockaddr;
+	/* The stream connection it came over (0: none, or a datagram). Kept in
+	 * the binding's source URI as ";sipd-conn=<hex>" (see
+	 * SIP_REGISTRAR_CONN_PARAM) so requests to the binding can go back
+	 * over that very connection — the RFC 5626 flow — from any thread. */
+	uint64_t conn;
 };
+
+#define SIP_REGISTRAR_CONN_PARAM "sipd-conn"
 
 struct sip_registrar;
 

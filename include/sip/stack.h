@@ -29,6 +29,13 @@ struct sip_stack_config {
 			 const struct sip_msg *msg);
 	void *ctx;
 	const char *name; /* prefix of log lines ("worker 0") */
+	/* Optional: a message for connection dest->conn, which this stack's
+	 * transport does not have (another thread's transport may: see
+	 * sip_transport_config.conn_id_base). Returns 0 when it took the bytes,
+	 * SIP_ENOTFOUND to let the stack open a new connection to dest's
+	 * address (§18.2.2), or another error for the sender. */
+	int (*send_elsewhere)(void *ctx, struct sip_stack *s, const char *bytes, size_t len,
+			      const struct sip_txn_dest *dest);
 };
 
 /* Creates a stack on loop. Returns 0, SIP_EINVAL, SIP_ENOMEM or the

@@ -121,6 +121,10 @@ struct sip_transport_config {
 	bool tls_require_client_cert;
 	const char *tls_client_ca_file;
 	bool tls_insecure_no_verify;     /* TESTS ONLY: skip peer certificate checks on outbound TLS */
+	/* Connection ids are conn_id_base + 1, + 2 ...: a server with one
+	 * transport per thread gives each a distinct base, so an id names the
+	 * thread whose transport owns the connection. 0 by default. */
+	uint64_t conn_id_base;
 };
 
 /* Fills cfg with the defaults (mtu 1500, MTU rule on, verification on). */

@@ -92,9 +92,12 @@ static void source_uri(struct sip_registrar *reg, struct reg_req *rq, const stru
 	if (!src || !src->ip.len || src->ip.len > 64 || src->transport.len > 16)
 		return;
 	bool v6 = memchr(src->ip.p, ':', src->ip.len) != NULL;
-	int n = snprintf(reg->received_buf, sizeof reg->received_buf, "sip:%s%.*s%s:%u%s%.*s", v6 ? "[" : "",
+	char conn[40] = "";
+	if (src->conn)
+		snprintf(conn, sizeof conn, ";" SIP_REGISTRAR_CONN_PARAM "=%llx", (unsigned long long)src->conn);
+	int n = snprintf(reg->received_buf, sizeof reg->received_buf, "sip:%s%.*s%s:%u%s%.*s%s", v6 ? "[" : "",
 			 SIP_STR_ARG(src->ip), v6 ? "]" : "", (unsigned)src->port,
-			 src->transport.len ? ";transport=" : "", SIP_STR_ARG(src->transport));
+			 src->transport.len ? ";transport=" : "", SIP_STR_ARG(src->transport), conn);
 	if (n > 0 && (size_t)n < sizeof reg->received_buf)
 		rq->received = (struct sip_str){reg->received_buf, (size_t)n};
 }

@@ -26,6 +26,9 @@
 #include <sip/print.h>
 #include <sip/proxy.h>
 #include <sip/resolver.h>
+#include <sip/registrar.h>
+
+#include "core/ctype.h"
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +43,7 @@ struct px_branch {
 	char *ruri, *route_pre;		 /* this branch's Request-URI and pre-loaded route */
 	char *hop_name;			 /* the next hop's host name a TLS peer must match (RFC 5922), or NULL */
 	char *received;			 /* where the binding's REGISTER came from (flow / NAT), or NULL */
+	uint64_t flow_conn;		 /* the connection it came over (any worker's), when the next hop is it */
 	char *sent;			 /* the request as sent (for its CANCEL) */
 	size_t sent_len;
 };
@@ -297,6 +301,8 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 		return SIP_EUNSUPPORTED;
 	if (sip_transport_is_local(tp, (const struct sockaddr *)d.addr))
 		return NEXT_HOP_IS_US;
+	if (b->flow_conn && sip_transport_reliable(type))
+		d.conn = b->flow_conn;
 	/* Branch "<loop hash>.<random>" (§16.6 step 8): unique per branch, and
 	 * a copy of this request coming back to us is recognised (RFC 5393). */
 	char token[SIP_PROXY_LOOP_HASH_LEN + 1 + 20 + 1], branch[SIP_PROXY_BRANCH_MAX], via[SIP_TP_VIA_MAX];
@@ -402,7 +408,7 @@ static void on_resolved(void *arg, int err, struct sip_resolve_result *res)
  * the binding registered from when the registrar kept it (an RFC 5626 flow
  * or NAT rewriting: the Contact is not reachable as written), else the
  * target. */
-static int next_hop(const struct px_branch *b, const struct sip_msg *req, struct sip_uri *uri)
+static int next_hop(struct px_branch *b, const struct sip_msg *req, struct sip_uri *uri)
 {
 	const struct px_call *c = b->call;
 	if (b->route_pre && b->route_pre[0]) {
@@ -432,6 +438,15 @@ static int next_hop(const struct px_branch *b, const struct sip_msg *req, struct
 		*uri = req->ruri;
 	else if (sip_uri_parse(uri, t, strlen(t), NULL) < 0)
 		return SIP_EPARSE;
+	struct sip_param conn;
+	if (b->received && sip_param_find(uri->params, SIP_STR(SIP_REGISTRAR_CONN_PARAM), &conn) == 1) {
+		/* RFC 5626 §5.3: back over the flow the binding came in on, which
+		 * may be another worker's connection (the id says whose). */
+		uint64_t id = 0;
+		for (size_t i = 0; i < conn.value.len && i < 16 && SIP_IS(conn.value.p[i], SIP_C_HEX); i++)
+			id = id << 4 | (uint64_t)sip__hexval((unsigned char)conn.value.p[i]);
+		b->flow_conn = id;
+	}
 	return 0;
 }
 

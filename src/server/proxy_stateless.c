@@ -13,12 +13,32 @@
 
 /* ---- responses ---- */
 
-/* A response for a branch of worker `owner`, queued for that worker. */
+/* What one worker queues for another: a response for one of its branches,
+ * or a message to send on one of its connections. */
 struct sip__handoff_msg {
 	struct sip__handoff_msg *next;
+	bool send;		   /* send buf on dest.conn; else a response for our branches */
+	struct sip_txn_dest dest;  /* send: where (dest.local cleared: the sender's socket) */
 	size_t len;
 	char buf[];
 };
+
+/* Queues m to worker o; false (m freed) when o is shutting down. */
+static bool handoff(struct sip__worker *o, struct sip__handoff_msg *m)
+{
+	m->next = NULL;
+	uv_mutex_lock(&o->handoff_lock);
+	if (o->handoff_closed) {
+		uv_mutex_unlock(&o->handoff_lock);
+		sip_free(m);
+		return false;
+	}
+	*o->handoff_tail = m;
+	o->handoff_tail = &m->next;
+	uv_mutex_unlock(&o->handoff_lock);
+	uv_async_send(&o->handoff);
+	return true;
+}
 
 static void relay_stateless(struct sip__worker *w, const struct sip_msg *resp)
 {
@@ -38,31 +58,45 @@ void sip__proxy_on_stray(struct sip__worker *w, const struct sip_msg *resp)
 {
 	int owner = resp->via.has_branch ? sip_proxy_branch_worker(resp->via.branch) : -1;
 	if (owner >= 0 && (unsigned)owner != w->id && (unsigned)owner < w->shared->nworkers) {
-		struct sip__worker *o = &w->shared->workers[owner];
-		struct sip__handoff_msg *m = sip_malloc(sizeof(*m) + resp->len);
+		struct sip__handoff_msg *m = sip_calloc(1, sizeof(*m) + resp->len);
 		if (!m)
 			return;
-		m->next = NULL;
 		m->len = resp->len;
 		memcpy(m->buf, resp->buf, resp->len);
-		uv_mutex_lock(&o->handoff_lock);
-		if (o->handoff_closed) {
-			uv_mutex_unlock(&o->handoff_lock);
-			sip_free(m);
-			return;
-		}
-		*o->handoff_tail = m;
-		o->handoff_tail = &m->next;
-		uv_mutex_unlock(&o->handoff_lock);
-		uv_async_send(&o->handoff);
-		sip_log(SIP_LOG_DEBUG, "%s: handed a %d response to worker %d", w->name, resp->status, owner);
+		if (handoff(&w->shared->workers[owner], m))
+			sip_log(SIP_LOG_DEBUG, "%s: handed a %d response to worker %d", w->name, resp->status, owner);
 		return;
 	}
 	relay_stateless(w, resp);
 }
 
-/* Responses other workers handed us: fed to our transaction layer as if
- * they had come in on our socket (a response needs no source address). */
+int sip__proxy_send_elsewhere(void *ctx, struct sip_stack *s, const char *bytes, size_t len,
+			      const struct sip_txn_dest *dest)
+{
+	(void)s;
+	struct sip__worker *w = ctx;
+	uint64_t owner = (dest->conn >> 48) - 1;
+	if (!(dest->conn >> 48) || owner == w->id || owner >= w->shared->nworkers)
+		return SIP_ENOTFOUND;
+	struct sip__handoff_msg *m = sip_calloc(1, sizeof(*m) + len);
+	if (!m)
+		return SIP_ENOMEM;
+	m->send = true;
+	m->dest = *dest;
+	m->dest.local = NULL;
+	m->len = len;
+	memcpy(m->buf, bytes, len);
+	if (!handoff(&w->shared->workers[owner], m))
+		return SIP_ENOTFOUND;
+	sip_log(SIP_LOG_DEBUG, "%s: handed a message for connection %llx to worker %u", w->name,
+		(unsigned long long)dest->conn, (unsigned)owner);
+	return 0;
+}
+
+/* What other workers handed us: responses fed to our transaction layer as
+ * if they had come in on our socket (a response needs no source address);
+ * messages sent on our connection (or, when it has closed, on a new one to
+ * the same address, §18.2.2). */
 static void on_handoff(uv_async_t *h)
 {
 	struct sip__worker *w = h->data;
@@ -76,8 +110,14 @@ static void on_handoff(uv_async_t *h)
 	while (m) {
 		struct sip__handoff_msg *next = m->next;
 		struct sip_msg msg;
-		if (sip_msg_parse(&msg, m->buf, m->len, SIP_PARSE_DATAGRAM, NULL) > 0)
+		if (m->send) {
+			int rc = sip_stack_send(w->stack, m->buf, m->len, &m->dest);
+			if (rc < 0)
+				sip_log(SIP_LOG_DEBUG, "%s: a message handed to us could not be sent: %s", w->name,
+					sip_strerror(rc));
+		} else if (sip_msg_parse(&msg, m->buf, m->len, SIP_PARSE_DATAGRAM, NULL) > 0) {
 			sip_txn_on_message(sip_stack_txns(w->stack), &msg, &none, sip_stack_now(w->stack));
+		}
 		sip_free(m);
 		m = next;
 	}

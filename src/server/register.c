@@ -110,7 +110,7 @@ bool sip__register_on_request(struct sip__worker *w, struct sip_txn *t, const st
 	/* The registrar formats the source address only when it needs it
 	 * (nat_rewrite, outbound): inet_ntop per REGISTER was ~3.5%. */
 	const char *tp = src->transport == SIP_TP_TCP ? "tcp" : src->transport == SIP_TP_TLS ? "tls" : "udp";
-	struct sip_registrar_src rs = {.transport = sip_str_c(tp), .sockaddr = src->addr};
+	struct sip_registrar_src rs = {.transport = sip_str_c(tp), .sockaddr = src->addr, .conn = src->conn};
 
 	if (w->batching && !w->in_batch) {
 		if (sip_location_begin(w->loc) == 0) {

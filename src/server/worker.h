@@ -109,6 +109,17 @@ void sip__proxy_txn_event(struct sip__worker *w, struct sip_txn *t, enum sip_txn
 void sip__proxy_on_stray(struct sip__worker *w, const struct sip_msg *resp);
 
 void sip__proxy_ack(struct sip__worker *w, const struct sip_msg *ack, unsigned pop_routes, const struct sip_uri *hop);
+/* A message for a stream connection another worker owns (an RFC 5626 flow
+ * or a NAT binding accepted there): queued to it (the stack's
+ * send_elsewhere hook; ctx is the worker). SIP_ENOTFOUND when no other
+ * worker owns that connection id. */
+int sip__proxy_send_elsewhere(void *ctx, struct sip_stack *s, const char *bytes, size_t len,
+			      const struct sip_txn_dest *dest);
+/* Connection ids of worker `id` start above this base, so an id names its worker. */
+static inline uint64_t sip__worker_conn_base(unsigned id)
+{
+	return (uint64_t)(id + 1) << 48;
+}
 void sip__proxy_handoff_open(struct sip__worker *w);
 void sip__proxy_handoff_close(struct sip__worker *w);
 

@@ -57,7 +57,7 @@ int sip_transport_new(struct sip_transport **out, uv_loop_t *loop, const struct 
 		sip_free(t);
 		return rc;
 	}
-	t->next_id = 1;
+	t->next_id = t->cfg.conn_id_base + 1;
 	*out = t;
 	return 0;
 }

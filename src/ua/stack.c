@@ -94,13 +94,20 @@ static void trace(const char *dir, enum sip_tp_type type, const struct sockaddr 
 
 int sip_stack_send(struct sip_stack *s, const char *bytes, size_t len, const struct sip_txn_dest *dest)
 {
-	trace("send", (enum sip_tp_type)dest->transport, (const struct sockaddr *)dest->addr, bytes, len);
 	if (dest->conn) {
 		int rc = sip_transport_send_conn(s->tp, dest->conn, bytes, len, NULL);
-		if (rc != SIP_ENOTFOUND)
+		if (rc == SIP_ENOTFOUND && s->cfg.send_elsewhere) {
+			rc = s->cfg.send_elsewhere(s->cfg.ctx, s, bytes, len, dest);
+			if (rc != SIP_ENOTFOUND)
+				return rc; /* the thread that sends it traces it */
+		}
+		if (rc != SIP_ENOTFOUND) {
+			trace("send", (enum sip_tp_type)dest->transport, (const struct sockaddr *)dest->addr, bytes, len);
 			return rc;
+		}
 		/* §18.2.2: the connection is gone; open a new one to the same address. */
 	}
+	trace("send", (enum sip_tp_type)dest->transport, (const struct sockaddr *)dest->addr, bytes, len);
 	struct sip_tp_dest d;
 	memset(&d, 0, sizeof(d));
 	d.type = (enum sip_tp_type)dest->transport;

@@ -364,3 +364,64 @@ check "Max-Breadth 2: each branch gets 1, the third only after one answered" \
 check "Max-Breadth 0: 440 Max-Breadth Exceeded, no branch" grep -qx "zero 440 0" <<<"$breadth_out"
 check "Max-Breadth 2x: 400, no branch" grep -qx "bad 400 0" <<<"$breadth_out"
 stop_pid "$SIPD_PID"
+
+# 15. RFC 5626 flows across workers: flowy registers over a TCP connection
+# with reg-id and +sip.instance (its Contact, 192.0.2.77, is unreachable), so
+# requests to it must go back over that connection — which one worker owns.
+# Twelve calls from as many UDP ports land on both workers; each reaches
+# flowy over its connection (the other worker hands its messages to the
+# owner) and flowy's 486 comes back.
+F=$(free_port)
+start_sipd flow -l udp:127.0.0.1:$F -l tcp:127.0.0.1:$F --workers 2 --db "$WORK/flow.db" --log-level debug
+flow_out=$(python3 - "$HERE" "$F" <<'PY'
+import sys, socket, threading, time
+sys.path.insert(0, sys.argv[1])
+import sipnet
+port = int(sys.argv[2])
+srv = ("127.0.0.1", port)
+t = socket.create_connection(srv)
+lp = t.getsockname()[1]
+t.sendall(("REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:%d;branch=z9hG4bK-f1;rport\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:flowy@127.0.0.1>;tag=f1\r\nTo: <sip:flowy@127.0.0.1>\r\n"
+           "Call-ID: flow1@t\r\nCSeq: 1 REGISTER\r\nSupported: outbound, path\r\n"
+           "Contact: <sip:flowy@192.0.2.77:5060;transport=tcp;ob>;reg-id=1;"
+           "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"\r\n"
+           "Expires: 600\r\nContent-Length: 0\r\n\r\n" % lp).encode())
+got, buf = [], b""
+def reader():
+    global buf
+    while True:
+        try:
+            d = t.recv(65535)
+        except OSError:
+            return
+        if not d:
+            return
+        buf += d
+        for m in sipnet.split_stream(buf):
+            buf = buf[buf.find(m) + len(m):]
+            got.append(m)
+            if m.startswith(b"INVITE "):
+                t.sendall(sipnet.response_to(m, 486, "Busy Here"))
+threading.Thread(target=reader, daemon=True).start()
+time.sleep(0.5)
+print("reg", ",".join(str(sipnet.status_of(m)) for m in got if sipnet.status_of(m)))
+res = []
+for i in range(12):
+    inv = ("INVITE sip:flowy@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-fc%d;rport\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:x@127.0.0.1>;tag=c%d\r\nTo: <sip:flowy@127.0.0.1>\r\n"
+           "Call-ID: flowcall%d@t\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n" % (i, i, i)).encode()
+    out = sipnet.udp_exchange(inv, srv, wait=3.0)
+    finals = [sipnet.status_of(m) for m in out if (sipnet.status_of(m) or 0) >= 200]
+    res.append(str(finals[0] if finals else None))
+print("calls", ",".join(res))
+print("invites", sum(1 for m in got if m.startswith(b"INVITE ")))
+PY
+)
+echo "$flow_out" | sed 's/^/info: /'
+check "flowy registered over its TCP flow (200)" grep -qx "reg 200" <<<"$flow_out"
+check "twelve calls to flowy from UDP callers on both workers: each reached it over its flow, 486 back" \
+	grep -qx "calls $(printf '486,%.0s' $(seq 11))486" <<<"$flow_out"
+check "  flowy got exactly twelve INVITEs on its connection" grep -qx "invites 12" <<<"$flow_out"
+echo "info: messages handed to the flow's worker: $(grep -c 'handed a message for connection' "$WORK/flow.log" || true)"
+stop_pid "$SIPD_PID"

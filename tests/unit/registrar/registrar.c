@@ -136,6 +136,8 @@ static int teardown(void **state)
 /* When set, the source is given as a socket address instead of text (what
  * sipd passes), formatted by the registrar only when it needs it. */
 static const void *src_sockaddr;
+/* When set, the REGISTER came over this stream connection (over TCP). */
+static uint64_t src_conn;
 
 /* Hands the bytes in f->req to the registrar; parses the response. Returns its status. */
 static int send_raw(struct fx *f, size_t len, int64_t now)
@@ -144,6 +146,10 @@ static int send_raw(struct fx *f, size_t len, int64_t now)
 	struct sip_registrar_src src = {.ip = SIP_STR("192.0.2.9"), .port = 40000, .transport = SIP_STR("udp")};
 	if (src_sockaddr)
 		src = (struct sip_registrar_src){.transport = SIP_STR("udp"), .sockaddr = src_sockaddr};
+	if (src_conn) {
+		src.transport = SIP_STR("tcp");
+		src.conn = src_conn;
+	}
 	assert_true(sip_msg_parse(&f->m, f->req, len, SIP_PARSE_DATAGRAM, &err) > 0);
 	assert_int_equal(sip_registrar_handle(f->reg, &f->m, &src, now, f->out, sizeof f->out, &f->res), 0);
 	if (f->res.not_ours)
@@ -500,12 +506,27 @@ static void test_outbound(void **state)
 	assert_int_equal(reg(f, "o4", 1, "Contact: <sip:a@10.0.0.4>;" INST ";reg-id=1\r\n", NOW + 7), 200);
 	assert_int_equal(nhdr(f, "Require"), 0);
 	assert_int_equal(count(f, ALICE, NOW + 7), 3);
+	/* Over a connection: the flow's id goes with its address, so any
+	 * worker can send back over it (RFC 5626 §5.3). */
+	src_conn = 0x2000000000007ull;
+	assert_int_equal(reg(f, "o6", 1,
+			     "Supported: outbound\r\nContact: <sip:a@10.0.0.6;transport=tcp>;" INST ";reg-id=3\r\n",
+			     NOW + 7),
+			 200);
+	src_conn = 0;
+	assert_int_equal(stored(f, ALICE, &l, NOW + 7), 4);
+	bool found = false;
+	for (size_t i = 0; i < l.n; i++)
+		found |= l.v[i].reg_id == 3 &&
+			 sip_str_eq(l.v[i].received, SIP_STR("sip:192.0.2.9:40000;transport=tcp;sipd-conn=2000000000007"));
+	assert_true(found);
+	sip_binding_list_free(&l);
 	/* A bad reg-id is a 400. */
 	assert_int_equal(reg(f, "o5", 1,
 			     "Supported: outbound\r\nContact: <sip:a@10.0.0.5>;" INST ";reg-id=0\r\n",
 			     NOW + 7),
 			 400);
-	assert_int_equal(count(f, ALICE, NOW + 7), 3);
+	assert_int_equal(count(f, ALICE, NOW + 7), 4);
 }
 
 static void test_nat_rewrite(void **state)
