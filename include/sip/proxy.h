@@ -21,7 +21,8 @@ extern "C" {
 #define SIP_PROXY_DEFAULT_MAX_BREADTH 60 /* RFC 5393 §5.3.1, when a request has none */
 #define SIP_PROXY_MAX_MAX_BREADTH 1000	 /* larger received values count as this */
 #define SIP_PROXY_LOOP_HASH_LEN 16	 /* hex digits of the loop-detection hash */
-#define SIP_PROXY_ADDED_LINES 8u	 /* header lines sip_proxy_forward may add */
+#define SIP_PROXY_ADDED_LINES 9u	 /* header lines sip_proxy_forward may add */
+#define SIP_PROXY_URI_MAX 2048		 /* longest Request-URI moved into a Route (strict routing) */
 
 /* How a request is changed on its way to one target (§16.6). */
 struct sip_proxy_fwd {
@@ -38,9 +39,12 @@ struct sip_proxy_fwd {
 };
 
 /* Writes the forwarded copy of req: the edits of f, Max-Forwards one lower
- * (70 added when absent, step 3), every other byte as received. Returns the
- * length; SIP_EINVAL (not a request, Max-Forwards already 0, fewer Route
- * values than pop_routes, a value with a line break); SIP_ETOOBIG. */
+ * (70 added when absent, step 3), every other byte as received. When the
+ * next Route value (after pop_routes, no route_pre) is a strict router (no
+ * ;lr, step 6), its URI becomes the Request-URI and the Request-URI the last
+ * Route value. Returns the length; SIP_EINVAL (not a request, Max-Forwards
+ * already 0, fewer Route values than pop_routes, a value with a line break);
+ * SIP_EPARSE (that Route value does not parse); SIP_ETOOBIG. */
 SIP_API int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, char *out, size_t cap);
 
 /* Writes resp without its top Via value (the one this proxy added), every

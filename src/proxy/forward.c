@@ -13,6 +13,32 @@ static bool has_line_break(struct sip_str s)
 	return s.len && (memchr(s.p, '\r', s.len) || memchr(s.p, '\n', s.len));
 }
 
+/* §16.6 step 6: when the first Route value left after `pops` names a strict
+ * router (no ;lr, RFC 2543), returns 1 with its URI in *uri and the index of
+ * the last Route line in *last; 0 when the next hop routes loosely or there
+ * is no Route; SIP_EPARSE. */
+static int strict_next_hop(const struct sip_msg *req, unsigned pops, struct sip_str *uri, uint16_t *last)
+{
+	struct sip_hdr_iter it;
+	struct sip_str v;
+	sip_hdr_iter_init(&it, req, SIP_HDR_ROUTE);
+	for (unsigned i = 0; i <= pops; i++) {
+		int rc = sip_hdr_iter_next(&it, &v);
+		if (rc != 1)
+			return rc < 0 ? SIP_EPARSE : 0;
+	}
+	struct sip_nameaddr na;
+	size_t off;
+	if (sip_nameaddr_parse(&na, v, &off) < 0)
+		return SIP_EPARSE;
+	if (na.uri.lr)
+		return 0;
+	*uri = sip_uri_request_form(na.uri_str);
+	for (uint16_t i = req->first[SIP_HDR_ROUTE]; i != SIP_HDR_NONE; i = req->hdrs[i].next)
+		*last = i;
+	return 1;
+}
+
 int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, char *out, size_t cap)
 {
 	if (!req || !f || !out || !req->is_request || req->max_forwards == 0 || !f->via.len)
@@ -23,9 +49,9 @@ int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, 
 	int nroutes = sip_hdr_count(req, SIP_HDR_ROUTE);
 	if (f->pop_routes && (nroutes < 0 || f->pop_routes > (unsigned)nroutes))
 		return SIP_EINVAL;
-	/* What we write must parse at the next hop (and at ours): at most eight
+	/* What we write must parse at the next hop (and at ours): at most nine
 	 * lines are added (Via, two Record-Route, Route, Path, Max-Forwards,
-	 * Max-Breadth, Content-Length). */
+	 * Max-Breadth, a strict router's last Route, Content-Length). */
 	if (req->nhdrs + SIP_PROXY_ADDED_LINES > SIP_MAX_HEADERS)
 		return SIP_ETOOBIG;
 	struct sip_edit e;
@@ -85,6 +111,23 @@ int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, 
 			sip_edit_insert_header(&e, end, SIP_STR("Route"), f->route_pre);
 		else
 			sip_edit_insert_header(&e, at, SIP_STR("Route"), f->route_pre);
+	}
+	/* Step 6: a strict router next (a pre-loaded Path is loose by RFC 3327)
+	 * takes the Request-URI's place; the Request-URI becomes the last Route. */
+	char target[SIP_PROXY_URI_MAX + 3];
+	struct sip_str strict;
+	uint16_t last = 0;
+	int sr = f->route_pre.len ? 0 : strict_next_hop(req, f->pop_routes, &strict, &last);
+	if (sr < 0)
+		return sr;
+	if (sr) {
+		struct sip_str ruri = f->ruri.len ? f->ruri : req->ruri_str;
+		if (ruri.len > SIP_PROXY_URI_MAX)
+			return SIP_ETOOBIG;
+		int n = snprintf(target, sizeof(target), "<%.*s>", SIP_STR_ARG(ruri));
+		sip_edit_set_ruri(&e, strict);
+		sip_edit_pop_route(&e);
+		sip_edit_insert_header(&e, (uint16_t)(last + 1), SIP_STR("Route"), (struct sip_str){target, (size_t)n});
 	}
 	sip_edit_push_via(&e, f->via); /* step 8 */
 	return sip_edit_print(&e, out, cap);

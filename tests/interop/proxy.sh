@@ -425,3 +425,34 @@ check "twelve calls to flowy from UDP callers on both workers: each reached it o
 check "  flowy got exactly twelve INVITEs on its connection" grep -qx "invites 12" <<<"$flow_out"
 echo "info: messages handed to the flow's worker: $(grep -c 'handed a message for connection' "$WORK/flow.log" || true)"
 stop_pid "$SIPD_PID"
+
+# 16. To a strict router (§16.6 step 6): the Route after ours has no ;lr, so
+# its URI becomes the Request-URI and the Request-URI the last Route value.
+T=$(free_port); TS=$(free_port)
+start_sipd tostrict -l udp:127.0.0.1:$T --workers 2 --db "$WORK/tostrict.db"
+ts_out=$(python3 - "$HERE" "$T" "$TS" <<'PY'
+import sys, re
+sys.path.insert(0, sys.argv[1])
+import sipnet
+port, sr = int(sys.argv[2]), int(sys.argv[3])
+r = sipnet.Responder(sr)
+inv = ("INVITE sip:zed@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-ts1;rport\r\n"
+       "Route: <sip:127.0.0.1:%d;lr>, <sip:127.0.0.1:%d>\r\n"
+       "Max-Forwards: 70\r\nFrom: <sip:x@example.net>;tag=1\r\nTo: <sip:zed@example.com>\r\n"
+       "Call-ID: tostrict1@t\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n" % (port, sr)).encode()
+out = sipnet.udp_exchange(inv, ("127.0.0.1", port), wait=5.0)
+sipnet.time.sleep(0.2)
+r.stop()
+finals = [sipnet.status_of(m) for m in out if (sipnet.status_of(m) or 0) >= 200]
+print("final", finals[0] if finals else None)
+if r.invites:
+    m = r.invites[0][1]
+    print("ruri", m.split(b"\r\n")[0].decode())
+    print("route", ",".join(v.decode() for v in re.findall(rb"(?im)^Route: *(.*?)\r$", m)))
+PY
+)
+echo "$ts_out" | sed 's/^/info: /'
+check "an INVITE routed on to a strict router: its 486 comes back" grep -qx "final 486" <<<"$ts_out"
+check "  the strict router got its own URI as Request-URI" grep -qx "ruri INVITE sip:127.0.0.1:$TS SIP/2.0" <<<"$ts_out"
+check "  and the real target as the last (here only) Route value" grep -qx "route <sip:zed@example.com>" <<<"$ts_out"
+stop_pid "$SIPD_PID"

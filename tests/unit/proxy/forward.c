@@ -255,6 +255,41 @@ static void test_forward_max_breadth(void **state)
 	assert_int_equal(sip_msg_find(&back, SIP_STR("Max-Breadth")), -1);
 }
 
+/* §16.6 step 6: the next hop is a strict router (its Route URI has no ;lr):
+ * it becomes the Request-URI, which goes last in the Route set. */
+static void test_forward_to_strict_router(void **state)
+{
+	(void)state;
+	parse_in("INVITE sip:bob@example.org SIP/2.0" CRLF "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1" CRLF
+		 "Route: <sip:p.example.org;lr>, <sip:strict.example.net;maddr=192.0.2.1>" CRLF
+		 "Route: <sip:loose.example.net;lr>" CRLF "From: <sip:a@example.com>;tag=1" CRLF
+		 "To: <sip:bob@example.org>" CRLF "Call-ID: s1" CRLF "CSeq: 1 INVITE" CRLF "Content-Length: 0" CRLF CRLF);
+	struct sip_proxy_fwd f = {.via = SIP_STR("SIP/2.0/UDP p.example.org;branch=z9hG4bK-sd0-s"), .pop_routes = 1};
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	assert_str(back.ruri_str, "sip:strict.example.net;maddr=192.0.2.1");
+	VALUES(SIP_HDR_ROUTE, "<sip:loose.example.net;lr>", "<sip:bob@example.org>");
+	/* A new Request-URI (a binding's contact) is the one that goes last. */
+	f.ruri = SIP_STR("sip:bob@192.0.2.4:5062");
+	n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	assert_str(back.ruri_str, "sip:strict.example.net;maddr=192.0.2.1");
+	VALUES(SIP_HDR_ROUTE, "<sip:loose.example.net;lr>", "<sip:bob@192.0.2.4:5062>");
+	/* A loose next hop, or a pre-loaded route in front: nothing moves. */
+	f.pop_routes = 0;
+	f.ruri = SIP_STR_NULL;
+	n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	assert_str(back.ruri_str, "sip:bob@example.org");
+	f.pop_routes = 1;
+	f.route_pre = SIP_STR("<sip:edge.example.net;lr>");
+	n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	assert_str(back.ruri_str, "sip:bob@example.org");
+	VALUES(SIP_HDR_ROUTE, "<sip:edge.example.net;lr>", "<sip:strict.example.net;maddr=192.0.2.1>",
+	       "<sip:loose.example.net;lr>");
+}
+
 /* Only record_route[0]: one line added, above the existing ones. */
 static void test_forward_one_record_route(void **state)
 {
@@ -723,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_response_up_after_empty_via_line),
 		cmocka_unit_test(test_pop_routes_malformed_list),
 		cmocka_unit_test(test_forward_max_breadth),
+		cmocka_unit_test(test_forward_to_strict_router),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
