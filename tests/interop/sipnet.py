@@ -154,7 +154,7 @@ def response_to(req, code, reason, to_tag="uas1"):
 class Responder:
     """A UDP callee on 127.0.0.1:port (a thread): answers every INVITE with
     `code` after `delay` s, absorbs ACKs, and records (arrival time, bytes)
-    of each INVITE in self.invites."""
+    of each INVITE in self.invites (its sender in self.peers)."""
 
     def __init__(self, port, code=486, reason="Busy Here", delay=0.0):
         import threading
@@ -162,7 +162,7 @@ class Responder:
         self.sock.bind(("127.0.0.1", port))
         self.sock.settimeout(0.05)
         self.code, self.reason, self.delay = code, reason, delay
-        self.invites, self.running = [], True
+        self.invites, self.peers, self.responses, self.running = [], [], [], True
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -175,11 +175,21 @@ class Responder:
                 continue
             except OSError:
                 return
-            if not data.startswith(b"INVITE ") or any(d == data for _, d in self.invites):
-                continue  # an ACK, or a retransmission (answered by the first's timer)
+            if not data.startswith(b"INVITE "):
+                if status_of(data):
+                    self.responses.append(data)  # to what send() sent
+                continue  # an ACK
+            if any(d == data for _, d in self.invites):
+                continue  # a retransmission (answered by the first's timer)
+            self.peers.append(peer)
             self.invites.append((time.time(), data))
             resp = response_to(data, self.code, self.reason)
             threading.Timer(self.delay, self._send, (resp, peer)).start()
+
+    def send(self, data, addr):
+        """Sends a request of our own (a REGISTER) from the callee's socket;
+        its responses land in self.responses."""
+        self.sock.sendto(data, addr)
 
     def _send(self, resp, peer):
         try:
