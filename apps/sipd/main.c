@@ -21,7 +21,9 @@ static void usage(FILE *f)
 	      "  -l, --listen SPEC       udp|tcp|tls:HOST[:PORT], repeatable (IPv6: udp:[::1]:5060)\n"
 	      "      --domain NAME       a domain we are responsible for, repeatable\n"
 	      "      --db PATH           SQLite store for bindings and users (default ./sipd.db)\n"
-	      "      --location sqlite|memory  where bindings live (memory: not durable)\n"
+	      "      --location sqlite|memory|redis://HOST[:PORT][/DB]\n"
+	      "                             where bindings live (memory: not durable; redis: shared\n"
+	      "                             by several sipd)\n"
 	      "      --mode proxy|redirect\n"
 	      "      --require-auth      require digest authentication, also on loopback\n"
 	      "      --tls-cert FILE     PEM certificate for tls listeners\n"
@@ -126,11 +128,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DB: sip_server_config_set_str(&cfg.db_path, optarg); break;
 		case OPT_LOCATION:
-			if (strcmp(optarg, "sqlite") && strcmp(optarg, "memory")) {
-				rc = fail("--location: '%s' is not sqlite or memory", optarg);
+			if (sip_server_config_set_location(&cfg, optarg) < 0) {
+				rc = fail("--location: '%s' is not sqlite, memory or redis://HOST[:PORT][/DB]", optarg);
 				goto out;
 			}
-			cfg.location_memory = !strcmp(optarg, "memory");
 			break;
 		case OPT_MODE:
 			if (!strcmp(optarg, "proxy")) {

@@ -1,8 +1,7 @@
 /* location.h — the location service (RFC 3261 §10): bindings of an
  * address-of-record to contact addresses, behind one interface (a vtable)
- * with several backends: memory (tests, in-memory mode) and SQLite (the
- * default, durable). A Redis backend plugs into the same struct
- * sip_location_ops. Also the credential store (users and their HA1s), kept
+ * with several backends: memory (tests, in-memory mode), SQLite (the
+ * default, durable) and Redis (shared by several servers). Also the credential store (users and their HA1s), kept
  * in the same SQLite file.
  *
  * Time is always an argument (seconds since the epoch); nothing here reads
@@ -93,6 +92,17 @@ SIP_API int sip_location_open_memory(struct sip_location **out, const struct sip
  * to disk. cfg may be NULL. 0, SIP_EINVAL or SIP_EIO. */
 SIP_API int sip_location_open_sqlite(struct sip_location **out, const char *path,
 				     const struct sip_location_config *cfg);
+/* Opens the shared Redis store at url, "redis://HOST[:PORT][/DB]" (port
+ * 6379, db 0 by default; IPv6 hosts in brackets): bindings several servers
+ * use at once (one hash per AOR, "sipd:aor:<aor>"; writes are atomic
+ * read-modify-writes under WATCH/MULTI/EXEC). Checks the server answers.
+ * One handle per thread. 0, SIP_EINVAL (bad url) or SIP_EIO. */
+SIP_API int sip_location_open_redis(struct sip_location **out, const char *url,
+				    const struct sip_location_config *cfg);
+/* Splits a redis:// url into host (NUL-terminated, capacity hcap), port and
+ * db. 0 or SIP_EINVAL. */
+SIP_API int sip_location_redis_url(const char *url, char *host, size_t hcap, int *port, int *db);
+
 /* One store shared by several threads (e.g. the memory store of a
  * multi-worker server). The share takes inner over (closed by
  * sip_location_share_free, after every handle is closed). Each thread opens

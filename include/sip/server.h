@@ -38,6 +38,8 @@ struct sip_server_config {
 	unsigned workers;                    /* 0: one per core */
 	char *db_path;
 	bool location_memory;                /* bindings in memory (not durable); users stay in db_path */
+	char *location_redis;                /* "redis://host:port/db": bindings in a Redis server shared
+						with other sipd; NULL: not used. Users stay in db_path */
 	unsigned commit_window_ms;           /* SQLite: REGISTERs of this window share a COMMIT; 0: per loop iteration */
 	enum sip_server_mode mode;
 	bool require_auth;                   /* also on loopback */
@@ -69,6 +71,9 @@ SIP_API int sip_server_config_load(struct sip_server_config *cfg, const char *pa
  * tls listeners, limits sane). Returns 0 or SIP_ECONFIG with err. */
 SIP_API int sip_server_config_check(const struct sip_server_config *cfg, char *err, size_t errcap);
 /* Replaces a string field (copied). Returns 0 or SIP_ENOMEM. */
+/* Where bindings live: "sqlite" (the default), "memory" or a redis:// URL
+ * (sip_location_open_redis). 0, SIP_EINVAL or SIP_ENOMEM. */
+SIP_API int sip_server_config_set_location(struct sip_server_config *cfg, const char *value);
 SIP_API int sip_server_config_set_str(char **field, const char *value);
 /* Frees the strings cfg owns. */
 SIP_API void sip_server_config_free(struct sip_server_config *cfg);

@@ -2,6 +2,7 @@
  * unknown keys are errors, then merged over the defaults. libcyaml reports
  * problems through its log callback, with a backtrace naming line and column;
  * we collect those lines into the caller's error buffer. */
+#include <sip/location.h>
 #include <sip/server.h>
 #include <sip/transport.h>
 #include <cyaml/cyaml.h>
@@ -118,7 +119,7 @@ static const cyaml_schema_field_t doc_fields[] = {
 	CYAML_FIELD_BOOL_PTR("trace", OPT, struct y_doc, trace),
 	CYAML_FIELD_UINT_PTR("workers", OPT, struct y_doc, workers),
 	CYAML_FIELD_STRING_PTR("db", OPT, struct y_doc, db, 1, 4096),
-	CYAML_FIELD_STRING_PTR("location", OPT, struct y_doc, location, 1, 16),
+	CYAML_FIELD_STRING_PTR("location", OPT, struct y_doc, location, 1, 300),
 	CYAML_FIELD_UINT_PTR("commit_window_ms", OPT, struct y_doc, commit_window_ms),
 	CYAML_FIELD_STRING_PTR("mode", OPT, struct y_doc, mode, 1, 16),
 	CYAML_FIELD_END,
@@ -179,6 +180,18 @@ void sip_server_config_defaults(struct sip_server_config *cfg)
 	cfg->digest_algs[0] = SIP_DIGEST_MD5;
 	cfg->digest_algs[1] = SIP_DIGEST_SHA256;
 	cfg->ndigest_algs = 2;
+}
+
+int sip_server_config_set_location(struct sip_server_config *cfg, const char *value)
+{
+	char host[256];
+	int port, db;
+	bool redis = !strncmp(value, "redis://", 8);
+	if (redis ? sip_location_redis_url(value, host, sizeof(host), &port, &db) != 0
+		  : strcmp(value, "memory") && strcmp(value, "sqlite"))
+		return SIP_EINVAL;
+	cfg->location_memory = !strcmp(value, "memory");
+	return sip_server_config_set_str(&cfg->location_redis, redis ? value : NULL);
 }
 
 int sip_server_config_set_str(char **field, const char *value)
@@ -341,13 +354,10 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 		goto out;
 	if (d->db && (rc = sip_server_config_set_str(&cfg->db_path, d->db)))
 		goto out;
-	if (d->location) {
-		if (!strcmp(d->location, "memory") || !strcmp(d->location, "sqlite")) {
-			cfg->location_memory = !strcmp(d->location, "memory");
-		} else {
-			rc = errf(err, errcap, "%s: location: '%s' is not sqlite or memory", path, d->location);
-			goto out;
-		}
+	if (d->location && (rc = sip_server_config_set_location(cfg, d->location)) < 0) {
+		rc = errf(err, errcap, "%s: location: '%s' is not sqlite, memory or redis://HOST[:PORT][/DB]", path,
+			  d->location);
+		goto out;
 	}
 	if (d->mode) {
 		if (!strcmp(d->mode, "proxy")) {
@@ -410,6 +420,7 @@ void sip_server_config_free(struct sip_server_config *cfg)
 	free(cfg->tls_ca);
 	free(cfg->tls_client_ca);
 	free(cfg->db_path);
+	free(cfg->location_redis);
 	free(cfg->dns_servers);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -180,6 +180,12 @@ int sip__register_open(struct sip__worker *w, char *err, size_t errcap)
 	w->held_tail = &w->held;
 	if (w->shared->memory) {
 		rc = sip_location_share_open(&w->loc, w->shared->memory);
+	} else if (cfg->location_redis) {
+		rc = sip_location_open_redis(&w->loc, cfg->location_redis, &lc); /* each write applied at once */
+		if (rc < 0) {
+			snprintf(err, errcap, "location store '%s': %s", cfg->location_redis, sip_strerror(rc));
+			return rc;
+		}
 	} else {
 		rc = sip_location_open_sqlite(&w->loc, cfg->db_path, &lc);
 		w->batching = rc == 0;

@@ -136,7 +136,8 @@ int sip_server_run(const struct sip_server_config *cfg)
 		return rc;
 	}
 	sip_log(SIP_LOG_INFO, "registrar: bindings %s %s, users in %s, authentication %s",
-		cfg->location_memory ? "in" : "in SQLite", cfg->location_memory ? "memory" : cfg->db_path, cfg->db_path,
+		cfg->location_memory ? "in" : cfg->location_redis ? "in Redis" : "in SQLite",
+		cfg->location_memory ? "memory" : cfg->location_redis ? cfg->location_redis : cfg->db_path, cfg->db_path,
 		shared.require_auth ? "required" : "off (loopback only)");
 	for (unsigned i = 0; i < cfg->nlisten; i++)
 		sip_log(SIP_LOG_INFO, "listening on %s (port %u)", cfg->listen[i], ports[i]);

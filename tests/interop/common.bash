@@ -81,3 +81,17 @@ sipp_run() {
 	local name=$1; shift
 	timeout 60 sipp "$@" -nostdin -nd -trace_err -error_file "$WORK/$name.sipp.err" >"$WORK/$name.sipp.log" 2>&1
 }
+
+# reg_contacts SIPD_PORT USER CONTACT_VALUE...: one REGISTER of USER@127.0.0.1
+# binding every Contact value given; prints the status (sipnet.py).
+reg_contacts() {
+	python3 - "$HERE" "$@" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import sipnet
+port, user, contacts = int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+r = sipnet.udp_exchange(sipnet.register("127.0.0.1", port, user, "127.0.0.1", contacts=contacts),
+                        ("127.0.0.1", port))
+print(sipnet.status_of(r[0]) if r else None)
+PY
+}

@@ -61,20 +61,6 @@ no_sanitizer_report() {
 	! grep -Eq "ERROR: (Address|Leak)Sanitizer|runtime error:" "$WORK/$1.log"
 }
 
-# reg_contacts SIPD_PORT USER CONTACT_VALUE...: one REGISTER of USER@127.0.0.1
-# binding every Contact value given; prints the status (sipnet.py).
-reg_contacts() {
-	python3 - "$HERE" "$@" <<'PY'
-import sys
-sys.path.insert(0, sys.argv[1])
-import sipnet
-port, user, contacts = int(sys.argv[2]), sys.argv[3], sys.argv[4:]
-r = sipnet.udp_exchange(sipnet.register("127.0.0.1", port, user, "127.0.0.1", contacts=contacts),
-                        ("127.0.0.1", port))
-print(sipnet.status_of(r[0]) if r else None)
-PY
-}
-
 register() { # NAME USER CONTACT_PORT SIPD_PORT
 	sipp_uac "$1" u1 "$4" proxy_reg.xml -p "$(free_port)" -s "$2" -set cport "$3"
 }

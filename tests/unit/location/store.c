@@ -1,5 +1,7 @@
 /* The location store: one table of tests run against every backend (memory,
- * SQLite), plus SQLite restart, batched commits and memory per binding. */
+ * SQLite, Redis — a real redis-server this test starts on a free loopback
+ * port and stops by PID), plus SQLite restart, batched commits, memory per
+ * binding, and the Redis store shared by two handles at once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,12 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <cmocka.h>
 #include <sip/location.h>
 
 #include "loc_test.h"
 
-enum backend { MEMORY, SQLITE };
+enum backend { MEMORY, SQLITE, REDIS };
 struct fixture {
 	enum backend kind;
 	char dir[64];
@@ -20,13 +29,90 @@ struct fixture {
 	struct sip_location *loc;
 };
 
-static struct fixture fx_mem = {.kind = MEMORY}, fx_sql = {.kind = SQLITE};
+static struct fixture fx_mem = {.kind = MEMORY}, fx_sql = {.kind = SQLITE}, fx_red = {.kind = REDIS};
+
+/* ---- a real redis-server for the REDIS fixture ---- */
+static pid_t redis_pid;
+static int redis_port;
+static char redis_url[64];
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* Starts redis-server in the foreground as our child (no persistence) and
+ * waits until it answers; the group fails when it cannot. */
+static int redis_start(void **state)
+{
+	(void)state;
+	redis_port = free_port();
+	if (redis_port < 0)
+		return -1;
+	char port[16];
+	snprintf(port, sizeof port, "%d", redis_port);
+	snprintf(redis_url, sizeof redis_url, "redis://127.0.0.1:%d", redis_port);
+	redis_pid = fork();
+	if (redis_pid < 0)
+		return -1;
+	if (redis_pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+		       "--appendonly", "no", (char *)NULL);
+		_exit(127);
+	}
+	/* Readiness, not timing: poll until it accepts (at most 5 s). */
+	for (int i = 0; i < 100; i++) {
+		struct sip_location *loc = NULL;
+		if (sip_location_open_redis(&loc, redis_url, NULL) == 0) {
+			sip_location_close(loc);
+			return 0;
+		}
+		if (waitpid(redis_pid, NULL, WNOHANG) == redis_pid)
+			break;
+		nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+	}
+	fprintf(stderr, "redis-server did not start on port %d\n", redis_port);
+	kill(redis_pid, SIGTERM);
+	waitpid(redis_pid, NULL, 0);
+	return -1;
+}
+
+static int redis_stop(void **state)
+{
+	(void)state;
+	if (redis_pid > 0) {
+		kill(redis_pid, SIGTERM);
+		waitpid(redis_pid, NULL, 0);
+	}
+	return 0;
+}
+
+/* Empties the Redis store between tests. */
+static void redis_flush(void)
+{
+	char cmd[96];
+	snprintf(cmd, sizeof cmd, "redis-cli -p %d FLUSHALL >/dev/null", redis_port);
+	assert_int_equal(system(cmd), 0);
+}
 
 static struct sip_location *open_store(struct fixture *f, const struct sip_location_config *cfg)
 {
 	struct sip_location *loc = NULL;
 	if (f->kind == MEMORY)
 		assert_int_equal(sip_location_open_memory(&loc, cfg), 0);
+	else if (f->kind == REDIS)
+		assert_int_equal(sip_location_open_redis(&loc, redis_url, cfg), 0);
 	else
 		assert_int_equal(sip_location_open_sqlite(&loc, f->path, cfg), 0);
 	return loc;
@@ -43,6 +129,8 @@ static int setup(void **state)
 		assert_non_null(mkdtemp(f->dir));
 		snprintf(f->path, sizeof f->path, "%s/loc.db", f->dir);
 	}
+	if (f->kind == REDIS)
+		redis_flush();
 	f->loc = open_store(f, NULL);
 	return 0;
 }
@@ -396,11 +484,91 @@ static void test_memory_per_binding(void **state)
 	assert_true(per < 1024);
 }
 
+/* Two servers on one Redis store: what one writes the other reads, and the
+ * per-AOR cap holds when both add at once (WATCH/MULTI/EXEC: no lost
+ * update lets the AOR grow past it). */
+struct adder {
+	int id, ok;
+};
+
+static void *add_contacts(void *arg)
+{
+	struct adder *a = arg;
+	struct sip_location_config cfg = {.max_bindings = 10};
+	struct sip_location *loc = NULL;
+	if (sip_location_open_redis(&loc, redis_url, &cfg) != 0)
+		return NULL;
+	for (int i = 0; i < 10; i++) {
+		char uri[64];
+		snprintf(uri, sizeof uri, "sip:alice@10.%d.0.%d", a->id, i);
+		struct sip_binding b = binding(uri, 2000, "c", 1);
+		a->ok += sip_location_upsert(loc, &b, 100) == 0;
+	}
+	sip_location_close(loc);
+	return NULL;
+}
+
+static void test_redis_shared(void **state)
+{
+	struct fixture *f = *state;
+	struct sip_location *other = NULL;
+	assert_int_equal(sip_location_open_redis(&other, redis_url, NULL), 0);
+	struct sip_binding a = binding("sip:alice@10.0.0.1", 2000, "c1", 1);
+	assert_int_equal(sip_location_upsert(f->loc, &a, 100), 0);
+	struct sip_binding_list l;
+	assert_int_equal(sip_location_lookup(other, SIP_STR(AOR), 100, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_true(sip_str_eq(l.v[0].contact_uri, a.contact_uri));
+	assert_int_equal(l.v[0].updated, 100);
+	sip_binding_list_free(&l);
+	/* The CSeq rule across servers: the other one refuses a replay. */
+	assert_int_equal(sip_location_upsert(other, &a, 101), SIP_ESTATE);
+	assert_int_equal(sip_location_remove_aor(other, SIP_STR(AOR)), 1);
+	sip_location_close(other);
+
+	sip_mem_set(NULL); /* two threads: the counting allocator is not thread-safe */
+	struct adder ad[2] = {{.id = 1}, {.id = 2}};
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, add_contacts, &ad[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	sip_mem_set(&loc_cnt_mem);
+	assert_int_equal(ad[0].ok + ad[1].ok, 10);
+	assert_int_equal(sip_location_count(f->loc, SIP_STR(AOR), 100), 10);
+}
+
+static void test_redis_url(void **state)
+{
+	(void)state;
+	char host[64];
+	int port, db;
+	assert_int_equal(sip_location_redis_url("redis://10.1.2.3:6380/2", host, sizeof host, &port, &db), 0);
+	assert_string_equal(host, "10.1.2.3");
+	assert_int_equal(port, 6380);
+	assert_int_equal(db, 2);
+	assert_int_equal(sip_location_redis_url("redis://[::1]", host, sizeof host, &port, &db), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 6379);
+	assert_int_equal(db, 0);
+	assert_int_equal(sip_location_redis_url("redis://h:0", host, sizeof host, &port, &db), SIP_EINVAL);
+	assert_int_equal(sip_location_redis_url("redis://h:x", host, sizeof host, &port, &db), SIP_EINVAL);
+	assert_int_equal(sip_location_redis_url("redis://", host, sizeof host, &port, &db), SIP_EINVAL);
+	assert_int_equal(sip_location_redis_url("http://h", host, sizeof host, &port, &db), SIP_EINVAL);
+	/* Nothing listening: the open fails at once. */
+	struct sip_location *loc = NULL;
+	char url[64];
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d", free_port());
+	assert_int_equal(sip_location_open_redis(&loc, url, NULL), SIP_EIO);
+	assert_null(loc);
+}
+
 int main(void)
 {
 #define BOTH(t)                                                                      \
 	cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, &fx_mem), \
-		cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, &fx_sql)
+		cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, &fx_sql), \
+		cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, &fx_red)
 	const struct CMUnitTest tests[] = {
 		BOTH(test_upsert_lookup),
 		BOTH(test_refresh_and_order),
@@ -412,6 +580,8 @@ int main(void)
 		BOTH(test_batch),
 		cmocka_unit_test_prestate_setup_teardown(test_sqlite_restart, setup, teardown, &fx_sql),
 		cmocka_unit_test_prestate_setup_teardown(test_memory_per_binding, setup, teardown, &fx_mem),
+		cmocka_unit_test_prestate_setup_teardown(test_redis_shared, setup, teardown, &fx_red),
+		cmocka_unit_test(test_redis_url),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, redis_start, redis_stop);
 }

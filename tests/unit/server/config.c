@@ -130,7 +130,13 @@ static void test_wrong_type_and_values(void **state)
 	assert_non_null(strstr(err, "line"));
 	sip_server_config_free(&cfg);
 	assert_true(load("location: redis\n", &cfg, err, sizeof err) < 0);
-	assert_non_null(strstr(err, "location: 'redis' is not sqlite or memory"));
+	assert_non_null(strstr(err, "location: 'redis' is not sqlite, memory or redis://"));
+	sip_server_config_free(&cfg);
+	assert_true(load("location: redis://h:99999\n", &cfg, err, sizeof err) < 0);
+	sip_server_config_free(&cfg);
+	assert_int_equal(load("location: redis://127.0.0.1:6390/3\n", &cfg, err, sizeof err), 0);
+	assert_string_equal(cfg.location_redis, "redis://127.0.0.1:6390/3");
+	assert_false(cfg.location_memory);
 	sip_server_config_free(&cfg);
 	assert_true(load("registrar:\n  algorithms: [MD4]\n", &cfg, err, sizeof err) < 0);
 	assert_non_null(strstr(err, "'MD4'"));

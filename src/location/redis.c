@@ -1,0 +1,681 @@
+/* redis.c — the shared location backend: bindings in a Redis server that
+ * several sipd processes (or hosts) use at once, through hiredis.
+ *
+ * One Redis hash per AOR, key "sipd:aor:<aor>"; one field per binding
+ * ("i<reg-id>:<instance>" for an RFC 5626 flow, else "c<contact URI>"), its
+ * value the binding serialized (ser/deser below). A write is a
+ * read-modify-write of the AOR's hash under WATCH/MULTI/EXEC, retried when
+ * another server changed the AOR meanwhile, so the §10.3 rules (match by
+ * instance/reg-id or URI equality, the CSeq check, the per-AOR cap) hold
+ * across servers. Expired bindings are skipped by reads and dropped by the
+ * next write to their AOR or by purge (sipd's purge timer); Redis key
+ * expiry is not used, since time here is the caller's argument, not
+ * Redis's clock. An AOR's hash disappears with its last field. Every
+ * write is applied when it returns: begin/commit bracket nothing
+ * (durability is the Redis server's: appendonly for a registrar that must
+ * survive its restart). A lost connection is reopened on the next
+ * operation. */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "location/location_int.h"
+
+#define KEY_PREFIX "sipd:aor:"
+#define REDIS_TIMEOUT_MS 2000
+#define WRITE_TRIES 16		/* optimistic retries of one write under contention */
+#define SCAN_COUNT 256		/* keys asked per SCAN step */
+#define REDIS_MAX_HOST 256
+
+struct redis_loc {
+	struct sip_location base;
+	redisContext *c;
+	char host[REDIS_MAX_HOST];
+	int port;
+	int db;
+	char purge_cursor[32]; /* SCAN cursor of purge_some, "0" to start over */
+};
+
+/* ---- connection ---- */
+
+static int redis_connect(struct redis_loc *r)
+{
+	if (r->c && !r->c->err)
+		return 0;
+	if (r->c)
+		redisFree(r->c);
+	struct timeval tv = {REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000};
+	r->c = redisConnectWithTimeout(r->host, r->port, tv);
+	if (!r->c || r->c->err)
+		return SIP_EIO;
+	redisSetTimeout(r->c, tv);
+	if (r->db) {
+		redisReply *rep = redisCommand(r->c, "SELECT %d", r->db);
+		bool ok = rep && rep->type == REDIS_REPLY_STATUS;
+		if (rep)
+			freeReplyObject(rep);
+		if (!ok)
+			return SIP_EIO;
+	}
+	return 0;
+}
+
+/* Runs a command (argv form, binary-safe); NULL on a transport error (the
+ * connection is reopened next time). */
+static redisReply *cmd(struct redis_loc *r, int argc, const char **argv, const size_t *lens)
+{
+	if (redis_connect(r) != 0)
+		return NULL;
+	redisReply *rep = redisCommandArgv(r->c, argc, argv, lens);
+	if (!rep || r->c->err) {
+		if (rep)
+			freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
+}
+
+static redisReply *cmd1(struct redis_loc *r, const char *name)
+{
+	const char *argv[] = {name};
+	size_t lens[] = {strlen(name)};
+	return cmd(r, 1, argv, lens);
+}
+
+/* "sipd:aor:<aor>" into buf; its length. */
+static size_t key_of(struct sip_str aor, char *buf)
+{
+	memcpy(buf, KEY_PREFIX, sizeof(KEY_PREFIX) - 1);
+	memcpy(buf + sizeof(KEY_PREFIX) - 1, aor.p, aor.len);
+	return sizeof(KEY_PREFIX) - 1 + aor.len;
+}
+#define KEY_MAX (sizeof(KEY_PREFIX) + SIP_LOCATION_MAX_FIELD)
+
+/* ---- a binding as bytes ---- */
+
+enum { F_CONTACT_URI, F_CONTACT, F_CALL_ID, F_PATH, F_INSTANCE, F_RECEIVED, F_USER_AGENT, NFIELD };
+
+static struct sip_str *field(struct sip_binding *b, int i)
+{
+	struct sip_str *f[NFIELD] = {&b->contact_uri, &b->contact,  &b->call_id,   &b->path,
+				     &b->instance,    &b->received, &b->user_agent};
+	return f[i];
+}
+
+/* "1 <expires> <updated> <q> <cseq> <reg_id>" then "<len>:<bytes>" per
+ * string. Returns a sip_malloc'd buffer and its length, NULL on ENOMEM. */
+static char *ser(const struct sip_binding *b, int64_t updated, size_t *len)
+{
+	struct sip_binding v = *b;
+	size_t cap = 96;
+	for (int i = 0; i < NFIELD; i++)
+		cap += field(&v, i)->len + 12;
+	char *out = sip_malloc(cap);
+	if (!out)
+		return NULL;
+	int n = snprintf(out, cap, "1 %lld %lld %d %u %u ", (long long)b->expires, (long long)updated, (int)b->q,
+			 (unsigned)b->cseq, (unsigned)b->reg_id);
+	size_t o = (size_t)n;
+	for (int i = 0; i < NFIELD; i++) {
+		struct sip_str s = *field(&v, i);
+		o += (size_t)snprintf(out + o, cap - o, "%zu:", s.len);
+		if (s.len)
+			memcpy(out + o, s.p, s.len);
+		o += s.len;
+	}
+	*len = o;
+	return out;
+}
+
+/* Reads a decimal (optionally negative) number ending at a space or ':'. */
+static bool num(const char **p, const char *end, int64_t *out, char stop)
+{
+	const char *s = *p;
+	bool neg = s < end && *s == '-';
+	if (neg)
+		s++;
+	int64_t v = 0;
+	const char *d = s;
+	while (s < end && *s >= '0' && *s <= '9' && s - d < 18)
+		v = v * 10 + (*s++ - '0');
+	if (s == d || s >= end || *s != stop)
+		return false;
+	*p = s + 1;
+	*out = neg ? -v : v;
+	return true;
+}
+
+/* The binding in value (slices point into it); false when it is not one we
+ * wrote (skipped: another program's data, or a newer format). */
+static bool deser(struct sip_str aor, const char *p, size_t len, struct sip_binding *b)
+{
+	const char *end = p + len;
+	int64_t ver, v[5];
+	memset(b, 0, sizeof(*b));
+	if (!num(&p, end, &ver, ' ') || ver != 1)
+		return false;
+	for (int i = 0; i < 5; i++)
+		if (!num(&p, end, &v[i], ' '))
+			return false;
+	b->aor = aor;
+	b->expires = v[0];
+	b->updated = v[1];
+	b->q = (int32_t)v[2];
+	b->cseq = (uint32_t)v[3];
+	b->reg_id = (uint32_t)v[4];
+	for (int i = 0; i < NFIELD; i++) {
+		int64_t n;
+		if (!num(&p, end, &n, ':') || n < 0 || n > end - p || n > SIP_LOCATION_MAX_FIELD)
+			return false;
+		*field(b, i) = (struct sip_str){p, (size_t)n};
+		p += n;
+	}
+	return p == end && b->contact_uri.len > 0;
+}
+
+/* The hash field naming binding b. */
+static size_t field_of(const struct sip_binding *b, char *buf, size_t cap)
+{
+	int n = b->instance.len && b->reg_id
+		    ? snprintf(buf, cap, "i%u:%.*s", (unsigned)b->reg_id, SIP_STR_ARG(b->instance))
+		    : snprintf(buf, cap, "c%.*s", SIP_STR_ARG(b->contact_uri));
+	return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
+}
+#define FIELD_MAX (SIP_LOCATION_MAX_FIELD + 16)
+
+/* The bindings of one AOR as read: HGETALL's reply and views into it. */
+struct aor_read {
+	redisReply *rep;
+	size_t n;
+	struct sip_binding *v; /* n views (sip_malloc'd) */
+	struct sip_str *fields;
+};
+
+static void read_free(struct aor_read *a)
+{
+	if (a->rep)
+		freeReplyObject(a->rep);
+	sip_free(a->v);
+	sip_free(a->fields);
+	memset(a, 0, sizeof(*a));
+}
+
+/* HGETALL of key into *a (bindings that do not parse are left out). */
+static int read_aor(struct redis_loc *r, struct sip_str aor, const char *key, size_t klen, struct aor_read *a)
+{
+	memset(a, 0, sizeof(*a));
+	const char *argv[] = {"HGETALL", key};
+	size_t lens[] = {7, klen};
+	a->rep = cmd(r, 2, argv, lens);
+	if (!a->rep || a->rep->type != REDIS_REPLY_ARRAY) {
+		read_free(a);
+		return SIP_EIO;
+	}
+	size_t pairs = a->rep->elements / 2;
+	if (!pairs)
+		return 0;
+	a->v = sip_calloc(pairs, sizeof(*a->v));
+	a->fields = sip_calloc(pairs, sizeof(*a->fields));
+	if (!a->v || !a->fields) {
+		read_free(a);
+		return SIP_ENOMEM;
+	}
+	for (size_t i = 0; i < pairs; i++) {
+		redisReply *f = a->rep->element[2 * i], *val = a->rep->element[2 * i + 1];
+		if (f->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING ||
+		    !deser(aor, val->str, val->len, &a->v[a->n]))
+			continue;
+		a->fields[a->n++] = (struct sip_str){f->str, f->len};
+	}
+	return 0;
+}
+
+/* ---- operations ---- */
+
+static int redis_lookup(struct sip_location *loc, struct sip_str aor, int64_t now, struct sip_binding_list *out)
+{
+	struct redis_loc *r = (struct redis_loc *)loc;
+	char key[KEY_MAX];
+	size_t klen = key_of(aor, key);
+	struct aor_read a;
+	int rc = read_aor(r, aor, key, klen, &a);
+	if (rc)
+		return rc;
+	struct sip__list_builder lb;
+	sip__lb_init(&lb);
+	for (size_t i = 0; i < a.n && rc == 0; i++)
+		if (a.v[i].expires > now)
+			rc = sip__lb_add(&lb, &a.v[i]);
+	read_free(&a);
+	if (rc) {
+		sip__lb_abort(&lb);
+		return rc;
+	}
+	return sip__lb_finish(&lb, out, true);
+}
+
+/* Appends one command to a MULTI block (its reply, QUEUED, is read at EXEC). */
+static int queue(struct redis_loc *r, int argc, const char **argv, const size_t *lens)
+{
+	redisReply *rep = cmd(r, argc, argv, lens);
+	bool ok = rep && rep->type == REDIS_REPLY_STATUS;
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? 0 : SIP_EIO;
+}
+
+/* EXEC: 1 applied, 0 when a WATCHed key changed (retry), SIP_EIO. */
+static int exec(struct redis_loc *r)
+{
+	redisReply *rep = cmd1(r, "EXEC");
+	if (!rep)
+		return SIP_EIO;
+	int rc = rep->type == REDIS_REPLY_ARRAY ? 1 : rep->type == REDIS_REPLY_NIL ? 0 : SIP_EIO;
+	freeReplyObject(rep);
+	return rc;
+}
+
+static void unwatch(struct redis_loc *r)
+{
+	redisReply *rep = cmd1(r, "UNWATCH");
+	if (rep)
+		freeReplyObject(rep);
+}
+
+/* Queues the deletion of every field in del[0..ndel). */
+static int queue_hdel(struct redis_loc *r, const char *key, size_t klen, const struct sip_str *del, size_t ndel)
+{
+	for (size_t i = 0; i < ndel; i++) {
+		const char *argv[] = {"HDEL", key, del[i].p};
+		size_t lens[] = {4, klen, del[i].len};
+		if (queue(r, 3, argv, lens))
+			return SIP_EIO;
+	}
+	return 0;
+}
+
+/* One optimistic attempt of upsert: 1 done, 0 retry, <0 error. */
+static int upsert_once(struct redis_loc *r, const struct sip_binding *b, int64_t now, const char *key, size_t klen)
+{
+	const char *wargv[] = {"WATCH", key};
+	size_t wlens[] = {5, klen};
+	redisReply *w = cmd(r, 2, wargv, wlens);
+	if (!w)
+		return SIP_EIO;
+	freeReplyObject(w);
+	struct aor_read a;
+	int rc = read_aor(r, b->aor, key, klen, &a);
+	if (rc) {
+		unwatch(r);
+		return rc;
+	}
+	long m = sip__binding_match(&r->base, a.v, a.n, b);
+	if (m >= 0 && a.v[m].expires > now && sip_str_eq(a.v[m].call_id, b->call_id) && b->cseq <= a.v[m].cseq) {
+		read_free(&a);
+		unwatch(r);
+		return SIP_ESTATE;
+	}
+	/* What goes: the matched binding, and every expired one. */
+	struct sip_str *del = a.n ? sip_calloc(a.n, sizeof(*del)) : NULL;
+	size_t ndel = 0, live = 0;
+	if (a.n && !del) {
+		read_free(&a);
+		unwatch(r);
+		return SIP_ENOMEM;
+	}
+	for (size_t i = 0; i < a.n; i++) {
+		if ((long)i == m || a.v[i].expires <= now) {
+			del[ndel++] = a.fields[i];
+			continue;
+		}
+		live++;
+	}
+	size_t max = r->base.cfg.max_bindings ? r->base.cfg.max_bindings : SIP_LOCATION_MAX_BINDINGS;
+	rc = b->expires > now && live >= max ? SIP_ETOOBIG : 0;
+	char *val = NULL, fname[FIELD_MAX];
+	size_t vlen = 0, flen = 0;
+	if (!rc && b->expires > now) {
+		flen = field_of(b, fname, sizeof(fname));
+		if (!(val = ser(b, now, &vlen)))
+			rc = SIP_ENOMEM;
+	}
+	if (rc || (!ndel && b->expires <= now)) {
+		sip_free(val);
+		sip_free(del);
+		read_free(&a);
+		unwatch(r);
+		return rc ? rc : 1; /* nothing to change */
+	}
+	redisReply *mr = cmd1(r, "MULTI");
+	rc = mr && mr->type == REDIS_REPLY_STATUS ? 0 : SIP_EIO;
+	if (mr)
+		freeReplyObject(mr);
+	if (!rc)
+		rc = queue_hdel(r, key, klen, del, ndel);
+	if (!rc && val) {
+		const char *argv[] = {"HSET", key, fname, val};
+		size_t lens[] = {4, klen, flen, vlen};
+		rc = queue(r, 4, argv, lens);
+	}
+	sip_free(val);
+	sip_free(del);
+	read_free(&a);
+	if (rc) {
+		redisReply *d = cmd1(r, "DISCARD");
+		if (d)
+			freeReplyObject(d);
+		return rc;
+	}
+	return exec(r);
+}
+
+static int redis_upsert(struct sip_location *loc, const struct sip_binding *b, int64_t now)
+{
+	struct redis_loc *r = (struct redis_loc *)loc;
+	int rc = sip__binding_check(b);
+	if (rc)
+		return rc;
+	char key[KEY_MAX];
+	size_t klen = key_of(b->aor, key);
+	for (int t = 0; t < WRITE_TRIES; t++) {
+		rc = upsert_once(r, b, now, key, klen);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+	}
+	return SIP_EIO; /* still contended after WRITE_TRIES: the caller answers 500 */
+}
+
+/* Deletes the bindings of aor that `drop` selects (contact URI equal to uri,
+ * or expired at now, or all), under WATCH. Returns how many, or an error. */
+enum drop_kind { DROP_URI, DROP_EXPIRED, DROP_ALL };
+
+static int drop_once(struct redis_loc *r, struct sip_str aor, const char *key, size_t klen, enum drop_kind kind,
+		     struct sip_str uri, int64_t now, int *count)
+{
+	const char *wargv[] = {"WATCH", key};
+	size_t wlens[] = {5, klen};
+	redisReply *w = cmd(r, 2, wargv, wlens);
+	if (!w)
+		return SIP_EIO;
+	freeReplyObject(w);
+	struct aor_read a;
+	int rc = read_aor(r, aor, key, klen, &a);
+	if (rc) {
+		unwatch(r);
+		return rc;
+	}
+	struct sip_str *del = a.n ? sip_calloc(a.n, sizeof(*del)) : NULL;
+	if (a.n && !del) {
+		read_free(&a);
+		unwatch(r);
+		return SIP_ENOMEM;
+	}
+	size_t ndel = 0;
+	int counted = 0;
+	for (size_t i = 0; i < a.n; i++) {
+		bool expired = a.v[i].expires <= now;
+		bool go = kind == DROP_ALL || expired || (kind == DROP_URI && sip__uri_eq(&r->base, a.v[i].contact_uri, uri));
+		if (go) {
+			del[ndel++] = a.fields[i];
+			/* remove_aor counts live bindings; purge counts the expired;
+			 * remove finds one (an expired match is not found). */
+			if ((kind == DROP_ALL && !expired) || (kind == DROP_EXPIRED && expired) ||
+			    (kind == DROP_URI && !expired))
+				counted++;
+		}
+	}
+	rc = 1;
+	if (ndel) {
+		redisReply *mr = cmd1(r, "MULTI");
+		rc = mr && mr->type == REDIS_REPLY_STATUS ? 0 : SIP_EIO;
+		if (mr)
+			freeReplyObject(mr);
+		if (!rc)
+			rc = queue_hdel(r, key, klen, del, ndel);
+		if (!rc)
+			rc = exec(r);
+	} else {
+		unwatch(r);
+	}
+	sip_free(del);
+	read_free(&a);
+	if (rc > 0)
+		*count = counted;
+	return rc;
+}
+
+static int drop(struct redis_loc *r, struct sip_str aor, enum drop_kind kind, struct sip_str uri, int64_t now)
+{
+	char key[KEY_MAX];
+	size_t klen = key_of(aor, key);
+	for (int t = 0; t < WRITE_TRIES; t++) {
+		int count = 0, rc = drop_once(r, aor, key, klen, kind, uri, now, &count);
+		if (rc < 0)
+			return rc;
+		if (rc > 0)
+			return count;
+	}
+	return SIP_EIO; /* still contended after WRITE_TRIES: the caller answers 500 */
+}
+
+static int redis_remove(struct sip_location *loc, struct sip_str aor, struct sip_str contact_uri)
+{
+	/* A removal does not know the time: it sees every stored binding as
+	 * live (time 0), like the other backends. */
+	int n = drop((struct redis_loc *)loc, aor, DROP_URI, contact_uri, 0);
+	return n < 0 ? n : n ? 0 : SIP_ENOTFOUND;
+}
+
+static int redis_remove_aor(struct sip_location *loc, struct sip_str aor)
+{
+	return drop((struct redis_loc *)loc, aor, DROP_ALL, SIP_STR_NULL, 0);
+}
+
+/* Calls fn for each AOR key of one SCAN step from cursor (updated in place). */
+static int scan_step(struct redis_loc *r, char *cursor, size_t ccap,
+		     int (*fn)(struct redis_loc *r, struct sip_str aor, void *ud), void *ud)
+{
+	const char *argv[] = {"SCAN", cursor, "MATCH", KEY_PREFIX "*", "COUNT", "256"};
+	size_t lens[] = {4, strlen(cursor), 5, sizeof(KEY_PREFIX), 5, 3};
+	redisReply *rep = cmd(r, 6, argv, lens);
+	if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING || rep->element[1]->type != REDIS_REPLY_ARRAY) {
+		if (rep)
+			freeReplyObject(rep);
+		return SIP_EIO;
+	}
+	snprintf(cursor, ccap, "%.*s", (int)rep->element[0]->len, rep->element[0]->str);
+	int total = 0;
+	redisReply *keys = rep->element[1];
+	for (size_t i = 0; i < keys->elements; i++) {
+		redisReply *k = keys->element[i];
+		if (k->type != REDIS_REPLY_STRING || k->len <= sizeof(KEY_PREFIX) - 1 ||
+		    k->len - (sizeof(KEY_PREFIX) - 1) > SIP_LOCATION_MAX_FIELD)
+			continue;
+		int n = fn(r, (struct sip_str){k->str + sizeof(KEY_PREFIX) - 1, k->len - (sizeof(KEY_PREFIX) - 1)}, ud);
+		if (n < 0) {
+			freeReplyObject(rep);
+			return n;
+		}
+		total += n;
+	}
+	freeReplyObject(rep);
+	return total;
+}
+
+static int purge_aor(struct redis_loc *r, struct sip_str aor, void *ud)
+{
+	return drop(r, aor, DROP_EXPIRED, SIP_STR_NULL, *(const int64_t *)ud);
+}
+
+static int redis_purge_some(struct sip_location *loc, int64_t now, size_t max_rows)
+{
+	struct redis_loc *r = (struct redis_loc *)loc;
+	(void)max_rows; /* one SCAN step: about SCAN_COUNT keys */
+	int n = scan_step(r, r->purge_cursor, sizeof(r->purge_cursor), purge_aor, &now);
+	if (n < 0)
+		snprintf(r->purge_cursor, sizeof(r->purge_cursor), "0");
+	return n;
+}
+
+static int redis_purge(struct sip_location *loc, int64_t now)
+{
+	struct redis_loc *r = (struct redis_loc *)loc;
+	char cursor[32] = "0";
+	int total = 0;
+	do {
+		int n = scan_step(r, cursor, sizeof(cursor), purge_aor, &now);
+		if (n < 0)
+			return n;
+		total += n;
+	} while (strcmp(cursor, "0") != 0);
+	return total;
+}
+
+struct count_ctx {
+	int64_t now;
+};
+
+static int count_aor(struct redis_loc *r, struct sip_str aor, void *ud)
+{
+	const struct count_ctx *cc = ud;
+	char key[KEY_MAX];
+	size_t klen = key_of(aor, key);
+	struct aor_read a;
+	int rc = read_aor(r, aor, key, klen, &a);
+	if (rc)
+		return rc;
+	int n = 0;
+	for (size_t i = 0; i < a.n; i++)
+		n += a.v[i].expires > cc->now;
+	read_free(&a);
+	return n;
+}
+
+static int redis_count(struct sip_location *loc, struct sip_str aor, int64_t now)
+{
+	struct redis_loc *r = (struct redis_loc *)loc;
+	struct count_ctx cc = {now};
+	if (aor.len)
+		return count_aor(r, aor, &cc);
+	char cursor[32] = "0";
+	int total = 0;
+	do {
+		int n = scan_step(r, cursor, sizeof(cursor), count_aor, &cc);
+		if (n < 0)
+			return n;
+		total += n;
+	} while (strcmp(cursor, "0") != 0);
+	return total;
+}
+
+/* Each write is applied at once: a batch brackets nothing to undo. */
+static int redis_begin(struct sip_location *loc)
+{
+	(void)loc;
+	return 0;
+}
+
+static int redis_rollback(struct sip_location *loc)
+{
+	(void)loc;
+	return SIP_EUNSUPPORTED;
+}
+
+static void redis_close(struct sip_location *loc)
+{
+	struct redis_loc *r = (struct redis_loc *)loc;
+	if (r->c)
+		redisFree(r->c);
+	sip_free(r);
+}
+
+static const struct sip_location_ops redis_ops = {
+	.name = "redis",
+	.lookup = redis_lookup,
+	.upsert = redis_upsert,
+	.remove = redis_remove,
+	.remove_aor = redis_remove_aor,
+	.purge = redis_purge,
+	.count = redis_count,
+	.begin = redis_begin,
+	.commit = redis_begin,
+	.rollback = redis_rollback,
+	.close = redis_close,
+	.purge_some = redis_purge_some,
+};
+
+int sip_location_redis_url(const char *url, char *host, size_t hcap, int *port, int *db)
+{
+	static const char scheme[] = "redis://";
+	if (!url || strncmp(url, scheme, sizeof(scheme) - 1) != 0)
+		return SIP_EINVAL;
+	const char *h = url + sizeof(scheme) - 1, *end = h + strlen(h);
+	const char *slash = memchr(h, '/', (size_t)(end - h));
+	const char *hp_end = slash ? slash : end;
+	const char *colon = NULL;
+	if (*h == '[') { /* [IPv6]:port */
+		const char *rb = memchr(h, ']', (size_t)(hp_end - h));
+		if (!rb)
+			return SIP_EINVAL;
+		colon = rb + 1 < hp_end && rb[1] == ':' ? rb + 1 : NULL;
+		if ((size_t)(rb - h - 1) >= hcap || rb == h + 1)
+			return SIP_EINVAL;
+		memcpy(host, h + 1, (size_t)(rb - h - 1));
+		host[rb - h - 1] = '\0';
+	} else {
+		colon = memchr(h, ':', (size_t)(hp_end - h));
+		const char *he = colon ? colon : hp_end;
+		if (he == h || (size_t)(he - h) >= hcap)
+			return SIP_EINVAL;
+		memcpy(host, h, (size_t)(he - h));
+		host[he - h] = '\0';
+	}
+	*port = 6379;
+	*db = 0;
+	if (colon) {
+		char *e;
+		long p = strtol(colon + 1, &e, 10);
+		if (e != hp_end || p < 1 || p > 65535)
+			return SIP_EINVAL;
+		*port = (int)p;
+	}
+	if (slash && slash + 1 < end) {
+		char *e;
+		long d = strtol(slash + 1, &e, 10);
+		if (*e || d < 0 || d > 1000)
+			return SIP_EINVAL;
+		*db = (int)d;
+	}
+	return 0;
+}
+
+int sip_location_open_redis(struct sip_location **out, const char *url, const struct sip_location_config *cfg)
+{
+	if (!out)
+		return SIP_EINVAL;
+	*out = NULL;
+	struct redis_loc *r = sip_calloc(1, sizeof(*r));
+	if (!r)
+		return SIP_ENOMEM;
+	if (sip_location_redis_url(url, r->host, sizeof(r->host), &r->port, &r->db) != 0) {
+		sip_free(r);
+		return SIP_EINVAL;
+	}
+	snprintf(r->purge_cursor, sizeof(r->purge_cursor), "0");
+	r->base.ops = &redis_ops;
+	if (cfg)
+		r->base.cfg = *cfg;
+	/* Fail now, not at the first REGISTER, when the server is not there. */
+	redisReply *rep = redis_connect(r) == 0 ? cmd1(r, "PING") : NULL;
+	bool ok = rep && rep->type == REDIS_REPLY_STATUS;
+	if (rep)
+		freeReplyObject(rep);
+	if (!ok) {
+		redis_close(&r->base);
+		return SIP_EIO;
+	}
+	*out = &r->base;
+	return 0;
+}
