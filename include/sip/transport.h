@@ -256,6 +256,7 @@ struct sip_tp_stats {
 	uint64_t rx_msgs, tx_msgs, parse_errors, stray_responses, error_responses;
 	uint64_t conns_accepted, conns_refused, conns_idle_closed;
 	uint64_t rate_limited; /* messages dropped by the per-source limit */
+	uint64_t stun_responses; /* STUN keep-alives answered (RFC 5626 §4.4.2) */
 };
 SIP_API void sip_transport_stats(const struct sip_transport *t, struct sip_tp_stats *out);
 

@@ -6,6 +6,7 @@
 #include <sip/log.h>
 #include <sip/print.h>
 #include <sip/ratelimit.h>
+#include <sip/stun.h>
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -113,6 +114,16 @@ void sip__tp_deliver(struct sip_transport *t, const char *buf, size_t len, const
 		}
 		if (c)
 			sip__conn_close(c, false);
+		return;
+	}
+	if (!c && sip_stun_is_message((const uint8_t *)buf, len)) {
+		/* RFC 5626 §4.4.2: a STUN keep-alive on a UDP flow gets its Binding
+		 * response (the UA learns whether its NAT mapping changed); any
+		 * other STUN message is dropped. */
+		uint8_t out[SIP_STUN_RESPONSE_MAX];
+		int n = sip_stun_binding_response((const uint8_t *)buf, len, src, out, sizeof(out));
+		if (n > 0 && sip__udp_send(t, l, src, (const char *)out, (size_t)n, NULL) == 0)
+			t->stats.stun_responses++;
 		return;
 	}
 	struct sip_parse_err perr = {0, NULL, 0};

@@ -410,6 +410,27 @@ check "twelve calls to flowy from UDP callers on both workers: each reached it o
 	grep -qx "calls $(printf '486,%.0s' $(seq 11))486" <<<"$flow_out"
 check "  flowy got exactly twelve INVITEs on its connection" grep -qx "invites 12" <<<"$flow_out"
 echo "info: messages handed to the flow's worker: $(grep -c 'handed a message for connection' "$WORK/flow.log" || true)"
+# RFC 5626 §4.4.2 keep-alive on a UDP flow: a STUN Binding request to the
+# SIP port gets a Binding response whose XOR-MAPPED-ADDRESS is the sender.
+stun=$(python3 - "$F" <<'PY'
+import socket, struct, sys, os
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(2.0)
+tid = os.urandom(12)
+s.sendto(struct.pack("!HHI", 0x0001, 0, 0x2112A442) + tid, ("127.0.0.1", port))
+d, _ = s.recvfrom(2048)
+typ, length, cookie = struct.unpack("!HHI", d[:8])
+ok = typ == 0x0101 and cookie == 0x2112A442 and d[8:20] == tid and length + 20 == len(d)
+at, alen, fam, xport = struct.unpack("!HHxBH", d[20:28])
+xaddr = struct.unpack("!I", d[28:32])[0] ^ 0x2112A442
+mapped = "%s:%d" % (socket.inet_ntoa(struct.pack("!I", xaddr)), xport ^ 0x2112)
+me = "%s:%d" % s.getsockname()
+print("stun", "ok" if ok and at == 0x20 and mapped == me else "bad %r %s %s" % (d, mapped, me))
+PY
+)
+check "a STUN keep-alive to sipd's UDP port: Binding response with the sender's address ($stun)" test "$stun" = "stun ok"
 stop_pid "$SIPD_PID"
 
 # 16. To a strict router (§16.6 step 6): the Route after ours has no ;lr, so
