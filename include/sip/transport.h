@@ -125,6 +125,12 @@ struct sip_transport_config {
 	 * transport per thread gives each a distinct base, so an id names the
 	 * thread whose transport owns the connection. 0 by default. */
 	uint64_t conn_id_base;
+	/* Optional: told when an inbound (accepted) stream connection starts
+	 * (up) and ends (!up) — e.g. to keep a process-wide directory of which
+	 * thread holds the connection a phone registered over. Runs on the
+	 * transport's loop; conn_ud is its argument (not the stack's ud). */
+	void (*on_conn)(void *conn_ud, uint64_t conn, enum sip_tp_type type, const struct sockaddr *peer, bool up);
+	void *conn_ud;
 };
 
 /* Fills cfg with the defaults (mtu 1500, MTU rule on, verification on). */
@@ -244,6 +250,8 @@ SIP_API int sip_transport_send_response(struct sip_transport *t, const struct si
 SIP_API int sip_transport_conn_close(struct sip_transport *t, uint64_t conn);
 /* Number of open stream connections. */
 SIP_API unsigned sip_transport_conn_count(const struct sip_transport *t);
+/* Whether t has an open (or opening) connection of that type to addr. */
+SIP_API bool sip_transport_has_conn(struct sip_transport *t, enum sip_tp_type type, const struct sockaddr *addr);
 
 /* Builds a minimal stateless error response (status) to the request in
  * [buf, len) from its raw Via/From/To/Call-ID/CSeq lines, for input the parser

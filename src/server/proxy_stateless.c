@@ -75,21 +75,31 @@ int sip__proxy_send_elsewhere(void *ctx, struct sip_stack *s, const char *bytes,
 {
 	(void)s;
 	struct sip__worker *w = ctx;
-	uint64_t owner = (dest->conn >> 48) - 1;
-	if (!(dest->conn >> 48) || owner == w->id || owner >= w->shared->nworkers)
-		return SIP_ENOTFOUND;
+	/* The connection named (a binding's flow), else whichever inbound
+	 * connection from that address some worker holds (a phone's Contact
+	 * naming its flow's own address, an in-dialog request to it). */
+	uint64_t conn = dest->conn;
+	uint64_t owner = (conn >> 48) - 1;
+	if (!(conn >> 48) || owner == w->id || owner >= w->shared->nworkers) {
+		conn = sip__flows_find(w->shared->flows, (enum sip_tp_type)dest->transport,
+				       (const struct sockaddr *)dest->addr);
+		owner = (conn >> 48) - 1;
+		if (!(conn >> 48) || owner == w->id || owner >= w->shared->nworkers)
+			return SIP_ENOTFOUND;
+	}
 	struct sip__handoff_msg *m = sip_calloc(1, sizeof(*m) + len);
 	if (!m)
 		return SIP_ENOMEM;
 	m->send = true;
 	m->dest = *dest;
+	m->dest.conn = conn;
 	m->dest.local = NULL;
 	m->len = len;
 	memcpy(m->buf, bytes, len);
 	if (!handoff(&w->shared->workers[owner], m))
 		return SIP_ENOTFOUND;
 	sip_log(SIP_LOG_DEBUG, "%s: handed a message for connection %llx to worker %u", w->name,
-		(unsigned long long)dest->conn, (unsigned)owner);
+		(unsigned long long)conn, (unsigned)owner);
 	return 0;
 }
 
@@ -111,10 +121,26 @@ static void on_handoff(uv_async_t *h)
 		struct sip__handoff_msg *next = m->next;
 		struct sip_msg msg;
 		if (m->send) {
-			int rc = sip_stack_send(w->stack, m->buf, m->len, &m->dest);
+			/* On our connection; when it has just closed, on a new one to
+			 * the same address — never handed on again (no ping-pong). */
+			struct sip_transport *tp = sip_stack_transport(w->stack);
+			int rc = sip_transport_send_conn(tp, m->dest.conn, m->buf, m->len, NULL);
+			if (rc == SIP_ENOTFOUND) {
+				struct sip_tp_dest d;
+				memset(&d, 0, sizeof(d));
+				d.type = (enum sip_tp_type)m->dest.transport;
+				memcpy(&d.addr, m->dest.addr, m->dest.addr_len < sizeof(d.addr) ? m->dest.addr_len : sizeof(d.addr));
+				rc = sip_transport_send(tp, &d, m->buf, m->len, m->dest.flags, NULL, NULL);
+			}
 			if (rc < 0)
 				sip_log(SIP_LOG_DEBUG, "%s: a message handed to us could not be sent: %s", w->name,
 					sip_strerror(rc));
+			else if (sip_log_trace_enabled()) {
+				char peer[80];
+				sip_sockaddr_text((const struct sockaddr *)m->dest.addr, peer, sizeof(peer));
+				sip_log_trace("send", sip_transport_type_name((enum sip_tp_type)m->dest.transport), peer,
+					      m->buf, m->len);
+			}
 		} else if (sip_msg_parse(&msg, m->buf, m->len, SIP_PARSE_DATAGRAM, NULL) > 0) {
 			sip_txn_on_message(sip_stack_txns(w->stack), &msg, &none, sip_stack_now(w->stack));
 		}

@@ -73,6 +73,10 @@ static int shared_open(struct sip__shared *sh, const struct sip_server_config *c
 		return rc;
 	}
 	sh->require_auth = cfg->require_auth || (!loopback_only(cfg) && !cfg->open_registration);
+	if ((rc = sip__flows_new(&sh->flows)) < 0) {
+		snprintf(err, errcap, "connection directory: %s", sip_strerror(rc));
+		return rc;
+	}
 	if (cfg->location_memory) {
 		struct sip_location *mem;
 		struct sip_location_config lc = {.uri_eq = sip_registrar_uri_eq};
@@ -88,6 +92,7 @@ static void shared_close(struct sip__shared *sh)
 {
 	sip_location_share_free(sh->memory);
 	sip_auth_server_free(sh->auth);
+	sip__flows_free(sh->flows);
 }
 
 static unsigned default_workers(void)

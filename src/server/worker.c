@@ -88,6 +88,8 @@ int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server
 	sc.tp.tls_require_client_cert = cfg->tls_verify_clients;
 	sc.tp.tls_client_ca_file = cfg->tls_client_ca;
 	sc.tp.conn_id_base = sip__worker_conn_base(id);
+	sc.tp.on_conn = sip__flows_update;
+	sc.tp.conn_ud = shared->flows;
 	sc.send_elsewhere = sip__proxy_send_elsewhere;
 	sc.txn = cfg->txn;
 	sc.txn.hash_seed = sip_rand_next(&w->rng);

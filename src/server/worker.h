@@ -21,7 +21,17 @@ struct sip__shared {
 	bool require_auth;                   /* the effective registration policy */
 	struct sip__worker *workers;         /* all of them: a response may belong to another's branch */
 	unsigned nworkers;
+	struct sip__flows *flows;            /* which worker holds each inbound connection (flows.c) */
 };
+
+/* The directory of inbound connections by peer address (flows.c). update
+ * has the shape of sip_transport_config.on_conn (ud = the directory); find
+ * returns the connection id (0: none), whose high bits name its worker. */
+struct sip__flows;
+int sip__flows_new(struct sip__flows **out);
+void sip__flows_free(struct sip__flows *f);
+void sip__flows_update(void *ud, uint64_t conn, enum sip_tp_type type, const struct sockaddr *peer, bool up);
+uint64_t sip__flows_find(struct sip__flows *f, enum sip_tp_type type, const struct sockaddr *peer);
 
 struct sip__handoff_msg;
 

@@ -59,6 +59,8 @@ static void tables_add(struct sip__conn *c)
 	c->key_next = t->by_key[k];
 	t->by_key[k] = c;
 	c->in_tables = true;
+	if (!c->outbound && t->cfg.on_conn)
+		t->cfg.on_conn(t->cfg.conn_ud, c->id, c->type, (const struct sockaddr *)&c->peer, true);
 }
 
 static void tables_del(struct sip__conn *c)
@@ -66,6 +68,8 @@ static void tables_del(struct sip__conn *c)
 	if (!c->in_tables)
 		return;
 	struct sip_transport *t = c->t;
+	if (!c->outbound && t->cfg.on_conn)
+		t->cfg.on_conn(t->cfg.conn_ud, c->id, c->type, (const struct sockaddr *)&c->peer, false);
 	struct sip__conn **pp = &t->by_id[c->id & (SIP__CONN_BUCKETS - 1)];
 	while (*pp && *pp != c)
 		pp = &(*pp)->id_next;
@@ -103,6 +107,14 @@ static struct sip__conn *find_key(struct sip_transport *t, enum sip_tp_type type
 		if (c->type == type && addr_eq(&c->peer, a))
 			return c;
 	return NULL;
+}
+
+bool sip_transport_has_conn(struct sip_transport *t, enum sip_tp_type type, const struct sockaddr *addr)
+{
+	struct sockaddr_storage a;
+	memset(&a, 0, sizeof(a));
+	memcpy(&a, addr, addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	return t && find_key(t, type, &a) != NULL;
 }
 
 static void free_pending(struct sip__conn *c)

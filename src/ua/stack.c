@@ -106,6 +106,13 @@ int sip_stack_send(struct sip_stack *s, const char *bytes, size_t len, const str
 			return rc;
 		}
 		/* §18.2.2: the connection is gone; open a new one to the same address. */
+	} else if (s->cfg.send_elsewhere && sip_transport_reliable((enum sip_tp_type)dest->transport) &&
+		   !sip_transport_has_conn(s->tp, (enum sip_tp_type)dest->transport, (const struct sockaddr *)dest->addr)) {
+		/* No connection here to that address: another thread may hold
+		 * one the peer opened (behind a NAT, the only way to reach it). */
+		int rc = s->cfg.send_elsewhere(s->cfg.ctx, s, bytes, len, dest);
+		if (rc != SIP_ENOTFOUND)
+			return rc;
 	}
 	trace("send", (enum sip_tp_type)dest->transport, (const struct sockaddr *)dest->addr, bytes, len);
 	struct sip_tp_dest d;

@@ -356,11 +356,13 @@ stop_pid "$SIPD_PID"
 # requests to it must go back over that connection — which one worker owns.
 # Twelve calls from as many UDP ports land on both workers; each reaches
 # flowy over its connection (the other worker hands its messages to the
-# owner) and flowy's 486 comes back.
+# owner) and flowy's 486 comes back. Then twelve answered calls: flowy's 200
+# names its flow's own address as Contact (as baresip does), so the ACK and
+# BYE reach it only because sipd finds which worker holds that connection.
 F=$(free_port)
 start_sipd flow -l udp:127.0.0.1:$F -l tcp:127.0.0.1:$F --workers 2 --db "$WORK/flow.db" --log-level debug
 flow_out=$(python3 - "$HERE" "$F" <<'PY'
-import sys, socket, threading, time
+import sys, socket, threading, time, re
 sys.path.insert(0, sys.argv[1])
 import sipnet
 port = int(sys.argv[2])
@@ -374,6 +376,7 @@ t.sendall(("REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:%d;bran
            "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"\r\n"
            "Expires: 600\r\nContent-Length: 0\r\n\r\n" % lp).encode())
 got, buf = [], b""
+answer = {"code": 486}
 def reader():
     global buf
     while True:
@@ -387,21 +390,73 @@ def reader():
         for m in sipnet.split_stream(buf):
             buf = buf[buf.find(m) + len(m):]
             got.append(m)
-            if m.startswith(b"INVITE "):
+            if m.startswith(b"INVITE ") and answer["code"] == 486:
                 t.sendall(sipnet.response_to(m, 486, "Busy Here"))
+            elif m.startswith(b"INVITE "):
+                # Like baresip with outbound: the Contact names the flow's own
+                # address, and the Record-Route set comes back.
+                r = sipnet.response_to(m, 200, "OK", to_tag="fl%d" % len(got))
+                rr = b"".join(b"Record-Route: " + v + b"\r\n" for v in re.findall(rb"(?im)^Record-Route: *(.*?)\r$", m))
+                extra = rr + b"Contact: <sip:flowy@127.0.0.1:%d;transport=tcp>\r\n" % lp
+                t.sendall(r.replace(b"Content-Length: 0\r\n", extra + b"Content-Length: 0\r\n"))
+            elif m.startswith(b"BYE "):
+                t.sendall(sipnet.response_to(m, 200, "OK"))
 threading.Thread(target=reader, daemon=True).start()
 time.sleep(0.5)
 print("reg", ",".join(str(sipnet.status_of(m)) for m in got if sipnet.status_of(m)))
+def invite(i):
+    return ("INVITE sip:flowy@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-fc%d;rport\r\n"
+            "Max-Forwards: 70\r\nFrom: <sip:x@127.0.0.1>;tag=c%d\r\nTo: <sip:flowy@127.0.0.1>\r\n"
+            "Call-ID: flowcall%d@t\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n" % (i, i, i)).encode()
 res = []
 for i in range(12):
-    inv = ("INVITE sip:flowy@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-fc%d;rport\r\n"
-           "Max-Forwards: 70\r\nFrom: <sip:x@127.0.0.1>;tag=c%d\r\nTo: <sip:flowy@127.0.0.1>\r\n"
-           "Call-ID: flowcall%d@t\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n" % (i, i, i)).encode()
-    out = sipnet.udp_exchange(inv, srv, wait=3.0)
+    out = sipnet.udp_exchange(invite(i), srv, wait=3.0)
     finals = [sipnet.status_of(m) for m in out if (sipnet.status_of(m) or 0) >= 200]
     res.append(str(finals[0] if finals else None))
 print("calls", ",".join(res))
 print("invites", sum(1 for m in got if m.startswith(b"INVITE ")))
+# Answered calls: ACK and BYE along the Record-Route to the Contact, which
+# names the flow's address (not a binding): any worker must find the flow.
+answer["code"] = 200
+byes = []
+for i in range(12, 24):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(3.0)
+    s.sendto(invite(i), srv)
+    ok = None
+    try:
+        while True:
+            d, _ = s.recvfrom(65535)
+            if sipnet.status_of(d) == 200:
+                ok = d
+                break
+    except socket.timeout:
+        pass
+    if not ok:
+        byes.append("no200")
+        continue
+    contact = re.search(rb"(?im)^Contact: *<([^>]*)>", ok).group(1).decode()
+    route = "".join("Route: %s\r\n" % v.decode() for v in re.findall(rb"(?im)^Record-Route: *(.*?)\r$", ok))
+    to = re.search(rb"(?im)^To: *(.*?)\r$", ok).group(1).decode()
+    lport = s.getsockname()[1]
+    for meth, cseq, br in (("ACK", 1, "a"), ("BYE", 2, "b")):
+        s.sendto(("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s%d;rport\r\n%s"
+                  "Max-Forwards: 70\r\nFrom: <sip:x@127.0.0.1>;tag=c%d\r\nTo: %s\r\n"
+                  "Call-ID: flowcall%d@t\r\nCSeq: %d %s\r\nContent-Length: 0\r\n\r\n"
+                  % (meth, contact, lport, br, i, route, i, to, i, cseq, meth)).encode(), srv)
+    st = None
+    try:
+        while st is None:
+            d, _ = s.recvfrom(65535)
+            if b"CSeq: 2 BYE" in d and sipnet.status_of(d):
+                st = sipnet.status_of(d)
+    except socket.timeout:
+        pass
+    byes.append(str(st))
+time.sleep(0.3)
+print("byes", ",".join(byes))
+print("acks", sum(1 for m in got if m.startswith(b"ACK ")), "byes_in", sum(1 for m in got if m.startswith(b"BYE ")))
 PY
 )
 echo "$flow_out" | sed 's/^/info: /'
@@ -409,6 +464,10 @@ check "flowy registered over its TCP flow (200)" grep -qx "reg 200" <<<"$flow_ou
 check "twelve calls to flowy from UDP callers on both workers: each reached it over its flow, 486 back" \
 	grep -qx "calls $(printf '486,%.0s' $(seq 11))486" <<<"$flow_out"
 check "  flowy got exactly twelve INVITEs on its connection" grep -qx "invites 12" <<<"$flow_out"
+check "twelve answered calls: ACK and BYE along the Record-Route to flowy's Contact (its flow's own address) reach it over the flow, BYE 200 back" \
+	grep -qx "byes $(printf '200,%.0s' $(seq 11))200" <<<"$flow_out"
+check "  flowy got 24 ACKs (sipd's for the twelve 486s, the callers' for the 200s) and twelve BYEs on its connection" \
+	grep -qx "acks 24 byes_in 12" <<<"$flow_out"
 echo "info: messages handed to the flow's worker: $(grep -c 'handed a message for connection' "$WORK/flow.log" || true)"
 # RFC 5626 §4.4.2 keep-alive on a UDP flow: a STUN Binding request to the
 # SIP port gets a Binding response whose XOR-MAPPED-ADDRESS is the sender.
