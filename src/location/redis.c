@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "location/location_int.h"
+#include "location/redis_int.h"
 
 #define KEY_PREFIX "sipd:aor:"
 #define REDIS_TIMEOUT_MS 2000
@@ -92,98 +93,6 @@ static size_t key_of(struct sip_str aor, char *buf)
 }
 #define KEY_MAX (sizeof(KEY_PREFIX) + SIP_LOCATION_MAX_FIELD)
 
-/* ---- a binding as bytes ---- */
-
-enum { F_CONTACT_URI, F_CONTACT, F_CALL_ID, F_PATH, F_INSTANCE, F_RECEIVED, F_USER_AGENT, NFIELD };
-
-static struct sip_str *field(struct sip_binding *b, int i)
-{
-	struct sip_str *f[NFIELD] = {&b->contact_uri, &b->contact,  &b->call_id,   &b->path,
-				     &b->instance,    &b->received, &b->user_agent};
-	return f[i];
-}
-
-/* "1 <expires> <updated> <q> <cseq> <reg_id>" then "<len>:<bytes>" per
- * string. Returns a sip_malloc'd buffer and its length, NULL on ENOMEM. */
-static char *ser(const struct sip_binding *b, int64_t updated, size_t *len)
-{
-	struct sip_binding v = *b;
-	size_t cap = 96;
-	for (int i = 0; i < NFIELD; i++)
-		cap += field(&v, i)->len + 12;
-	char *out = sip_malloc(cap);
-	if (!out)
-		return NULL;
-	int n = snprintf(out, cap, "1 %lld %lld %d %u %u ", (long long)b->expires, (long long)updated, (int)b->q,
-			 (unsigned)b->cseq, (unsigned)b->reg_id);
-	size_t o = (size_t)n;
-	for (int i = 0; i < NFIELD; i++) {
-		struct sip_str s = *field(&v, i);
-		o += (size_t)snprintf(out + o, cap - o, "%zu:", s.len);
-		if (s.len)
-			memcpy(out + o, s.p, s.len);
-		o += s.len;
-	}
-	*len = o;
-	return out;
-}
-
-/* Reads a decimal (optionally negative) number ending at a space or ':'. */
-static bool num(const char **p, const char *end, int64_t *out, char stop)
-{
-	const char *s = *p;
-	bool neg = s < end && *s == '-';
-	if (neg)
-		s++;
-	int64_t v = 0;
-	const char *d = s;
-	while (s < end && *s >= '0' && *s <= '9' && s - d < 18)
-		v = v * 10 + (*s++ - '0');
-	if (s == d || s >= end || *s != stop)
-		return false;
-	*p = s + 1;
-	*out = neg ? -v : v;
-	return true;
-}
-
-/* The binding in value (slices point into it); false when it is not one we
- * wrote (skipped: another program's data, or a newer format). */
-static bool deser(struct sip_str aor, const char *p, size_t len, struct sip_binding *b)
-{
-	const char *end = p + len;
-	int64_t ver, v[5];
-	memset(b, 0, sizeof(*b));
-	if (!num(&p, end, &ver, ' ') || ver != 1)
-		return false;
-	for (int i = 0; i < 5; i++)
-		if (!num(&p, end, &v[i], ' '))
-			return false;
-	b->aor = aor;
-	b->expires = v[0];
-	b->updated = v[1];
-	b->q = (int32_t)v[2];
-	b->cseq = (uint32_t)v[3];
-	b->reg_id = (uint32_t)v[4];
-	for (int i = 0; i < NFIELD; i++) {
-		int64_t n;
-		if (!num(&p, end, &n, ':') || n < 0 || n > end - p || n > SIP_LOCATION_MAX_FIELD)
-			return false;
-		*field(b, i) = (struct sip_str){p, (size_t)n};
-		p += n;
-	}
-	return p == end && b->contact_uri.len > 0;
-}
-
-/* The hash field naming binding b. */
-static size_t field_of(const struct sip_binding *b, char *buf, size_t cap)
-{
-	int n = b->instance.len && b->reg_id
-		    ? snprintf(buf, cap, "i%u:%.*s", (unsigned)b->reg_id, SIP_STR_ARG(b->instance))
-		    : snprintf(buf, cap, "c%.*s", SIP_STR_ARG(b->contact_uri));
-	return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
-}
-#define FIELD_MAX (SIP_LOCATION_MAX_FIELD + 16)
-
 /* The bindings of one AOR as read: HGETALL's reply and views into it. */
 struct aor_read {
 	redisReply *rep;
@@ -224,7 +133,7 @@ static int read_aor(struct redis_loc *r, struct sip_str aor, const char *key, si
 	for (size_t i = 0; i < pairs; i++) {
 		redisReply *f = a->rep->element[2 * i], *val = a->rep->element[2 * i + 1];
 		if (f->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING ||
-		    !deser(aor, val->str, val->len, &a->v[a->n]))
+		    !sip__redis_deser(aor, val->str, val->len, &a->v[a->n]))
 			continue;
 		a->fields[a->n++] = (struct sip_str){f->str, f->len};
 	}
@@ -295,8 +204,10 @@ static int queue_hdel(struct redis_loc *r, const char *key, size_t klen, const s
 	return 0;
 }
 
-/* One optimistic attempt of upsert: 1 done, 0 retry, <0 error. */
-static int upsert_once(struct redis_loc *r, const struct sip_binding *b, int64_t now, const char *key, size_t klen)
+/* WATCH key, then read the AOR into *a, with room for every field in *del
+ * (the fields a write deletes). On error nothing is left watched or held. */
+static int watch_read(struct redis_loc *r, struct sip_str aor, const char *key, size_t klen, struct aor_read *a,
+		      struct sip_str **del)
 {
 	const char *wargv[] = {"WATCH", key};
 	size_t wlens[] = {5, klen};
@@ -304,26 +215,55 @@ static int upsert_once(struct redis_loc *r, const struct sip_binding *b, int64_t
 	if (!w)
 		return SIP_EIO;
 	freeReplyObject(w);
-	struct aor_read a;
-	int rc = read_aor(r, b->aor, key, klen, &a);
-	if (rc) {
-		unwatch(r);
-		return rc;
+	int rc = read_aor(r, aor, key, klen, a);
+	*del = NULL;
+	if (!rc && a->n && !(*del = sip_calloc(a->n, sizeof(**del)))) {
+		read_free(a);
+		rc = SIP_ENOMEM;
 	}
+	if (rc)
+		unwatch(r);
+	return rc;
+}
+
+static int multi(struct redis_loc *r)
+{
+	redisReply *mr = cmd1(r, "MULTI");
+	int rc = mr && mr->type == REDIS_REPLY_STATUS ? 0 : SIP_EIO;
+	if (mr)
+		freeReplyObject(mr);
+	return rc;
+}
+
+/* Ends a MULTI block: EXEC when every command queued (rc 0), else DISCARD
+ * and rc. */
+static int multi_end(struct redis_loc *r, int rc)
+{
+	if (!rc)
+		return exec(r);
+	redisReply *d = cmd1(r, "DISCARD");
+	if (d)
+		freeReplyObject(d);
+	return rc;
+}
+
+/* One optimistic attempt of upsert: 1 done, 0 retry, <0 error. */
+static int upsert_once(struct redis_loc *r, const struct sip_binding *b, int64_t now, const char *key, size_t klen)
+{
+	struct aor_read a;
+	struct sip_str *del;
+	int rc = watch_read(r, b->aor, key, klen, &a, &del);
+	if (rc)
+		return rc;
 	long m = sip__binding_match(&r->base, a.v, a.n, b);
 	if (m >= 0 && a.v[m].expires > now && sip_str_eq(a.v[m].call_id, b->call_id) && b->cseq <= a.v[m].cseq) {
+		sip_free(del);
 		read_free(&a);
 		unwatch(r);
 		return SIP_ESTATE;
 	}
 	/* What goes: the matched binding, and every expired one. */
-	struct sip_str *del = a.n ? sip_calloc(a.n, sizeof(*del)) : NULL;
 	size_t ndel = 0, live = 0;
-	if (a.n && !del) {
-		read_free(&a);
-		unwatch(r);
-		return SIP_ENOMEM;
-	}
 	for (size_t i = 0; i < a.n; i++) {
 		if ((long)i == m || a.v[i].expires <= now) {
 			del[ndel++] = a.fields[i];
@@ -333,11 +273,11 @@ static int upsert_once(struct redis_loc *r, const struct sip_binding *b, int64_t
 	}
 	size_t max = r->base.cfg.max_bindings ? r->base.cfg.max_bindings : SIP_LOCATION_MAX_BINDINGS;
 	rc = b->expires > now && live >= max ? SIP_ETOOBIG : 0;
-	char *val = NULL, fname[FIELD_MAX];
+	char *val = NULL, fname[SIP__REDIS_FIELD_MAX];
 	size_t vlen = 0, flen = 0;
 	if (!rc && b->expires > now) {
-		flen = field_of(b, fname, sizeof(fname));
-		if (!(val = ser(b, now, &vlen)))
+		flen = sip__redis_field_of(b, fname, sizeof(fname));
+		if (!(val = sip__redis_ser(b, now, &vlen)))
 			rc = SIP_ENOMEM;
 	}
 	if (rc || (!ndel && b->expires <= now)) {
@@ -347,10 +287,7 @@ static int upsert_once(struct redis_loc *r, const struct sip_binding *b, int64_t
 		unwatch(r);
 		return rc ? rc : 1; /* nothing to change */
 	}
-	redisReply *mr = cmd1(r, "MULTI");
-	rc = mr && mr->type == REDIS_REPLY_STATUS ? 0 : SIP_EIO;
-	if (mr)
-		freeReplyObject(mr);
+	rc = multi(r);
 	if (!rc)
 		rc = queue_hdel(r, key, klen, del, ndel);
 	if (!rc && val) {
@@ -361,13 +298,7 @@ static int upsert_once(struct redis_loc *r, const struct sip_binding *b, int64_t
 	sip_free(val);
 	sip_free(del);
 	read_free(&a);
-	if (rc) {
-		redisReply *d = cmd1(r, "DISCARD");
-		if (d)
-			freeReplyObject(d);
-		return rc;
-	}
-	return exec(r);
+	return multi_end(r, rc);
 }
 
 static int redis_upsert(struct sip_location *loc, const struct sip_binding *b, int64_t now)
@@ -393,24 +324,11 @@ enum drop_kind { DROP_URI, DROP_EXPIRED, DROP_ALL };
 static int drop_once(struct redis_loc *r, struct sip_str aor, const char *key, size_t klen, enum drop_kind kind,
 		     struct sip_str uri, int64_t now, int *count)
 {
-	const char *wargv[] = {"WATCH", key};
-	size_t wlens[] = {5, klen};
-	redisReply *w = cmd(r, 2, wargv, wlens);
-	if (!w)
-		return SIP_EIO;
-	freeReplyObject(w);
 	struct aor_read a;
-	int rc = read_aor(r, aor, key, klen, &a);
-	if (rc) {
-		unwatch(r);
+	struct sip_str *del;
+	int rc = watch_read(r, aor, key, klen, &a, &del);
+	if (rc)
 		return rc;
-	}
-	struct sip_str *del = a.n ? sip_calloc(a.n, sizeof(*del)) : NULL;
-	if (a.n && !del) {
-		read_free(&a);
-		unwatch(r);
-		return SIP_ENOMEM;
-	}
 	size_t ndel = 0;
 	int counted = 0;
 	for (size_t i = 0; i < a.n; i++) {
@@ -427,14 +345,10 @@ static int drop_once(struct redis_loc *r, struct sip_str aor, const char *key, s
 	}
 	rc = 1;
 	if (ndel) {
-		redisReply *mr = cmd1(r, "MULTI");
-		rc = mr && mr->type == REDIS_REPLY_STATUS ? 0 : SIP_EIO;
-		if (mr)
-			freeReplyObject(mr);
+		rc = multi(r);
 		if (!rc)
 			rc = queue_hdel(r, key, klen, del, ndel);
-		if (!rc)
-			rc = exec(r);
+		rc = multi_end(r, rc);
 	} else {
 		unwatch(r);
 	}
@@ -504,6 +418,20 @@ static int scan_step(struct redis_loc *r, char *cursor, size_t ccap,
 	return total;
 }
 
+/* fn over every AOR key (SCAN to the end); the sum of its results. */
+static int scan_all(struct redis_loc *r, int (*fn)(struct redis_loc *r, struct sip_str aor, void *ud), void *ud)
+{
+	char cursor[32] = "0";
+	int total = 0;
+	do {
+		int n = scan_step(r, cursor, sizeof(cursor), fn, ud);
+		if (n < 0)
+			return n;
+		total += n;
+	} while (strcmp(cursor, "0") != 0);
+	return total;
+}
+
 static int purge_aor(struct redis_loc *r, struct sip_str aor, void *ud)
 {
 	return drop(r, aor, DROP_EXPIRED, SIP_STR_NULL, *(const int64_t *)ud);
@@ -521,16 +449,7 @@ static int redis_purge_some(struct sip_location *loc, int64_t now, size_t max_ro
 
 static int redis_purge(struct sip_location *loc, int64_t now)
 {
-	struct redis_loc *r = (struct redis_loc *)loc;
-	char cursor[32] = "0";
-	int total = 0;
-	do {
-		int n = scan_step(r, cursor, sizeof(cursor), purge_aor, &now);
-		if (n < 0)
-			return n;
-		total += n;
-	} while (strcmp(cursor, "0") != 0);
-	return total;
+	return scan_all((struct redis_loc *)loc, purge_aor, &now);
 }
 
 struct count_ctx {
@@ -557,17 +476,7 @@ static int redis_count(struct sip_location *loc, struct sip_str aor, int64_t now
 {
 	struct redis_loc *r = (struct redis_loc *)loc;
 	struct count_ctx cc = {now};
-	if (aor.len)
-		return count_aor(r, aor, &cc);
-	char cursor[32] = "0";
-	int total = 0;
-	do {
-		int n = scan_step(r, cursor, sizeof(cursor), count_aor, &cc);
-		if (n < 0)
-			return n;
-		total += n;
-	} while (strcmp(cursor, "0") != 0);
-	return total;
+	return aor.len ? count_aor(r, aor, &cc) : scan_all(r, count_aor, &cc);
 }
 
 /* Each write is applied at once: a batch brackets nothing to undo. */
@@ -605,51 +514,6 @@ static const struct sip_location_ops redis_ops = {
 	.close = redis_close,
 	.purge_some = redis_purge_some,
 };
-
-int sip_location_redis_url(const char *url, char *host, size_t hcap, int *port, int *db)
-{
-	static const char scheme[] = "redis://";
-	if (!url || strncmp(url, scheme, sizeof(scheme) - 1) != 0)
-		return SIP_EINVAL;
-	const char *h = url + sizeof(scheme) - 1, *end = h + strlen(h);
-	const char *slash = memchr(h, '/', (size_t)(end - h));
-	const char *hp_end = slash ? slash : end;
-	const char *colon = NULL;
-	if (*h == '[') { /* [IPv6]:port */
-		const char *rb = memchr(h, ']', (size_t)(hp_end - h));
-		if (!rb)
-			return SIP_EINVAL;
-		colon = rb + 1 < hp_end && rb[1] == ':' ? rb + 1 : NULL;
-		if ((size_t)(rb - h - 1) >= hcap || rb == h + 1)
-			return SIP_EINVAL;
-		memcpy(host, h + 1, (size_t)(rb - h - 1));
-		host[rb - h - 1] = '\0';
-	} else {
-		colon = memchr(h, ':', (size_t)(hp_end - h));
-		const char *he = colon ? colon : hp_end;
-		if (he == h || (size_t)(he - h) >= hcap)
-			return SIP_EINVAL;
-		memcpy(host, h, (size_t)(he - h));
-		host[he - h] = '\0';
-	}
-	*port = 6379;
-	*db = 0;
-	if (colon) {
-		char *e;
-		long p = strtol(colon + 1, &e, 10);
-		if (e != hp_end || p < 1 || p > 65535)
-			return SIP_EINVAL;
-		*port = (int)p;
-	}
-	if (slash && slash + 1 < end) {
-		char *e;
-		long d = strtol(slash + 1, &e, 10);
-		if (*e || d < 0 || d > 1000)
-			return SIP_EINVAL;
-		*db = (int)d;
-	}
-	return 0;
-}
 
 int sip_location_open_redis(struct sip_location **out, const char *url, const struct sip_location_config *cfg)
 {
