@@ -10,28 +10,8 @@ command -v baresip >/dev/null || { echo "baresip missing (scripts/deps installs 
 P=$(free_port)
 start_sipd sipd -l "udp:127.0.0.1:$P" --db "$WORK/sipd.db" --trace --workers 2
 
-# baresip also binds port+1 (TLS): keep the two phones' ports apart.
 phone() { # phone NAME PORT
-	mkdir -p "$WORK/$1"
-	cat >"$WORK/$1/accounts" <<EOF2
-<sip:$1@localhost>;outbound="sip:127.0.0.1:$P";regint=60;answermode=auto
-EOF2
-	cat >"$WORK/$1/config" <<EOF2
-sip_listen 127.0.0.1:$2
-module_path /usr/lib/baresip/modules
-module stdio.so
-module account.so
-module g711.so
-module ausine.so
-module aufile.so
-audio_source ausine,440
-audio_player aufile,$WORK/$1.wav
-ausrc_srate 48000
-auplay_srate 48000
-ausrc_channels 2
-auplay_channels 2
-module_app menu.so
-EOF2
+	baresip_phone "$1" "$2" "<sip:$1@localhost>;outbound=\"sip:127.0.0.1:$P\";regint=60;answermode=auto"
 }
 A=$(free_port)
 B=$(free_port)

@@ -12,28 +12,8 @@ start_sipd sipd -l "udp:127.0.0.1:$P" -l "tcp:127.0.0.1:$P" --db "$WORK/sipd.db"
 	--log-level debug
 
 phone() { # phone NAME PORT TRANSPORT UUID
-	mkdir -p "$WORK/$1"
-	printf '%s' "$4" >"$WORK/$1/uuid" # +sip.instance; no newline, it goes into a header
-	cat >"$WORK/$1/accounts" <<EOF2
-<sip:$1@localhost;transport=$3>;outbound="sip:127.0.0.1:$P;transport=$3";regint=60;answermode=auto;sipnat=outbound
-EOF2
-	cat >"$WORK/$1/config" <<EOF2
-sip_listen 127.0.0.1:$2
-module_path /usr/lib/baresip/modules
-module uuid.so
-module stdio.so
-module account.so
-module g711.so
-module ausine.so
-module aufile.so
-audio_source ausine,440
-audio_player aufile,$WORK/$1.wav
-ausrc_srate 48000
-auplay_srate 48000
-ausrc_channels 2
-auplay_channels 2
-module_app menu.so
-EOF2
+	baresip_phone "$1" "$2" \
+		"<sip:$1@localhost;transport=$3>;outbound=\"sip:127.0.0.1:$P;transport=$3\";regint=60;answermode=auto;sipnat=outbound" "$4"
 }
 A=$(free_port)
 B=$(free_port)

@@ -95,3 +95,32 @@ r = sipnet.udp_exchange(sipnet.register("127.0.0.1", port, user, "127.0.0.1", co
 print(sipnet.status_of(r[0]) if r else None)
 PY
 }
+
+# baresip_phone NAME PORT ACCOUNT_LINE [UUID]: a baresip config directory
+# $WORK/NAME for a phone listening on 127.0.0.1:PORT (baresip also binds
+# PORT+1 for TLS: keep phones' ports apart) with one account line; audio is
+# a sine source and a file sink (no sound card). UUID (+sip.instance, for
+# outbound) is written without a newline: it goes into a header.
+baresip_phone() {
+	local name=$1 port=$2 account=$3 uuid=${4:-}
+	mkdir -p "$WORK/$name"
+	printf '%s\n' "$account" >"$WORK/$name/accounts"
+	[ -n "$uuid" ] && printf '%s' "$uuid" >"$WORK/$name/uuid"
+	cat >"$WORK/$name/config" <<EOF2
+sip_listen 127.0.0.1:$port
+module_path /usr/lib/baresip/modules
+$([ -n "$uuid" ] && echo "module uuid.so")
+module stdio.so
+module account.so
+module g711.so
+module ausine.so
+module aufile.so
+audio_source ausine,440
+audio_player aufile,$WORK/$name.wav
+ausrc_srate 48000
+auplay_srate 48000
+ausrc_channels 2
+auplay_channels 2
+module_app menu.so
+EOF2
+}
