@@ -140,15 +140,21 @@ static int read_aor(struct redis_loc *r, struct sip_str aor, const char *key, si
 	return 0;
 }
 
+/* read_aor() for an AOR whose key the caller does not need. */
+static int read_aor_only(struct redis_loc *r, struct sip_str aor, struct aor_read *a)
+{
+	char key[KEY_MAX];
+	size_t klen = key_of(aor, key);
+	return read_aor(r, aor, key, klen, a);
+}
+
 /* ---- operations ---- */
 
 static int redis_lookup(struct sip_location *loc, struct sip_str aor, int64_t now, struct sip_binding_list *out)
 {
 	struct redis_loc *r = (struct redis_loc *)loc;
-	char key[KEY_MAX];
-	size_t klen = key_of(aor, key);
 	struct aor_read a;
-	int rc = read_aor(r, aor, key, klen, &a);
+	int rc = read_aor_only(r, aor, &a);
 	if (rc)
 		return rc;
 	struct sip__list_builder lb;
@@ -459,10 +465,8 @@ struct count_ctx {
 static int count_aor(struct redis_loc *r, struct sip_str aor, void *ud)
 {
 	const struct count_ctx *cc = ud;
-	char key[KEY_MAX];
-	size_t klen = key_of(aor, key);
 	struct aor_read a;
-	int rc = read_aor(r, aor, key, klen, &a);
+	int rc = read_aor_only(r, aor, &a);
 	if (rc)
 		return rc;
 	int n = 0;
