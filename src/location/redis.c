@@ -19,12 +19,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "location/location_int.h"
 #include "location/redis_int.h"
 
 #define KEY_PREFIX "sipd:aor:"
-#define REDIS_TIMEOUT_MS 2000
+/* A worker waits on Redis synchronously: a dead server must not freeze it.
+ * Connect and command timeouts are short, and after a failed connect the
+ * next REDIS_RETRY_MS fail at once (the REGISTERs get 500) instead of each
+ * waiting for its own timeout. */
+#define REDIS_TIMEOUT_MS 500
+#define REDIS_RETRY_MS 1000
 #define WRITE_TRIES 16		/* optimistic retries of one write under contention */
 #define SCAN_COUNT 256		/* keys asked per SCAN step */
 #define REDIS_MAX_HOST 256
@@ -36,7 +42,15 @@ struct redis_loc {
 	int port;
 	int db;
 	char purge_cursor[32]; /* SCAN cursor of purge_some, "0" to start over */
+	uint64_t retry_at;     /* monotonic ms before which no reconnect is tried */
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* ---- connection ---- */
 
@@ -44,12 +58,19 @@ static int redis_connect(struct redis_loc *r)
 {
 	if (r->c && !r->c->err)
 		return 0;
-	if (r->c)
+	if (r->c) {
 		redisFree(r->c);
+		r->c = NULL;
+	}
+	if (r->retry_at && mono_ms() < r->retry_at)
+		return SIP_EIO;
 	struct timeval tv = {REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000};
 	r->c = redisConnectWithTimeout(r->host, r->port, tv);
-	if (!r->c || r->c->err)
+	if (!r->c || r->c->err) {
+		r->retry_at = mono_ms() + REDIS_RETRY_MS;
 		return SIP_EIO;
+	}
+	r->retry_at = 0;
 	redisSetTimeout(r->c, tv);
 	if (r->db) {
 		redisReply *rep = redisCommand(r->c, "SELECT %d", r->db);

@@ -63,6 +63,31 @@ kill -9 "$A_PID"; wait "$A_PID" 2>/dev/null || true
 start_sipd a2 -l udp:127.0.0.1:$A --workers 2 --db "$WORK/a.db" --location "redis://127.0.0.1:$R"
 got=$(call "$A" carol)
 check "after kill -9 and a restart of sipd A, a call to carol reaches her (got $got)" test "$got" = "486 1"
+
+# Redis goes away: REGISTERs get 500 at once, and the server keeps serving
+# (its workers do not wait on a dead Redis); when Redis is back, so are
+# registrations.
+stop_pid "$REDIS_PID"
+t0=$(date +%s%N)
+got=$(reg_contacts "$A" dave "<sip:dave@127.0.0.1:$U>")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "with Redis down, a REGISTER gets 500 (got $got in $ms ms)" test "$got" = 500
+check "  and sipd still answers OPTIONS" \
+	bash -c "python3 -c 'import sys; sys.path.insert(0, \"$HERE\"); import sipnet; r = sipnet.udp_exchange(sipnet.options(\"127.0.0.1\", $A), (\"127.0.0.1\", $A)); sys.exit(0 if r and sipnet.status_of(r[0]) == 200 else 1)'"
+redis-server --port "$R" --bind 127.0.0.1 --save "" --appendonly no >>"$WORK/redis.log" 2>&1 &
+REDIS_PID=$!
+PIDS+=("$REDIS_PID")
+for _ in $(seq 1 100); do
+	redis-cli -p "$R" PING 2>/dev/null | grep -q PONG && break
+	sleep 0.05
+done
+ok_again=""
+for _ in $(seq 1 30); do # the worker retries the connection after its back-off
+	ok_again=$(reg_contacts "$A" dave "<sip:dave@127.0.0.1:$U>")
+	[ "$ok_again" = 200 ] && break
+	sleep 0.2
+done
+check "Redis back: REGISTER 200 again (got $ok_again)" test "$ok_again" = 200
 stop_pid "$SIPD_PID"
 stop_pid "$B_PID"
 stop_pid "$REDIS_PID"
