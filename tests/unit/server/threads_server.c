@@ -6,8 +6,10 @@
  * every worker, and SIGTERM-style
  * shutdown (sip_server_stop) returns cleanly. The proxy test sends requests
  * through sipd to callees on several ports, so responses land on either
- * worker and are handed to the one owning the branch. Runs in the
- * `threads` label. */
+ * worker and are handed to the one owning the branch; the flow test calls a
+ * phone registered over its own TCP connection from callers on both
+ * workers, so the other worker hands its messages to the connection's
+ * owner. Runs in the `threads` label. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,7 +79,7 @@ static void *server_thread(void *arg)
 
 /* Starts a 2-worker sipd on a free UDP port with its files in a fresh
  * directory, on its own thread. */
-static void start_server(struct run *r, bool memory, unsigned commit_window_ms)
+static void start_server(struct run *r, bool memory, unsigned commit_window_ms, bool tcp)
 {
 	char db[128], spec[64];
 	snprintf(r->dir, sizeof(r->dir), "/tmp/sipd-threads-XXXXXX");
@@ -87,6 +89,10 @@ static void start_server(struct run *r, bool memory, unsigned commit_window_ms)
 	r->port = free_port();
 	snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u", r->port);
 	r->cfg.listen[r->cfg.nlisten++] = strdup(spec);
+	if (tcp) {
+		snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%u", r->port);
+		r->cfg.listen[r->cfg.nlisten++] = strdup(spec);
+	}
 	r->cfg.domains[r->cfg.ndomains++] = strdup("localhost");
 	r->cfg.db_path = strdup(db);
 	r->cfg.workers = 2;
@@ -142,7 +148,7 @@ static void *register_many(void *arg)
 static void run_server(bool memory, unsigned commit_window_ms)
 {
 	struct run r;
-	start_server(&r, memory, commit_window_ms);
+	start_server(&r, memory, commit_window_ms, false);
 	uint16_t port = r.port;
 	int s = client();
 	char resp[4096];
@@ -239,7 +245,7 @@ static void test_proxy_across_workers(void **state)
 {
 	(void)state;
 	struct run r;
-	start_server(&r, true, 0);
+	start_server(&r, true, 0, false);
 	uint16_t port = r.port;
 	pthread_t ct[CALLEES];
 	struct callee cal[CALLEES];
@@ -291,6 +297,121 @@ static void test_proxy_across_workers(void **state)
 	stop_server(&r);
 }
 
+/* A phone on an RFC 5626 flow: it registered over its own TCP connection
+ * (held by one worker) with an unreachable Contact, so requests reach it
+ * only over that connection; it answers every INVITE with 486. */
+struct phone {
+	int sock;
+	atomic_int stop;
+	atomic_int invites;
+};
+
+static void *phone_main(void *arg)
+{
+	struct phone *p = arg;
+	char buf[16384], out[4200];
+	size_t have = 0;
+	while (!atomic_load(&p->stop)) {
+		ssize_t n = recv(p->sock, buf + have, sizeof(buf) - 1 - have, 0);
+		if (n <= 0)
+			continue;
+		have += (size_t)n;
+		buf[have] = 0;
+		char *end;
+		while ((end = strstr(buf, "\r\n\r\n"))) { /* bodiless messages */
+			size_t len = (size_t)(end + 4 - buf);
+			char *crlf = strstr(buf, "\r\n");
+			if (!strncmp(buf, "INVITE ", 7)) {
+				int m = snprintf(out, sizeof(out), "SIP/2.0 486 Busy Here%.*s", (int)(len - (size_t)(crlf - buf)), crlf);
+				send(p->sock, out, (size_t)m, 0);
+				atomic_fetch_add(&p->invites, 1);
+			}
+			memmove(buf, buf + len, have - len);
+			have -= len;
+			buf[have] = 0;
+		}
+	}
+	return NULL;
+}
+
+/* Sends an INVITE and waits (bounded) for its final response: true when it
+ * starts with want. */
+static bool invite_final(int s, uint16_t port, const char *msg, const char *want)
+{
+	char resp[4096];
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&to, sizeof(to));
+	for (int i = 0; i < 25; i++) {
+		ssize_t n = recv(s, resp, sizeof(resp) - 1, 0);
+		if (n <= 0)
+			continue;
+		resp[n] = 0;
+		if (!strncmp(resp, "SIP/2.0 1", 9))
+			continue;
+		return !strncmp(resp, want, strlen(want));
+	}
+	return false;
+}
+
+#define FLOW_CALLERS 8
+
+static void test_flow_across_workers(void **state)
+{
+	(void)state;
+	struct run r;
+	start_server(&r, true, 0, true);
+	char msg[1024], resp[1024];
+	/* Wait until the TCP listener takes connections, then register. */
+	struct phone ph = {.sock = -1};
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(r.port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	for (int i = 0; i < 50 && ph.sock < 0; i++) {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(s, (struct sockaddr *)&to, sizeof(to)) == 0) {
+			ph.sock = s;
+			break;
+		}
+		close(s);
+		usleep(20000);
+	}
+	assert_true(ph.sock >= 0);
+	struct timeval tv = {0, 100000};
+	setsockopt(ph.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	snprintf(msg, sizeof(msg),
+		 "REGISTER sip:localhost SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-fl1;rport\r\n"
+		 "Max-Forwards: 70\r\nFrom: <sip:flowy@localhost>;tag=r\r\nTo: <sip:flowy@localhost>\r\n"
+		 "Call-ID: fl1@t\r\nCSeq: 1 REGISTER\r\nSupported: outbound\r\n"
+		 "Contact: <sip:flowy@192.0.2.77:5060;transport=tcp;ob>;reg-id=1;"
+		 "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(send(ph.sock, msg, strlen(msg), 0), (ssize_t)strlen(msg));
+	ssize_t n = 0;
+	for (int i = 0; i < 50 && n <= 0; i++)
+		n = recv(ph.sock, resp, sizeof(resp) - 1, 0);
+	assert_true(n > 0);
+	resp[n] = 0;
+	assert_true(!strncmp(resp, "SIP/2.0 200", 11));
+	pthread_t pt;
+	pthread_create(&pt, NULL, phone_main, &ph);
+	/* Callers on as many ports: the kernel spreads them over both workers,
+	 * and whichever has the call hands its messages to the flow's owner. */
+	int ok = 0;
+	for (int k = 0; k < FLOW_CALLERS; k++) {
+		int s = client();
+		snprintf(msg, sizeof(msg),
+			 "INVITE sip:flowy@localhost SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-fc%d;rport\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:caller@example.net>;tag=c%d\r\nTo: <sip:flowy@localhost>\r\n"
+			 "Call-ID: fc%d@t\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+			 k, k, k);
+		ok += invite_final(s, r.port, msg, "SIP/2.0 486");
+		close(s);
+	}
+	atomic_store(&ph.stop, 1);
+	pthread_join(pt, NULL);
+	close(ph.sock);
+	assert_int_equal(ok, FLOW_CALLERS);
+	assert_int_equal(atomic_load(&ph.invites), FLOW_CALLERS);
+	stop_server(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_sqlite_store),
 		cmocka_unit_test(test_sqlite_commit_window),
 		cmocka_unit_test(test_proxy_across_workers),
+		cmocka_unit_test(test_flow_across_workers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
