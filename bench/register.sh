@@ -3,12 +3,15 @@
 # same machine, same run.
 #
 #   bash bench/register.sh BUILD_DIR [--quick] [--fixed-rate N] [--auth-fixed-rate N]
-#        [--duration S] [--rounds K] [--workers N] [--users N] [--floor]
+#        [--duration S] [--rounds K] [--workers N] [--users N] [--floor] [--redis]
 #
 # Runs, in this order:
 #   1. no auth: sipd --location memory, Kamailio (usrloc db_mode=0) and sipd
 #      with its default durable SQLite location (200 only after COMMIT);
-#   2. digest auth: sipd --location memory --require-auth, Kamailio + auth.
+#   2. digest auth: sipd --location memory --require-auth, Kamailio + auth;
+#   3. with --redis: sipd --location redis://... (a redis-server the bench
+#      starts on a free port, in sipd's process group: CPU and memory per
+#      registration count both).
 # --floor also runs build/bench/floor (bench/floor.c: answers 200 with no SIP
 # work) at the fixed rate: the kernel's share that every server pays.
 # Table on stdout, one line per server and variant:
@@ -31,6 +34,7 @@ DURATION=4
 WORKERS=$(nproc)
 USERS=10000
 FLOOR=0
+REDIS=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
@@ -41,11 +45,13 @@ while [ $# -gt 0 ]; do
 	--workers) WORKERS=$2; shift ;;
 	--users) USERS=$2; shift ;;
 	--floor) FLOOR=1 ;;
+	--redis) REDIS=1 ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
 done
 BUDGET=330
+[ $REDIS = 1 ] && BUDGET=$((BUDGET + 70))
 if [ $QUICK = 1 ]; then
 	DURATION=2 ROUNDS=1 BUDGET=80
 	SL_BISECT_RATIO=${SL_BISECT_RATIO:-1.5}
@@ -140,7 +146,7 @@ fill() {
 }
 
 SEARCHES=0
-TOTAL_SEARCHES=5
+TOTAL_SEARCHES=$((5 + REDIS))
 # phase RATE SERVER...: fixed-rate rounds alternating the servers, then one
 # search per server from the fixed rate. SEARCH_ORDER (optional) reorders
 # the searches. Fills OUT[server].
@@ -161,7 +167,7 @@ phase() {
 		left=$((START + BUDGET - $(date +%s)))
 		# Keep room for the auth phase's fills and fixed rounds.
 		reserve=0
-		[ "$rate" = "$FIXED_RATE" ] && reserve=$((2 * (2 * FILL_SECS + 4) + ROUNDS * 2 * (DURATION + 2) + 8))
+		[ "$rate" = "$FIXED_RATE" ] && reserve=$(((2 + REDIS) * (2 * FILL_SECS + 4) + ROUNDS * (2 + REDIS) * (DURATION + 2) + 8))
 		SL_DEADLINE=$(($(date +%s) + (left - reserve) / (TOTAL_SEARCHES - SEARCHES)))
 		SEARCHES=$((SEARCHES + 1))
 		# shellcheck disable=SC2086
@@ -214,7 +220,23 @@ for s in "${P2[@]}"; do fill "$s"; done
 phase "$AUTH_FIXED_RATE" kamailio-memory-auth sipd-memory-auth
 for s in "${P2[@]}"; do sl_stop "$s"; done
 
+# ---- phase 3 (--redis): bindings in a Redis server ----
+if [ $REDIS = 1 ] && command -v redis-server >/dev/null; then
+	use_scenario plain
+	rport=$(sl_free_port) sport=$(sl_free_port)
+	# One process group: redis-server started first (sipd checks it answers
+	# at start), then sipd in the shell's place.
+	sl_start sipd-redis "$sport" bash -c 'redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no >/dev/null &
+		for _ in $(seq 1 50); do redis-cli -p "$1" PING >/dev/null 2>&1 && break; sleep 0.1; done
+		shift; exec "$@"' redis "$rport" "$SL_BUILD/sipd" -l "udp:$SL_HOST:$sport" -l "tcp:$SL_HOST:$sport" \
+		--db "$SL_WORK/sipd-redis.db" --log-level warn --workers "$WORKERS" --location "redis://127.0.0.1:$rport" || exit 0
+	fill sipd-redis
+	phase "$FIXED_RATE" sipd-redis
+	sl_stop sipd-redis
+fi
+
 ALL=(sipd-memory kamailio-memory sipd-sqlite sipd-memory-auth kamailio-memory-auth)
+[ $REDIS = 1 ] && ALL+=(sipd-redis)
 echo "# server-variant transport max_rate_per_s cpu_us_per_reg_at_max p99_ms_at_max" \
 	"cpu_us_per_reg_at_fixed_rate p99_ms_at_fixed_rate bytes_per_binding" \
 	"(fixed rate: $FIXED_RATE/s, auth $AUTH_FIXED_RATE/s)"

@@ -131,18 +131,17 @@ static void read_free(struct aor_read *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* HGETALL of key into *a (bindings that do not parse are left out). */
-static int read_aor(struct redis_loc *r, struct sip_str aor, const char *key, size_t klen, struct aor_read *a)
+/* Takes HGETALL's reply rep (owned from now on) into *a: the bindings that
+ * parse (others are left out). */
+static int parse_aor(struct sip_str aor, redisReply *rep, struct aor_read *a)
 {
 	memset(a, 0, sizeof(*a));
-	const char *argv[] = {"HGETALL", key};
-	size_t lens[] = {7, klen};
-	a->rep = cmd(r, 2, argv, lens);
-	if (!a->rep || a->rep->type != REDIS_REPLY_ARRAY) {
+	a->rep = rep;
+	if (!rep || rep->type != REDIS_REPLY_ARRAY) {
 		read_free(a);
 		return SIP_EIO;
 	}
-	size_t pairs = a->rep->elements / 2;
+	size_t pairs = rep->elements / 2;
 	if (!pairs)
 		return 0;
 	a->v = sip_calloc(pairs, sizeof(*a->v));
@@ -152,13 +151,21 @@ static int read_aor(struct redis_loc *r, struct sip_str aor, const char *key, si
 		return SIP_ENOMEM;
 	}
 	for (size_t i = 0; i < pairs; i++) {
-		redisReply *f = a->rep->element[2 * i], *val = a->rep->element[2 * i + 1];
+		redisReply *f = rep->element[2 * i], *val = rep->element[2 * i + 1];
 		if (f->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING ||
 		    !sip__redis_deser(aor, val->str, val->len, &a->v[a->n]))
 			continue;
 		a->fields[a->n++] = (struct sip_str){f->str, f->len};
 	}
 	return 0;
+}
+
+/* HGETALL of key into *a. */
+static int read_aor(struct redis_loc *r, struct sip_str aor, const char *key, size_t klen, struct aor_read *a)
+{
+	const char *argv[] = {"HGETALL", key};
+	size_t lens[] = {7, klen};
+	return parse_aor(aor, cmd(r, 2, argv, lens), a);
 }
 
 /* read_aor() for an AOR whose key the caller does not need. */
@@ -191,25 +198,26 @@ static int redis_lookup(struct sip_location *loc, struct sip_str aor, int64_t no
 	return sip__lb_finish(&lb, out, true);
 }
 
-/* Appends one command to a MULTI block (its reply, QUEUED, is read at EXEC). */
-static int queue(struct redis_loc *r, int argc, const char **argv, const size_t *lens)
+/* ---- pipelined writes: one round trip to read, one to write ----
+ * A write costs WATCH + HGETALL (sent together), then MULTI, the HDELs and
+ * HSET, EXEC (sent together): two round trips instead of one per command,
+ * which is most of what a REGISTER costs here. */
+
+static int append(struct redis_loc *r, int argc, const char **argv, const size_t *lens)
 {
-	redisReply *rep = cmd(r, argc, argv, lens);
-	bool ok = rep && rep->type == REDIS_REPLY_STATUS;
-	if (rep)
-		freeReplyObject(rep);
-	return ok ? 0 : SIP_EIO;
+	return redisAppendCommandArgv(r->c, argc, argv, lens) == REDIS_OK ? 0 : SIP_EIO;
 }
 
-/* EXEC: 1 applied, 0 when a WATCHed key changed (retry), SIP_EIO. */
-static int exec(struct redis_loc *r)
+/* The next reply of the pipeline; NULL on a transport error. */
+static redisReply *next_reply(struct redis_loc *r)
 {
-	redisReply *rep = cmd1(r, "EXEC");
-	if (!rep)
-		return SIP_EIO;
-	int rc = rep->type == REDIS_REPLY_ARRAY ? 1 : rep->type == REDIS_REPLY_NIL ? 0 : SIP_EIO;
-	freeReplyObject(rep);
-	return rc;
+	void *rep = NULL;
+	if (redisGetReply(r->c, &rep) != REDIS_OK || r->c->err) {
+		if (rep)
+			freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
 }
 
 static void unwatch(struct redis_loc *r)
@@ -219,58 +227,73 @@ static void unwatch(struct redis_loc *r)
 		freeReplyObject(rep);
 }
 
-/* Queues the deletion of every field in del[0..ndel). */
-static int queue_hdel(struct redis_loc *r, const char *key, size_t klen, const struct sip_str *del, size_t ndel)
-{
-	for (size_t i = 0; i < ndel; i++) {
-		const char *argv[] = {"HDEL", key, del[i].p};
-		size_t lens[] = {4, klen, del[i].len};
-		if (queue(r, 3, argv, lens))
-			return SIP_EIO;
-	}
-	return 0;
-}
-
-/* WATCH key, then read the AOR into *a, with room for every field in *del
- * (the fields a write deletes). On error nothing is left watched or held. */
+/* WATCH key and HGETALL it in one round trip, into *a, with room for every
+ * field in *del (the fields a write deletes). On error nothing is left
+ * watched or held. */
 static int watch_read(struct redis_loc *r, struct sip_str aor, const char *key, size_t klen, struct aor_read *a,
 		      struct sip_str **del)
 {
-	const char *wargv[] = {"WATCH", key};
-	size_t wlens[] = {5, klen};
-	redisReply *w = cmd(r, 2, wargv, wlens);
-	if (!w)
-		return SIP_EIO;
-	freeReplyObject(w);
-	int rc = read_aor(r, aor, key, klen, a);
+	memset(a, 0, sizeof(*a));
 	*del = NULL;
+	if (redis_connect(r) != 0)
+		return SIP_EIO;
+	const char *wargv[] = {"WATCH", key}, *hargv[] = {"HGETALL", key};
+	size_t wlens[] = {5, klen}, hlens[] = {7, klen};
+	if (append(r, 2, wargv, wlens) || append(r, 2, hargv, hlens))
+		return SIP_EIO;
+	redisReply *w = next_reply(r);
+	bool watched = w && w->type == REDIS_REPLY_STATUS;
+	if (w)
+		freeReplyObject(w);
+	int rc = parse_aor(aor, next_reply(r), a);
+	if (!rc && !watched) {
+		read_free(a);
+		rc = SIP_EIO;
+	}
 	if (!rc && a->n && !(*del = sip_calloc(a->n, sizeof(**del)))) {
 		read_free(a);
 		rc = SIP_ENOMEM;
 	}
-	if (rc)
+	if (rc && r->c && !r->c->err)
 		unwatch(r);
 	return rc;
 }
 
-static int multi(struct redis_loc *r)
+/* MULTI, HDEL of del[0..ndel), HSET key fname val when val, EXEC — sent
+ * together. 1 applied, 0 when the WATCHed key changed (retry), SIP_EIO. */
+static int write_block(struct redis_loc *r, const char *key, size_t klen, const struct sip_str *del, size_t ndel,
+		       const char *fname, size_t flen, const char *val, size_t vlen)
 {
-	redisReply *mr = cmd1(r, "MULTI");
-	int rc = mr && mr->type == REDIS_REPLY_STATUS ? 0 : SIP_EIO;
-	if (mr)
-		freeReplyObject(mr);
-	return rc;
-}
-
-/* Ends a MULTI block: EXEC when every command queued (rc 0), else DISCARD
- * and rc. */
-static int multi_end(struct redis_loc *r, int rc)
-{
+	const char *margv[] = {"MULTI"}, *eargv[] = {"EXEC"};
+	size_t mlens[] = {5}, elens[] = {4};
+	int rc = append(r, 1, margv, mlens);
+	for (size_t i = 0; i < ndel && !rc; i++) {
+		const char *argv[] = {"HDEL", key, del[i].p};
+		size_t lens[] = {4, klen, del[i].len};
+		rc = append(r, 3, argv, lens);
+	}
+	if (!rc && val) {
+		const char *argv[] = {"HSET", key, fname, val};
+		size_t lens[] = {4, klen, flen, vlen};
+		rc = append(r, 4, argv, lens);
+	}
 	if (!rc)
-		return exec(r);
-	redisReply *d = cmd1(r, "DISCARD");
-	if (d)
-		freeReplyObject(d);
+		rc = append(r, 1, eargv, elens);
+	if (rc)
+		return rc; /* the connection is unusable: reopened next time */
+	/* MULTI's OK, one QUEUED per command, then EXEC's answer. */
+	size_t replies = 1 + ndel + (val ? 1 : 0);
+	for (size_t i = 0; i < replies; i++) {
+		redisReply *q = next_reply(r);
+		if (!q)
+			return SIP_EIO;
+		freeReplyObject(q);
+	}
+	redisReply *e = next_reply(r);
+	if (!e)
+		return SIP_EIO;
+	rc = e->type == REDIS_REPLY_ARRAY ? 1 : e->type == REDIS_REPLY_NIL ? 0 : SIP_EIO;
+	freeReplyObject(e);
 	return rc;
 }
 
@@ -314,18 +337,11 @@ static int upsert_once(struct redis_loc *r, const struct sip_binding *b, int64_t
 		unwatch(r);
 		return rc ? rc : 1; /* nothing to change */
 	}
-	rc = multi(r);
-	if (!rc)
-		rc = queue_hdel(r, key, klen, del, ndel);
-	if (!rc && val) {
-		const char *argv[] = {"HSET", key, fname, val};
-		size_t lens[] = {4, klen, flen, vlen};
-		rc = queue(r, 4, argv, lens);
-	}
+	rc = write_block(r, key, klen, del, ndel, fname, flen, val, vlen);
 	sip_free(val);
 	sip_free(del);
 	read_free(&a);
-	return multi_end(r, rc);
+	return rc;
 }
 
 static int redis_upsert(struct sip_location *loc, const struct sip_binding *b, int64_t now)
@@ -371,14 +387,10 @@ static int drop_once(struct redis_loc *r, struct sip_str aor, const char *key, s
 		}
 	}
 	rc = 1;
-	if (ndel) {
-		rc = multi(r);
-		if (!rc)
-			rc = queue_hdel(r, key, klen, del, ndel);
-		rc = multi_end(r, rc);
-	} else {
+	if (ndel)
+		rc = write_block(r, key, klen, del, ndel, NULL, 0, NULL, 0);
+	else
 		unwatch(r);
-	}
 	sip_free(del);
 	read_free(&a);
 	if (rc > 0)
