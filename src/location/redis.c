@@ -43,6 +43,18 @@ struct redis_loc {
 	int db;
 	char purge_cursor[32]; /* SCAN cursor of purge_some, "0" to start over */
 	uint64_t retry_at;     /* monotonic ms before which no reconnect is tried */
+	unsigned conn_gen;     /* bumped by every (re)connect: a WATCH lives on one connection */
+	/* The AOR the last lookup read under WATCH (a REGISTER's lookup comes
+	 * right before its upsert): an upsert of it on the same connection
+	 * uses this read and goes straight to MULTI..EXEC — one round trip
+	 * less. Dropped by any other operation. */
+	struct held {
+		bool on;
+		unsigned gen;
+		char *aor;
+		size_t aor_len;
+		void *read; /* struct aor_read * */
+	} held;
 };
 
 static uint64_t mono_ms(void)
@@ -71,6 +83,7 @@ static int redis_connect(struct redis_loc *r)
 		return SIP_EIO;
 	}
 	r->retry_at = 0;
+	r->conn_gen++;
 	redisSetTimeout(r->c, tv);
 	if (r->db) {
 		redisReply *rep = redisCommand(r->c, "SELECT %d", r->db);
@@ -176,13 +189,43 @@ static int read_aor_only(struct redis_loc *r, struct sip_str aor, struct aor_rea
 	return read_aor(r, aor, key, klen, a);
 }
 
+/* Forgets the held read (its WATCH, if any, ends at the next EXEC). */
+static void held_drop(struct redis_loc *r)
+{
+	if (!r->held.on)
+		return;
+	read_free(r->held.read);
+	sip_free(r->held.read);
+	sip_free(r->held.aor);
+	memset(&r->held, 0, sizeof(r->held));
+}
+
+/* Takes the held read of aor when it is still valid (same connection). */
+static bool held_take(struct redis_loc *r, struct sip_str aor, struct aor_read *a)
+{
+	bool ok = r->held.on && r->held.gen == r->conn_gen && r->c && !r->c->err &&
+		  sip_str_eq((struct sip_str){r->held.aor, r->held.aor_len}, aor);
+	if (ok) {
+		*a = *(struct aor_read *)r->held.read;
+		memset(r->held.read, 0, sizeof(*a)); /* moved out */
+	}
+	held_drop(r);
+	return ok;
+}
+
+static int watch_read(struct redis_loc *r, struct sip_str aor, const char *key, size_t klen, struct aor_read *a,
+		      struct sip_str **del);
+
 /* ---- operations ---- */
 
 static int redis_lookup(struct sip_location *loc, struct sip_str aor, int64_t now, struct sip_binding_list *out)
 {
 	struct redis_loc *r = (struct redis_loc *)loc;
 	struct aor_read a;
-	int rc = read_aor_only(r, aor, &a);
+	char key[KEY_MAX];
+	size_t klen = key_of(aor, key);
+	held_drop(r);
+	int rc = watch_read(r, aor, key, klen, &a, NULL);
 	if (rc)
 		return rc;
 	struct sip__list_builder lb;
@@ -190,7 +233,18 @@ static int redis_lookup(struct sip_location *loc, struct sip_str aor, int64_t no
 	for (size_t i = 0; i < a.n && rc == 0; i++)
 		if (a.v[i].expires > now)
 			rc = sip__lb_add(&lb, &a.v[i]);
-	read_free(&a);
+	/* Keep the read for the upsert that usually follows. */
+	struct aor_read *keep = rc ? NULL : sip_malloc(sizeof(*keep));
+	char *akey = keep ? sip_malloc(aor.len ? aor.len : 1) : NULL;
+	if (keep && akey) {
+		*keep = a;
+		memcpy(akey, aor.p, aor.len);
+		r->held = (struct held){true, r->conn_gen, akey, aor.len, keep};
+	} else {
+		sip_free(keep);
+		sip_free(akey);
+		read_free(&a);
+	}
 	if (rc) {
 		sip__lb_abort(&lb);
 		return rc;
@@ -234,7 +288,8 @@ static int watch_read(struct redis_loc *r, struct sip_str aor, const char *key, 
 		      struct sip_str **del)
 {
 	memset(a, 0, sizeof(*a));
-	*del = NULL;
+	if (del)
+		*del = NULL;
 	if (redis_connect(r) != 0)
 		return SIP_EIO;
 	const char *wargv[] = {"WATCH", key}, *hargv[] = {"HGETALL", key};
@@ -250,7 +305,7 @@ static int watch_read(struct redis_loc *r, struct sip_str aor, const char *key, 
 		read_free(a);
 		rc = SIP_EIO;
 	}
-	if (!rc && a->n && !(*del = sip_calloc(a->n, sizeof(**del)))) {
+	if (!rc && del && a->n && !(*del = sip_calloc(a->n, sizeof(**del)))) {
 		read_free(a);
 		rc = SIP_ENOMEM;
 	}
@@ -301,10 +356,17 @@ static int write_block(struct redis_loc *r, const char *key, size_t klen, const 
 static int upsert_once(struct redis_loc *r, const struct sip_binding *b, int64_t now, const char *key, size_t klen)
 {
 	struct aor_read a;
-	struct sip_str *del;
-	int rc = watch_read(r, b->aor, key, klen, &a, &del);
-	if (rc)
+	struct sip_str *del = NULL;
+	int rc = 0;
+	if (held_take(r, b->aor, &a)) {
+		if (a.n && !(del = sip_calloc(a.n, sizeof(*del)))) {
+			read_free(&a);
+			unwatch(r);
+			return SIP_ENOMEM;
+		}
+	} else if ((rc = watch_read(r, b->aor, key, klen, &a, &del)) != 0) {
 		return rc;
+	}
 	long m = sip__binding_match(&r->base, a.v, a.n, b);
 	if (m >= 0 && a.v[m].expires > now && sip_str_eq(a.v[m].call_id, b->call_id) && b->cseq <= a.v[m].cseq) {
 		sip_free(del);
@@ -400,6 +462,7 @@ static int drop_once(struct redis_loc *r, struct sip_str aor, const char *key, s
 
 static int drop(struct redis_loc *r, struct sip_str aor, enum drop_kind kind, struct sip_str uri, int64_t now)
 {
+	held_drop(r);
 	char key[KEY_MAX];
 	size_t klen = key_of(aor, key);
 	for (int t = 0; t < WRITE_TRIES; t++) {
@@ -512,6 +575,7 @@ static int count_aor(struct redis_loc *r, struct sip_str aor, void *ud)
 static int redis_count(struct sip_location *loc, struct sip_str aor, int64_t now)
 {
 	struct redis_loc *r = (struct redis_loc *)loc;
+	held_drop(r);
 	struct count_ctx cc = {now};
 	return aor.len ? count_aor(r, aor, &cc) : scan_all(r, count_aor, &cc);
 }
@@ -532,6 +596,7 @@ static int redis_rollback(struct sip_location *loc)
 static void redis_close(struct sip_location *loc)
 {
 	struct redis_loc *r = (struct redis_loc *)loc;
+	held_drop(r);
 	if (r->c)
 		redisFree(r->c);
 	sip_free(r);

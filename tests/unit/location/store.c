@@ -523,6 +523,21 @@ static void test_redis_shared(void **state)
 	sip_binding_list_free(&l);
 	/* The CSeq rule across servers: the other one refuses a replay. */
 	assert_int_equal(sip_location_upsert(other, &a, 101), SIP_ESTATE);
+	/* A lookup's read serves the upsert right after it (one round trip
+	 * less) — but not when another server wrote in between: the WATCH
+	 * from the lookup makes the write retry on fresh data. */
+	assert_int_equal(sip_location_lookup(f->loc, SIP_STR(AOR), 100, &l), 0);
+	sip_binding_list_free(&l);
+	struct sip_binding x = binding("sip:alice@10.0.0.9", 2000, "cx", 5);
+	assert_int_equal(sip_location_upsert(other, &x, 100), 0);
+	x.cseq = 3;
+	assert_int_equal(sip_location_upsert(f->loc, &x, 100), SIP_ESTATE); /* saw other's CSeq 5 */
+	assert_int_equal(sip_location_lookup(f->loc, SIP_STR(AOR), 100, &l), 0);
+	assert_int_equal(l.n, 2);
+	sip_binding_list_free(&l);
+	x.cseq = 6; /* the usual case: lookup, then this server's own write */
+	assert_int_equal(sip_location_upsert(f->loc, &x, 100), 0);
+	assert_int_equal(sip_location_remove(other, SIP_STR(AOR), x.contact_uri), 0);
 	assert_int_equal(sip_location_remove_aor(other, SIP_STR(AOR)), 1);
 	sip_location_close(other);
 
