@@ -6,13 +6,18 @@
 source "$(dirname "$0")/common.bash"
 command -v redis-server >/dev/null || { echo "redis-server not installed (scripts/deps)"; exit 1; }
 R=$(free_port); A=$(free_port); B=$(free_port); U=$(free_port)
-redis-server --port "$R" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
-REDIS_PID=$!
-PIDS+=("$REDIS_PID")
-for _ in $(seq 1 100); do
-	redis-cli -p "$R" PING 2>/dev/null | grep -q PONG && break
-	sleep 0.05
-done
+# start_redis: redis-server on port $R in the foreground as our child (no
+# persistence); sets REDIS_PID and waits until it answers PING.
+start_redis() {
+	redis-server --port "$R" --bind 127.0.0.1 --save "" --appendonly no >>"$WORK/redis.log" 2>&1 &
+	REDIS_PID=$!
+	PIDS+=("$REDIS_PID")
+	for _ in $(seq 1 100); do
+		redis-cli -p "$R" PING 2>/dev/null | grep -q PONG && break
+		sleep 0.05
+	done
+}
+start_redis
 check "redis-server answers on port $R" bash -c "redis-cli -p $R PING | grep -q PONG"
 start_sipd a -l udp:127.0.0.1:$A --workers 2 --db "$WORK/a.db" --location "redis://127.0.0.1:$R" --trace
 A_PID=$SIPD_PID
@@ -74,13 +79,7 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "with Redis down, a REGISTER gets 500 (got $got in $ms ms)" test "$got" = 500
 check "  and sipd still answers OPTIONS" \
 	bash -c "python3 -c 'import sys; sys.path.insert(0, \"$HERE\"); import sipnet; r = sipnet.udp_exchange(sipnet.options(\"127.0.0.1\", $A), (\"127.0.0.1\", $A)); sys.exit(0 if r and sipnet.status_of(r[0]) == 200 else 1)'"
-redis-server --port "$R" --bind 127.0.0.1 --save "" --appendonly no >>"$WORK/redis.log" 2>&1 &
-REDIS_PID=$!
-PIDS+=("$REDIS_PID")
-for _ in $(seq 1 100); do
-	redis-cli -p "$R" PING 2>/dev/null | grep -q PONG && break
-	sleep 0.05
-done
+start_redis
 ok_again=""
 for _ in $(seq 1 30); do # the worker retries the connection after its back-off
 	ok_again=$(reg_contacts "$A" dave "<sip:dave@127.0.0.1:$U>")
