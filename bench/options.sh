@@ -52,8 +52,6 @@ BUDGET=280
 # shellcheck source=bench/sipp_load.sh
 source "$(dirname "${BASH_SOURCE[0]}")/sipp_load.sh"
 sl_init "$BUILD" || exit 0
-[ -x "$SL_BUILD/sipd" ] || { echo "no $SL_BUILD/sipd: build first" >&2; exit 0; }
-command -v kamailio >/dev/null || { echo "kamailio not installed (scripts/deps)" >&2; exit 0; }
 
 START=$(date +%s)
 sl_log "options bench: $SL_NPROC cores, ${DURATION}s steps, fixed rate $FIXED_RATE/s x $ROUNDS rounds," \

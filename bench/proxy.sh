@@ -47,8 +47,6 @@ SL_KAM_SHM_MB=${SL_KAM_SHM_MB:-1024}
 
 source "$(dirname "${BASH_SOURCE[0]}")/sipp_load.sh"
 sl_init "$BUILD" || exit 0
-[ -x "$SL_BUILD/sipd" ] || { echo "no $SL_BUILD/sipd: build first" >&2; exit 0; }
-command -v kamailio >/dev/null || { echo "kamailio not installed (scripts/deps)" >&2; exit 0; }
 
 START=$(date +%s)
 sl_log "proxy bench: $SL_NPROC cores, ${DURATION}s steps, fixed rate $FIXED_RATE calls/s x $ROUNDS rounds," \

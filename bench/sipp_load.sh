@@ -47,7 +47,7 @@ SL_STEPS=0
 
 sl_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
-# sl_init BUILD_DIR: paths, work dir, cleanup trap.
+# sl_init BUILD_DIR: paths, work dir, cleanup trap; fails (with a message) without sipp, sipd or kamailio.
 sl_init() {
 	SL_BUILD=$(cd "${1:?usage: sl_init BUILD_DIR}" && pwd)
 	SL_BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,6 +59,9 @@ sl_init() {
 	trap 'sl__cleanup; exit 143' TERM
 	trap 'sl__cleanup' EXIT
 	command -v sipp >/dev/null || { echo "sipp not installed (scripts/deps)" >&2; return 1; }
+	# Every bench compares sipd with Kamailio.
+	[ -x "$SL_BUILD/sipd" ] || { echo "no $SL_BUILD/sipd: build first" >&2; return 1; }
+	command -v kamailio >/dev/null || { echo "kamailio not installed (scripts/deps)" >&2; return 1; }
 }
 
 sl__cleanup() {

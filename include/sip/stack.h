@@ -61,6 +61,9 @@ SIP_API int sip_stack_request(struct sip_stack *s, const struct sip_msg *req, co
 			      const char *tls_name, struct sip_txn **out);
 /* Sends bytes outside any transaction (ACK for a 2xx, stateless replies). */
 SIP_API int sip_stack_send(struct sip_stack *s, const char *bytes, size_t len, const struct sip_txn_dest *dest);
+/* sip_stack_send() on this stack's own transport only (never through
+ * send_elsewhere): for a message another thread handed over to send. */
+SIP_API int sip_stack_send_here(struct sip_stack *s, const char *bytes, size_t len, const struct sip_txn_dest *dest);
 /* Re-arms the timer at the transaction layer's next deadline (after calling
  * the transaction layer directly). */
 SIP_API void sip_stack_rearm(struct sip_stack *s);

@@ -32,8 +32,17 @@
 #define REDIS_TIMEOUT_MS 500
 #define REDIS_RETRY_MS 1000
 #define WRITE_TRIES 16		/* optimistic retries of one write under contention */
-#define SCAN_COUNT 256		/* keys asked per SCAN step */
+#define SCAN_COUNT "256"	/* keys asked per SCAN step */
 #define REDIS_MAX_HOST 256
+
+/* The bindings of one AOR as read: HGETALL's reply and views into it. */
+struct aor_read {
+	redisReply *rep;
+	size_t n;
+	struct sip_binding *v; /* n views; one allocation holding fields and del too */
+	struct sip_str *fields;
+	struct sip_str *del;   /* room for the fields a write deletes (as many) */
+};
 
 struct redis_loc {
 	struct sip_location base;
@@ -53,7 +62,7 @@ struct redis_loc {
 		unsigned gen;
 		char *aor;
 		size_t aor_len;
-		void *read; /* struct aor_read * */
+		struct aor_read read;
 	} held;
 };
 
@@ -90,8 +99,11 @@ static int redis_connect(struct redis_loc *r)
 		bool ok = rep && rep->type == REDIS_REPLY_STATUS;
 		if (rep)
 			freeReplyObject(rep);
-		if (!ok)
+		if (!ok) {
+			redisFree(r->c); /* not on the configured db: never use it */
+			r->c = NULL;
 			return SIP_EIO;
+		}
 	}
 	return 0;
 }
@@ -127,20 +139,12 @@ static size_t key_of(struct sip_str aor, char *buf)
 }
 #define KEY_MAX (sizeof(KEY_PREFIX) + SIP_LOCATION_MAX_FIELD)
 
-/* The bindings of one AOR as read: HGETALL's reply and views into it. */
-struct aor_read {
-	redisReply *rep;
-	size_t n;
-	struct sip_binding *v; /* n views (sip_malloc'd) */
-	struct sip_str *fields;
-};
 
 static void read_free(struct aor_read *a)
 {
 	if (a->rep)
 		freeReplyObject(a->rep);
 	sip_free(a->v);
-	sip_free(a->fields);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -157,12 +161,13 @@ static int parse_aor(struct sip_str aor, redisReply *rep, struct aor_read *a)
 	size_t pairs = rep->elements / 2;
 	if (!pairs)
 		return 0;
-	a->v = sip_calloc(pairs, sizeof(*a->v));
-	a->fields = sip_calloc(pairs, sizeof(*a->fields));
-	if (!a->v || !a->fields) {
+	a->v = sip_calloc(pairs, sizeof(*a->v) + 2 * sizeof(struct sip_str));
+	if (!a->v) {
 		read_free(a);
 		return SIP_ENOMEM;
 	}
+	a->fields = (struct sip_str *)(a->v + pairs);
+	a->del = a->fields + pairs;
 	for (size_t i = 0; i < pairs; i++) {
 		redisReply *f = rep->element[2 * i], *val = rep->element[2 * i + 1];
 		if (f->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING ||
@@ -173,20 +178,13 @@ static int parse_aor(struct sip_str aor, redisReply *rep, struct aor_read *a)
 	return 0;
 }
 
-/* HGETALL of key into *a. */
-static int read_aor(struct redis_loc *r, struct sip_str aor, const char *key, size_t klen, struct aor_read *a)
-{
-	const char *argv[] = {"HGETALL", key};
-	size_t lens[] = {7, klen};
-	return parse_aor(aor, cmd(r, 2, argv, lens), a);
-}
-
-/* read_aor() for an AOR whose key the caller does not need. */
-static int read_aor_only(struct redis_loc *r, struct sip_str aor, struct aor_read *a)
+/* HGETALL of aor's key into *a. */
+static int read_aor(struct redis_loc *r, struct sip_str aor, struct aor_read *a)
 {
 	char key[KEY_MAX];
-	size_t klen = key_of(aor, key);
-	return read_aor(r, aor, key, klen, a);
+	const char *argv[] = {"HGETALL", key};
+	size_t lens[] = {7, key_of(aor, key)};
+	return parse_aor(aor, cmd(r, 2, argv, lens), a);
 }
 
 /* Forgets the held read (its WATCH, if any, ends at the next EXEC). */
@@ -194,8 +192,7 @@ static void held_drop(struct redis_loc *r)
 {
 	if (!r->held.on)
 		return;
-	read_free(r->held.read);
-	sip_free(r->held.read);
+	read_free(&r->held.read);
 	sip_free(r->held.aor);
 	memset(&r->held, 0, sizeof(r->held));
 }
@@ -206,51 +203,14 @@ static bool held_take(struct redis_loc *r, struct sip_str aor, struct aor_read *
 	bool ok = r->held.on && r->held.gen == r->conn_gen && r->c && !r->c->err &&
 		  sip_str_eq((struct sip_str){r->held.aor, r->held.aor_len}, aor);
 	if (ok) {
-		*a = *(struct aor_read *)r->held.read;
-		memset(r->held.read, 0, sizeof(*a)); /* moved out */
+		*a = r->held.read;
+		memset(&r->held.read, 0, sizeof(*a)); /* moved out */
 	}
 	held_drop(r);
 	return ok;
 }
 
-static int watch_read(struct redis_loc *r, struct sip_str aor, const char *key, size_t klen, struct aor_read *a,
-		      struct sip_str **del);
-
 /* ---- operations ---- */
-
-static int redis_lookup(struct sip_location *loc, struct sip_str aor, int64_t now, struct sip_binding_list *out)
-{
-	struct redis_loc *r = (struct redis_loc *)loc;
-	struct aor_read a;
-	char key[KEY_MAX];
-	size_t klen = key_of(aor, key);
-	held_drop(r);
-	int rc = watch_read(r, aor, key, klen, &a, NULL);
-	if (rc)
-		return rc;
-	struct sip__list_builder lb;
-	sip__lb_init(&lb);
-	for (size_t i = 0; i < a.n && rc == 0; i++)
-		if (a.v[i].expires > now)
-			rc = sip__lb_add(&lb, &a.v[i]);
-	/* Keep the read for the upsert that usually follows. */
-	struct aor_read *keep = rc ? NULL : sip_malloc(sizeof(*keep));
-	char *akey = keep ? sip_malloc(aor.len ? aor.len : 1) : NULL;
-	if (keep && akey) {
-		*keep = a;
-		memcpy(akey, aor.p, aor.len);
-		r->held = (struct held){true, r->conn_gen, akey, aor.len, keep};
-	} else {
-		sip_free(keep);
-		sip_free(akey);
-		read_free(&a);
-	}
-	if (rc) {
-		sip__lb_abort(&lb);
-		return rc;
-	}
-	return sip__lb_finish(&lb, out, true);
-}
 
 /* ---- pipelined writes: one round trip to read, one to write ----
  * A write costs WATCH + HGETALL (sent together), then MULTI, the HDELs and
@@ -281,15 +241,11 @@ static void unwatch(struct redis_loc *r)
 		freeReplyObject(rep);
 }
 
-/* WATCH key and HGETALL it in one round trip, into *a, with room for every
- * field in *del (the fields a write deletes). On error nothing is left
- * watched or held. */
-static int watch_read(struct redis_loc *r, struct sip_str aor, const char *key, size_t klen, struct aor_read *a,
-		      struct sip_str **del)
+/* WATCH key and HGETALL it in one round trip, into *a. On error nothing is
+ * left watched or held. */
+static int watch_read(struct redis_loc *r, struct sip_str aor, const char *key, size_t klen, struct aor_read *a)
 {
 	memset(a, 0, sizeof(*a));
-	if (del)
-		*del = NULL;
 	if (redis_connect(r) != 0)
 		return SIP_EIO;
 	const char *wargv[] = {"WATCH", key}, *hargv[] = {"HGETALL", key};
@@ -304,10 +260,6 @@ static int watch_read(struct redis_loc *r, struct sip_str aor, const char *key, 
 	if (!rc && !watched) {
 		read_free(a);
 		rc = SIP_EIO;
-	}
-	if (!rc && del && a->n && !(*del = sip_calloc(a->n, sizeof(**del)))) {
-		read_free(a);
-		rc = SIP_ENOMEM;
 	}
 	if (rc && r->c && !r->c->err)
 		unwatch(r);
@@ -352,24 +304,45 @@ static int write_block(struct redis_loc *r, const char *key, size_t klen, const 
 	return rc;
 }
 
+/* ---- operations ---- */
+
+static int redis_lookup(struct sip_location *loc, struct sip_str aor, int64_t now, struct sip_binding_list *out)
+{
+	struct redis_loc *r = (struct redis_loc *)loc;
+	struct aor_read a;
+	char key[KEY_MAX];
+	size_t klen = key_of(aor, key);
+	held_drop(r);
+	int rc = watch_read(r, aor, key, klen, &a);
+	if (rc)
+		return rc;
+	struct sip__list_builder lb;
+	sip__lb_init(&lb);
+	for (size_t i = 0; i < a.n && rc == 0; i++)
+		if (a.v[i].expires > now)
+			rc = sip__lb_add(&lb, &a.v[i]);
+	/* Keep the read for the upsert that usually follows. */
+	char *akey = rc ? NULL : sip_memdup_str(aor.p, aor.len);
+	if (akey)
+		r->held = (struct held){true, r->conn_gen, akey, aor.len, a};
+	else
+		read_free(&a);
+	if (rc) {
+		sip__lb_abort(&lb);
+		return rc;
+	}
+	return sip__lb_finish(&lb, out, true);
+}
+
 /* One optimistic attempt of upsert: 1 done, 0 retry, <0 error. */
 static int upsert_once(struct redis_loc *r, const struct sip_binding *b, int64_t now, const char *key, size_t klen)
 {
 	struct aor_read a;
-	struct sip_str *del = NULL;
 	int rc = 0;
-	if (held_take(r, b->aor, &a)) {
-		if (a.n && !(del = sip_calloc(a.n, sizeof(*del)))) {
-			read_free(&a);
-			unwatch(r);
-			return SIP_ENOMEM;
-		}
-	} else if ((rc = watch_read(r, b->aor, key, klen, &a, &del)) != 0) {
+	if (!held_take(r, b->aor, &a) && (rc = watch_read(r, b->aor, key, klen, &a)) != 0)
 		return rc;
-	}
 	long m = sip__binding_match(&r->base, a.v, a.n, b);
 	if (m >= 0 && a.v[m].expires > now && sip_str_eq(a.v[m].call_id, b->call_id) && b->cseq <= a.v[m].cseq) {
-		sip_free(del);
 		read_free(&a);
 		unwatch(r);
 		return SIP_ESTATE;
@@ -378,7 +351,7 @@ static int upsert_once(struct redis_loc *r, const struct sip_binding *b, int64_t
 	size_t ndel = 0, live = 0;
 	for (size_t i = 0; i < a.n; i++) {
 		if ((long)i == m || a.v[i].expires <= now) {
-			del[ndel++] = a.fields[i];
+			a.del[ndel++] = a.fields[i];
 			continue;
 		}
 		live++;
@@ -394,14 +367,12 @@ static int upsert_once(struct redis_loc *r, const struct sip_binding *b, int64_t
 	}
 	if (rc || (!ndel && b->expires <= now)) {
 		sip_free(val);
-		sip_free(del);
 		read_free(&a);
 		unwatch(r);
 		return rc ? rc : 1; /* nothing to change */
 	}
-	rc = write_block(r, key, klen, del, ndel, fname, flen, val, vlen);
+	rc = write_block(r, key, klen, a.del, ndel, fname, flen, val, vlen);
 	sip_free(val);
-	sip_free(del);
 	read_free(&a);
 	return rc;
 }
@@ -430,8 +401,7 @@ static int drop_once(struct redis_loc *r, struct sip_str aor, const char *key, s
 		     struct sip_str uri, int64_t now, int *count)
 {
 	struct aor_read a;
-	struct sip_str *del;
-	int rc = watch_read(r, aor, key, klen, &a, &del);
+	int rc = watch_read(r, aor, key, klen, &a);
 	if (rc)
 		return rc;
 	size_t ndel = 0;
@@ -440,20 +410,18 @@ static int drop_once(struct redis_loc *r, struct sip_str aor, const char *key, s
 		bool expired = a.v[i].expires <= now;
 		bool go = kind == DROP_ALL || expired || (kind == DROP_URI && sip__uri_eq(&r->base, a.v[i].contact_uri, uri));
 		if (go) {
-			del[ndel++] = a.fields[i];
-			/* remove_aor counts live bindings; purge counts the expired;
-			 * remove finds one (an expired match is not found). */
-			if ((kind == DROP_ALL && !expired) || (kind == DROP_EXPIRED && expired) ||
-			    (kind == DROP_URI && !expired))
+			a.del[ndel++] = a.fields[i];
+			/* purge counts the expired it drops; remove and remove_aor
+			 * the live ones (an expired match is not found). */
+			if (expired == (kind == DROP_EXPIRED))
 				counted++;
 		}
 	}
 	rc = 1;
 	if (ndel)
-		rc = write_block(r, key, klen, del, ndel, NULL, 0, NULL, 0);
+		rc = write_block(r, key, klen, a.del, ndel, NULL, 0, NULL, 0);
 	else
 		unwatch(r);
-	sip_free(del);
 	read_free(&a);
 	if (rc > 0)
 		*count = counted;
@@ -492,8 +460,8 @@ static int redis_remove_aor(struct sip_location *loc, struct sip_str aor)
 static int scan_step(struct redis_loc *r, char *cursor, size_t ccap,
 		     int (*fn)(struct redis_loc *r, struct sip_str aor, void *ud), void *ud)
 {
-	const char *argv[] = {"SCAN", cursor, "MATCH", KEY_PREFIX "*", "COUNT", "256"};
-	size_t lens[] = {4, strlen(cursor), 5, sizeof(KEY_PREFIX), 5, 3};
+	const char *argv[] = {"SCAN", cursor, "MATCH", KEY_PREFIX "*", "COUNT", SCAN_COUNT};
+	size_t lens[] = {4, strlen(cursor), 5, sizeof(KEY_PREFIX), 5, sizeof(SCAN_COUNT) - 1};
 	redisReply *rep = cmd(r, 6, argv, lens);
 	if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
 	    rep->element[0]->type != REDIS_REPLY_STRING || rep->element[1]->type != REDIS_REPLY_ARRAY) {
@@ -562,7 +530,7 @@ static int count_aor(struct redis_loc *r, struct sip_str aor, void *ud)
 {
 	const struct count_ctx *cc = ud;
 	struct aor_read a;
-	int rc = read_aor_only(r, aor, &a);
+	int rc = read_aor(r, aor, &a);
 	if (rc)
 		return rc;
 	int n = 0;

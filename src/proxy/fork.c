@@ -5,7 +5,10 @@
 #include <sip/proxy.h>
 #include <string.h>
 
-static void clear(struct sip_proxy_out *out);
+static void clear(struct sip_proxy_out *out)
+{
+	memset(out, 0, sizeof(*out));
+}
 
 /* Starts as many branches of the current group as the Max-Breadth left
  * allows (RFC 5393 §5.3.3): when the rest of the group fits, they share
@@ -67,10 +70,6 @@ void sip_proxy_fork_init(struct sip_proxy_fork *f, unsigned n, const int32_t *q,
 		start_group(f, out);
 }
 
-static void clear(struct sip_proxy_out *out)
-{
-	memset(out, 0, sizeof(*out));
-}
 
 /* CANCEL every branch still without a final answer: now when it has had a
  * provisional, else when it gets one — or, on Timer C, end it as 408. */

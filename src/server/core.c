@@ -305,8 +305,8 @@ static void to_our_user(struct sip__worker *w, struct sip_txn *t, const struct s
 }
 
 /* A request in the proxy's role (§16.3 checks: Max-Forwards, loops,
- * Max-Breadth, Proxy-Require, our users authenticated), then routed: to our user's bindings, or on to
- * its Request-URI or next Route. Requests for other domains are relayed for
+ * Max-Breadth, Proxy-Require, our users authenticated), then routed: to our
+ * user's bindings, or on to its Request-URI or next Route. Requests for other domains are relayed for
  * our own users and along routes through us (dialogs we Record-Routed);
  * anyone else's get 404 (the domain is not one we handle, §21.4.5), so the
  * server is no open relay. tel: URIs have no route here (404). */

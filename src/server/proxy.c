@@ -25,13 +25,13 @@
 #include <sip/log.h>
 #include <sip/print.h>
 #include <sip/proxy.h>
-#include <sip/resolver.h>
 #include <sip/registrar.h>
-
-#include "core/ctype.h"
+#include <sip/resolver.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include "core/ctype.h"
 
 struct px_call;
 

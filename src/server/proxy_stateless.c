@@ -123,24 +123,10 @@ static void on_handoff(uv_async_t *h)
 		if (m->send) {
 			/* On our connection; when it has just closed, on a new one to
 			 * the same address — never handed on again (no ping-pong). */
-			struct sip_transport *tp = sip_stack_transport(w->stack);
-			int rc = sip_transport_send_conn(tp, m->dest.conn, m->buf, m->len, NULL);
-			if (rc == SIP_ENOTFOUND) {
-				struct sip_tp_dest d;
-				memset(&d, 0, sizeof(d));
-				d.type = (enum sip_tp_type)m->dest.transport;
-				memcpy(&d.addr, m->dest.addr, m->dest.addr_len < sizeof(d.addr) ? m->dest.addr_len : sizeof(d.addr));
-				rc = sip_transport_send(tp, &d, m->buf, m->len, m->dest.flags, NULL, NULL);
-			}
+			int rc = sip_stack_send_here(w->stack, m->buf, m->len, &m->dest);
 			if (rc < 0)
 				sip_log(SIP_LOG_DEBUG, "%s: a message handed to us could not be sent: %s", w->name,
 					sip_strerror(rc));
-			else if (sip_log_trace_enabled()) {
-				char peer[80];
-				sip_sockaddr_text((const struct sockaddr *)m->dest.addr, peer, sizeof(peer));
-				sip_log_trace("send", sip_transport_type_name((enum sip_tp_type)m->dest.transport), peer,
-					      m->buf, m->len);
-			}
 		} else if (sip_msg_parse(&msg, m->buf, m->len, SIP_PARSE_DATAGRAM, NULL) > 0) {
 			sip_txn_on_message(sip_stack_txns(w->stack), &msg, &none, sip_stack_now(w->stack));
 		}

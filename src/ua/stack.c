@@ -92,36 +92,48 @@ static void trace(const char *dir, enum sip_tp_type type, const struct sockaddr 
 	sip_log_trace(dir, sip_transport_type_name(type), text, b, n);
 }
 
-int sip_stack_send(struct sip_stack *s, const char *bytes, size_t len, const struct sip_txn_dest *dest)
+/* Sends on connection dest->conn while this transport has it, else — when
+ * hand_off and the connection (or, for a stream, any connection to dest's
+ * address) is not here — through the send_elsewhere hook, else to dest's
+ * address (§18.2.2: a new connection when the named one is gone). */
+static int send_own(struct sip_stack *s, const char *bytes, size_t len, const struct sip_txn_dest *dest,
+		    bool hand_off)
 {
+	enum sip_tp_type type = (enum sip_tp_type)dest->transport;
+	const struct sockaddr *addr = (const struct sockaddr *)dest->addr;
 	if (dest->conn) {
 		int rc = sip_transport_send_conn(s->tp, dest->conn, bytes, len, NULL);
-		if (rc == SIP_ENOTFOUND && s->cfg.send_elsewhere) {
-			rc = s->cfg.send_elsewhere(s->cfg.ctx, s, bytes, len, dest);
-			if (rc != SIP_ENOTFOUND)
-				return rc; /* the thread that sends it traces it */
-		}
 		if (rc != SIP_ENOTFOUND) {
-			trace("send", (enum sip_tp_type)dest->transport, (const struct sockaddr *)dest->addr, bytes, len);
+			trace("send", type, addr, bytes, len);
 			return rc;
 		}
-		/* §18.2.2: the connection is gone; open a new one to the same address. */
-	} else if (s->cfg.send_elsewhere && sip_transport_reliable((enum sip_tp_type)dest->transport) &&
-		   !sip_transport_has_conn(s->tp, (enum sip_tp_type)dest->transport, (const struct sockaddr *)dest->addr)) {
-		/* No connection here to that address: another thread may hold
-		 * one the peer opened (behind a NAT, the only way to reach it). */
+	}
+	/* Not here: another thread may hold the connection the peer opened
+	 * (behind a NAT, the only way to reach it). */
+	if (hand_off && s->cfg.send_elsewhere &&
+	    (dest->conn || (sip_transport_reliable(type) && !sip_transport_has_conn(s->tp, type, addr)))) {
 		int rc = s->cfg.send_elsewhere(s->cfg.ctx, s, bytes, len, dest);
 		if (rc != SIP_ENOTFOUND)
-			return rc;
+			return rc; /* the thread that sends it traces it */
 	}
-	trace("send", (enum sip_tp_type)dest->transport, (const struct sockaddr *)dest->addr, bytes, len);
+	trace("send", type, addr, bytes, len);
 	struct sip_tp_dest d;
 	memset(&d, 0, sizeof(d));
-	d.type = (enum sip_tp_type)dest->transport;
+	d.type = type;
 	d.host = s->tls_name;
 	d.listener = dest->local;
 	memcpy(&d.addr, dest->addr, dest->addr_len < sizeof(d.addr) ? dest->addr_len : sizeof(d.addr));
 	return sip_transport_send(s->tp, &d, bytes, len, dest->flags, NULL, NULL);
+}
+
+int sip_stack_send(struct sip_stack *s, const char *bytes, size_t len, const struct sip_txn_dest *dest)
+{
+	return send_own(s, bytes, len, dest, true);
+}
+
+int sip_stack_send_here(struct sip_stack *s, const char *bytes, size_t len, const struct sip_txn_dest *dest)
+{
+	return send_own(s, bytes, len, dest, false);
 }
 
 static int txn_send(void *ctx, struct sip_txn *txn, const char *bytes, size_t len, const struct sip_txn_dest *dest)
