@@ -343,8 +343,11 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 	if (n < 0)
 		return n;
 	uint8_t flags = 0;
-	if (type == SIP_TP_UDP && sip_transport_pick(tp, (size_t)n, type) != type) {
-		/* §18.1.1: too big for UDP — TCP if we have it, UDP again if TCP fails. */
+	if (type == SIP_TP_UDP && !b->received && sip_transport_pick(tp, (size_t)n, type) != type) {
+		/* §18.1.1: too big for UDP — TCP if we have it, UDP again if TCP fails.
+		 * Not toward the address a binding registered from over UDP: that is
+		 * a flow (RFC 5626 §5.3) or a NAT mapping, which only UDP passes —
+		 * a TCP connect there would hang until its timeout. */
 		struct sip_listener *tl = sip_transport_find_listener(tp, SIP_TP_TCP, tg->family);
 		if (tl && sip_transport_via_branch(tl, SIP_TP_TCP, SIP_TP_VIA_RPORT, branch, via, sizeof(via)) > 0) {
 			f.via = sip_str_c(via);

@@ -2,6 +2,8 @@
  * the connection table, framing, write queues, limits and idle timeouts. */
 #include "tp_int.h"
 
+#include <sip/log.h>
+
 #include <string.h>
 #include <unistd.h>
 
@@ -260,6 +262,13 @@ static void fallback_udp(struct sip__conn *c, struct sip__pending *p)
 		d.type = SIP_TP_UDP;
 		d.addr = c->peer;
 		rc = sip_transport_send(c->t, &d, p->data, p->len, 0, p->ctx, NULL);
+		if (rc == 0) {
+			/* A trace shows the request leaving over TCP: say where it went. */
+			char who[80];
+			sip_sockaddr_text((const struct sockaddr *)&c->peer, who, sizeof(who));
+			sip_log(SIP_LOG_INFO, "TCP connect to %s failed: request resent over UDP (RFC 3261 §18.1.1)",
+				who);
+		}
 	}
 	sip_free(m);
 	if (rc)

@@ -8,7 +8,9 @@
 # the redirect mode's 302; and a TCP caller reaching a UDP callee through
 # sipd, which then double Record-Routes (RFC 5658); and sipd as the edge
 # proxy of another sipd (Path added on the way to the registrar, used on the
-# way back, RFC 3327).
+# way back, RFC 3327); loops through another proxy, Max-Breadth, flows across
+# workers, strict routers; the MTU rule toward plain bindings, flows and a
+# callee without TCP.
 source "$(dirname "$0")/common.bash"
 
 SC=$HERE/scenarios
@@ -522,3 +524,94 @@ check "an INVITE routed on to a strict router: its 486 comes back" grep -qx "fin
 check "  the strict router got its own URI as Request-URI" grep -qx "ruri INVITE sip:127.0.0.1:$TS SIP/2.0" <<<"$ts_out"
 check "  and the real target as the last (here only) Route value" grep -qx "route <sip:zed@example.com>" <<<"$ts_out"
 stop_pid "$SIPD_PID"
+
+# 17. The MTU rule at the proxy (§18.1.1) and its one exception. "big" is a
+# phone on UDP port P, and a TCP listener squats on the same port. A ~1.5 KB
+# INVITE to a binding registered as a plain Contact goes over TCP (the MTU
+# rule); to a binding registered from that UDP socket as an RFC 5626 flow it
+# stays on UDP — TCP to a NAT or flow address would hang until the connect
+# timeout. With nothing on TCP the connect fails and the INVITE is resent over
+# UDP, its Via back to UDP, and the log says so.
+U=$(free_port)
+start_sipd mtu -l udp:127.0.0.1:$U -l tcp:127.0.0.1:$U --workers 2 --db "$WORK/mtu.db" --trace
+mtu_out=$(python3 - "$HERE" "$U" "$(free_port)" <<'PY'
+import sys, socket, threading, re
+sys.path.insert(0, sys.argv[1])
+import sipnet
+port, P = int(sys.argv[2]), int(sys.argv[3])
+srv = ("127.0.0.1", port)
+tcp_got, conns = [], []
+def squat(ls):
+    while True:
+        try:
+            c, _ = ls.accept()
+        except OSError:
+            return
+        conns.append(c)
+        buf, done = b"", 0
+        try:
+            while True:
+                d = c.recv(65535)
+                if not d:
+                    break
+                buf += d
+                msgs = sipnet.split_stream(buf)
+                for m in msgs[done:]:
+                    if m.startswith(b"INVITE "):
+                        tcp_got.append(m)
+                        c.sendall(sipnet.response_to(m, 486, "Busy Here"))
+                done = len(msgs)
+        except OSError:
+            pass
+def call(n):
+    pad = "X-Pad: " + "p" * 1400 + "\r\n"
+    inv = ("INVITE sip:big@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-mtu%d;rport\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:x@example.net>;tag=1\r\nTo: <sip:big@127.0.0.1>\r\n"
+           "Call-ID: mtu%d@t\r\nCSeq: 1 INVITE\r\n%sContent-Length: 0\r\n\r\n" % (n, n, pad)).encode()
+    out = sipnet.udp_exchange(inv, srv, wait=5.0)
+    finals = [sipnet.status_of(m) for m in out if (sipnet.status_of(m) or 0) >= 200]
+    return finals[0] if finals else None
+def register(r, extra_contact, extra, cseq):
+    r.responses.clear()
+    lp = r.sock.getsockname()[1]
+    r.send(sipnet.register("127.0.0.1", port, "big", "127.0.0.1", contacts=["<sip:big@127.0.0.1:%d%s" % (lp, extra_contact)],
+                           expires=600, call_id="mtu-reg@t", cseq=cseq, local_port=lp, extra=extra), srv)
+    sipnet.time.sleep(0.3)
+    return sipnet.status_of(r.responses[0]) if r.responses else None
+ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", P)); ls.listen(8)
+threading.Thread(target=squat, args=(ls,), daemon=True).start()
+r = sipnet.Responder(P)
+print("plain reg", register(r, ">", "", 1))
+print("plain final", call(1), "udp", len(r.invites), "tcp", len(tcp_got))
+print("plain via", sipnet.header_values(tcp_got[0], "Via")[0].split()[0].decode() if tcp_got else "-")
+print("flow reg", register(r, ";ob>;reg-id=1;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-00000000b16a>\"",
+                           "Supported: outbound, path\r\n", 2))
+print("flow final", call(2), "udp", len(r.invites), "tcp", len(tcp_got))
+ls.close()
+for c in conns:
+    c.shutdown(socket.SHUT_RDWR)  # sipd would reuse an open connection
+    c.close()
+r.stop()
+sipnet.time.sleep(0.3)
+r = sipnet.Responder(P)  # nothing on TCP now: the connect is refused
+print("fallback reg", register(r, ">", "", 3))
+print("fallback final", call(3), "udp", len(r.invites))
+print("fallback via", sipnet.header_values(r.invites[0][1], "Via")[0].split()[0].decode() if r.invites else "-")
+r.stop()
+PY
+)
+echo "$mtu_out" | sed 's/^/info: /'
+check "a 1.5 KB INVITE to a plain UDP binding goes over TCP (MTU rule): 486 comes back" \
+	grep -qx "plain reg 200" <<<"$mtu_out"
+check "  it reached the TCP side only, its Via saying TCP" \
+	grep -qx "plain final 486 udp 0 tcp 1" <<<"$mtu_out"
+check "  (Via SIP/2.0/TCP)" grep -qx "plain via SIP/2.0/TCP" <<<"$mtu_out"
+check "the same INVITE to an RFC 5626 flow over UDP stays on the flow" \
+	grep -qx "flow final 486 udp 1 tcp 1" <<<"$mtu_out"
+check "with TCP refused the INVITE is resent over UDP, Via back to UDP" \
+	grep -qx "fallback final 486 udp 1" <<<"$mtu_out"
+check "  (Via SIP/2.0/UDP)" grep -qx "fallback via SIP/2.0/UDP" <<<"$mtu_out"
+stop_pid "$SIPD_PID"
+check "  and sipd's log says the request was resent over UDP" grep -q "resent over UDP" "$WORK/mtu.log"
