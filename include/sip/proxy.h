@@ -36,6 +36,9 @@ struct sip_proxy_fwd {
 					   the path of requests to the registering UA; empty: none */
 	unsigned max_breadth;		/* > 0: the Max-Breadth this branch gets (RFC 5393 §5.3.3), replacing
 					   the request's; 0: the request's left as it is */
+	struct sip_str consume_realm;	/* Proxy-Authorization values with Digest credentials for this realm
+					   (ours, verified) are removed (§22.3): the next hops never see our
+					   users' digests; empty: all kept */
 };
 
 /* Writes the forwarded copy of req: the edits of f, Max-Forwards one lower

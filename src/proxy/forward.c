@@ -3,6 +3,7 @@
  * carrying every branch's challenges (§16.7 step 7). Built with the message
  * editor, so every header the proxy does not own leaves exactly as it
  * arrived. */
+#include <sip/auth.h>
 #include <sip/print.h>
 #include <sip/proxy.h>
 #include <stdio.h>
@@ -37,6 +38,20 @@ static int strict_next_hop(const struct sip_msg *req, unsigned pops, struct sip_
 	for (uint16_t i = req->first[SIP_HDR_ROUTE]; i != SIP_HDR_NONE; i = req->hdrs[i].next)
 		*last = i;
 	return 1;
+}
+
+/* §22.3: credentials for a realm are consumed by the proxy of that realm
+ * and for no other. A value that does not parse, or is not Digest, is not
+ * known to be ours: it stays. */
+static void consume_credentials(struct sip_edit *e, const struct sip_msg *req, struct sip_str realm)
+{
+	for (uint16_t i = req->first[SIP_HDR_PROXY_AUTHORIZATION]; i != SIP_HDR_NONE; i = req->hdrs[i].next) {
+		struct sip_auth a;
+		struct sip_digest_creds c;
+		if (sip_auth_parse(&a, req->hdrs[i].value, NULL) == 0 && sip_digest_creds_from_auth(&c, &a) == 0 &&
+		    sip_str_eq(c.realm, realm))
+			sip_edit_remove_header(e, i);
+	}
 }
 
 int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, char *out, size_t cap)
@@ -129,6 +144,8 @@ int sip_proxy_forward(const struct sip_msg *req, const struct sip_proxy_fwd *f, 
 		sip_edit_pop_route(&e);
 		sip_edit_insert_header(&e, (uint16_t)(last + 1), SIP_STR("Route"), (struct sip_str){target, (size_t)n});
 	}
+	if (f->consume_realm.len)
+		consume_credentials(&e, req, f->consume_realm);
 	sip_edit_push_via(&e, f->via); /* step 8 */
 	return sip_edit_print(&e, out, cap);
 }

@@ -258,6 +258,12 @@ static bool proxy_authorized(struct sip__worker *w, struct sip_txn *t, const str
 	}
 }
 
+struct sip_str sip__consumed_realm(const struct sip__worker *w, const struct sip_msg *req)
+{
+	const char *dom = w->shared->require_auth ? our_domain(w, req->from.uri.host) : NULL;
+	return dom ? sip_str_c(dom) : SIP_STR_NULL;
+}
+
 /* 302 listing the bindings as Contacts with their remaining time (§21.3.3):
  * the redirect server's answer. */
 static void redirect(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req,

@@ -319,6 +319,7 @@ static int send_to(struct px_branch *b, const struct sip_target *tg)
 	f.route_pre = sip_str_c(b->route_pre ? b->route_pre : "");
 	f.pop_routes = c->pop_routes;
 	f.max_breadth = c->fork.br[branch_index(b)].breadth;
+	f.consume_realm = sip__consumed_realm(w, &req);
 	char rr[2][SIP_TP_HOST_MAX + 64], path[SIP_TP_HOST_MAX + 64];
 	if (req.method_id == SIP_METHOD_REGISTER && sip_hdr_has_token(&req, SIP_HDR_SUPPORTED, SIP_STR("path")) &&
 	    rr_value(out_l, path, sizeof(path)) > 0)

@@ -196,6 +196,7 @@ static void ack_resolved(void *arg, int err, struct sip_resolve_result *res)
 	memset(&f, 0, sizeof(f));
 	f.via = sip_str_c(via);
 	f.pop_routes = a->pop_routes;
+	f.consume_realm = sip__consumed_realm(w, &a->msg); /* an ACK repeats the INVITE's credentials */
 	int n = sip_proxy_forward(&a->msg, &f, out, sizeof(out));
 	if (n < 0)
 		goto out;

@@ -101,6 +101,10 @@ void sip__core_reply(struct sip__worker *w, struct sip_txn *t, const struct sip_
 /* The first Route value of req after the first `skip` ones, parsed into
  * *out (pointing into req): 1; 0 when there is none; SIP_EPARSE. */
 int sip__route_after(const struct sip_msg *req, unsigned skip, struct sip_uri *out);
+/* The realm whose Proxy-Authorization the proxy verified on req (our
+ * user's, authentication required), so the forwarded copy drops those
+ * credentials (§22.3); empty when none. */
+struct sip_str sip__consumed_realm(const struct sip__worker *w, const struct sip_msg *req);
 /* Events of the transactions ACK and stray responses (worker.c routes them). */
 void sip__core_on_ack(struct sip__worker *w, const struct sip_msg *ack);
 

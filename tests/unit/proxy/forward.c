@@ -219,6 +219,47 @@ static void test_forward_adds_missing(void **state)
 	assert_int_equal(back.body.len, 0);
 }
 
+/* §22.3: our realm's credentials are consumed, another realm's and a value
+ * that is not Digest are relayed. */
+static void test_forward_consumes_our_credentials(void **state)
+{
+	(void)state;
+	parse_in("INVITE sip:bob@example.com SIP/2.0" CRLF
+		 "Via: SIP/2.0/UDP client.example.com;branch=z9hG4bKc1" CRLF
+		 "Proxy-Authorization: Digest username=\"alice\", realm=\"example.com\", nonce=\"n1\", "
+		 "uri=\"sip:bob@example.com\", response=\"0123456789abcdef0123456789abcdef\"" CRLF
+		 "From: <sip:alice@example.com>;tag=1" CRLF
+		 "Proxy-Authorization: Digest username=\"alice\", realm=\"other.example.net\", nonce=\"n2\", "
+		 "uri=\"sip:bob@example.com\", response=\"fedcba9876543210fedcba9876543210\"" CRLF
+		 "To: <sip:bob@example.com>" CRLF
+		 "Proxy-Authorization: NTLM realm=\"example.com\", targetname=\"pbx\"" CRLF
+		 "Proxy-Authorization: Digest username=\"alice\", realm=\"EXAMPLE.COM\", nonce=\"n3\", "
+		 "uri=\"sip:bob@example.com\", response=\"00000000000000000000000000000000\"" CRLF
+		 "Call-ID: pa1" CRLF
+		 "CSeq: 1 INVITE" CRLF
+		 "Max-Forwards: 70" CRLF
+		 "Content-Length: 0" CRLF CRLF);
+	struct sip_proxy_fwd f = {.via = SIP_STR("SIP/2.0/UDP p.example.com;branch=z9hG4bK-sd0-q")};
+	int n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	assert_int_equal(sip_hdr_count(&back, SIP_HDR_PROXY_AUTHORIZATION), 4); /* no realm given: all kept */
+	f.consume_realm = SIP_STR("example.com");
+	n = sip_proxy_forward(&in, &f, out, sizeof(out));
+	parse_back(n);
+	assert_int_equal(sip_hdr_count(&back, SIP_HDR_PROXY_AUTHORIZATION), 3);
+	assert_null(memmem(out, (size_t)n, "nonce=\"n1\"", 10));
+	/* The other realm's, another scheme's, and a realm that differs in case (realms
+	 * are compared exactly, RFC 7616 §3.3) stay, in order. */
+	const char *n2 = memmem(out, (size_t)n, "nonce=\"n2\"", 10), *basic = memmem(out, (size_t)n, "NTLM ", 5),
+		   *n3 = memmem(out, (size_t)n, "nonce=\"n3\"", 10);
+	assert_non_null(n2);
+	assert_non_null(basic);
+	assert_non_null(n3);
+	assert_true(n2 < basic && basic < n3);
+	assert_str(back.from.tag, "1");
+	assert_str(back.call_id, "pa1");
+}
+
 /* RFC 5393 §5.3.3: the branch's Max-Breadth replaces the received value
  * (and a duplicate goes), or is added before Content-Length; 0 leaves it. */
 static void test_forward_max_breadth(void **state)
@@ -740,6 +781,7 @@ int main(void)
 		cmocka_unit_test(test_forward_full),
 		cmocka_unit_test(test_forward_tail_identical),
 		cmocka_unit_test(test_forward_adds_missing),
+		cmocka_unit_test(test_forward_consumes_our_credentials),
 		cmocka_unit_test(test_forward_one_record_route),
 		cmocka_unit_test(test_forward_register_path),
 		cmocka_unit_test(test_add_challenges),
