@@ -89,10 +89,13 @@ SIP_API int sip_proxy_branch_worker(struct sip_str branch);
 /* The loop-detection hash of req (§16.6 step 8 as corrected by RFC 5393
  * §4.2): over the Request-URI, From and To tags, Call-ID, CSeq number,
  * Route, Proxy-Require and Proxy-Authorization as received; not the top
- * Via, Max-Forwards or Max-Breadth. Hex, NUL-terminated. A proxy that
+ * Via, Max-Forwards or Max-Breadth, nor the Proxy-Authorization values for
+ * consumed_realm (empty: none), which the forwarded copy loses
+ * (sip_proxy_fwd.consume_realm). Hex, NUL-terminated. A proxy that
  * detects loops makes its branch ids with sip_proxy_branch(worker,
  * "<hash>.<random>"). */
-SIP_API void sip_proxy_loop_hash(const struct sip_msg *req, char out[SIP_PROXY_LOOP_HASH_LEN + 1]);
+SIP_API void sip_proxy_loop_hash(const struct sip_msg *req, struct sip_str consumed_realm,
+				 char out[SIP_PROXY_LOOP_HASH_LEN + 1]);
 /* The loop hash in a branch id made that way; empty for any other branch. */
 SIP_API struct sip_str sip_proxy_branch_loop_hash(struct sip_str branch);
 
@@ -100,11 +103,13 @@ SIP_API struct sip_str sip_proxy_branch_loop_hash(struct sip_str branch);
  * our listeners). */
 typedef bool (*sip_proxy_via_ours_fn)(void *ud, const struct sip_via *via);
 /* §16.3 step 4: 1 when req is a loop — a Via value that `ours` accepts
- * carries a loop hash equal to req's (a copy of this very request came back:
+ * carries a loop hash (sip_proxy_loop_hash with consumed_realm) equal to
+ * req's (a copy of this very request came back:
  * answer 482); 0 when it is not (no such Via, or a spiral: the request was
  * retargeted on its way back); SIP_EPARSE when the Via list does not split;
  * SIP_EINVAL. */
-SIP_API int sip_proxy_loop_check(const struct sip_msg *req, sip_proxy_via_ours_fn ours, void *ud);
+SIP_API int sip_proxy_loop_check(const struct sip_msg *req, struct sip_str consumed_realm, sip_proxy_via_ours_fn ours,
+				 void *ud);
 
 /* The Incoming Max-Breadth of req (RFC 5393 §5.3.1): its Max-Breadth
  * value (capped at SIP_PROXY_MAX_MAX_BREADTH), SIP_PROXY_DEFAULT_MAX_BREADTH

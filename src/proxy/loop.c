@@ -3,7 +3,8 @@
  * corrected by RFC 5393 §4.2), the check of a received request against the
  * Via values we put on earlier copies of it (§16.3 step 4), and the
  * Max-Breadth value a request allows (RFC 5393 §5). */
-#include <sip/proxy.h>
+#include "proxy_int.h"
+
 #include <string.h>
 
 /* FNV-1a, 64 bits: not a secret (a sender who makes two of its own requests
@@ -27,7 +28,7 @@ static uint64_t mix_header(uint64_t h, const struct sip_msg *req, enum sip_hdr_i
 	return h;
 }
 
-void sip_proxy_loop_hash(const struct sip_msg *req, char out[SIP_PROXY_LOOP_HASH_LEN + 1])
+void sip_proxy_loop_hash(const struct sip_msg *req, struct sip_str consumed_realm, char out[SIP_PROXY_LOOP_HASH_LEN + 1])
 {
 	/* Everything that decides how the request is routed, as received —
 	 * and not the top Via (RFC 5393 §4.2: a looped copy comes back with
@@ -48,7 +49,11 @@ void sip_proxy_loop_hash(const struct sip_msg *req, char out[SIP_PROXY_LOOP_HASH
 	h = mix(h, (struct sip_str){num, n});
 	h = mix_header(h, req, SIP_HDR_ROUTE);
 	h = mix_header(h, req, SIP_HDR_PROXY_REQUIRE);
-	h = mix_header(h, req, SIP_HDR_PROXY_AUTHORIZATION);
+	/* Not the credentials we consume when forwarding (§22.3): our copy
+	 * leaves without them, and must hash the same when it comes back. */
+	for (uint16_t i = req->first[SIP_HDR_PROXY_AUTHORIZATION]; i != SIP_HDR_NONE; i = req->hdrs[i].next)
+		if (!consumed_realm.len || !sip__proxy_creds_for(req->hdrs[i].value, consumed_realm))
+			h = mix(h, req->hdrs[i].value);
 	static const char hex[] = "0123456789abcdef";
 	for (int i = SIP_PROXY_LOOP_HASH_LEN - 1; i >= 0; i--, h >>= 4)
 		out[i] = hex[h & 15];
@@ -70,7 +75,8 @@ struct sip_str sip_proxy_branch_loop_hash(struct sip_str b)
 	return (struct sip_str){b.p + at, SIP_PROXY_LOOP_HASH_LEN};
 }
 
-int sip_proxy_loop_check(const struct sip_msg *req, sip_proxy_via_ours_fn ours, void *ud)
+int sip_proxy_loop_check(const struct sip_msg *req, struct sip_str consumed_realm, sip_proxy_via_ours_fn ours,
+			 void *ud)
 {
 	if (!req || !ours)
 		return SIP_EINVAL;
@@ -90,7 +96,7 @@ int sip_proxy_loop_check(const struct sip_msg *req, sip_proxy_via_ours_fn ours, 
 		/* One of our earlier copies: spiral (the hash differs: it was
 		 * retargeted on the way) or loop (§16.3 step 4). */
 		if (!candidate) {
-			sip_proxy_loop_hash(req, hash);
+			sip_proxy_loop_hash(req, consumed_realm, hash);
 			candidate = true;
 		}
 		if (memcmp(mine.p, hash, SIP_PROXY_LOOP_HASH_LEN) == 0)

@@ -326,7 +326,7 @@ static void on_proxy(struct sip__worker *w, struct sip_txn *t, const struct sip_
 	/* §16.3 step 4 (a MUST for a forking proxy, RFC 5393 §4.2): a copy of
 	 * this request we forwarded came back unchanged — a loop, however many
 	 * other proxies it went through (retargeted on the way: a spiral). */
-	int loop = sip_proxy_loop_check(req, via_is_ours, w);
+	int loop = sip_proxy_loop_check(req, sip__consumed_realm(w, req), via_is_ours, w);
 	if (loop != 0) {
 		sip__core_reply(w, t, req, loop > 0 ? 482 : 400);
 		return;

@@ -519,7 +519,7 @@ void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct s
 	c->w = w;
 	c->refs = 1; /* the server transaction */
 	c->pop_routes = pop_routes;
-	sip_proxy_loop_hash(req, c->loop_hash);
+	sip_proxy_loop_hash(req, sip__consumed_realm(w, req), c->loop_hash);
 	int breadth = sip_proxy_max_breadth(req); /* the core answered 400/440 for bad or 0 */
 	bool invite = req->method_id == SIP_METHOD_INVITE;
 	int32_t q[SIP_PROXY_MAX_BRANCHES];

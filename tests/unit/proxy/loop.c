@@ -42,7 +42,7 @@ static void parse_req(const char *ruri, const char *vias, const char *extra)
 
 static void hash_of(char out[SIP_PROXY_LOOP_HASH_LEN + 1])
 {
-	sip_proxy_loop_hash(&m, out);
+	sip_proxy_loop_hash(&m, SIP_STR_NULL, out);
 	assert_int_equal(strlen(out), SIP_PROXY_LOOP_HASH_LEN);
 }
 
@@ -119,22 +119,51 @@ static void test_loop_vs_spiral(void **state)
 	/* The same request back through b.example.net, our Via below its. */
 	snprintf(vias, sizeof(vias), VIA_B "Via: SIP/2.0/UDP p.example.org;branch=z9hG4bK-sd1-%s.77aa" CRLF VIA_A, h);
 	parse_req("sip:bob@example.org", vias, "");
-	assert_int_equal(sip_proxy_loop_check(&m, ours, &calls), 1);
+	assert_int_equal(sip_proxy_loop_check(&m, SIP_STR_NULL, ours, &calls), 1);
 	/* Retargeted on the way (another Request-URI): a spiral. */
 	parse_req("sip:bob@192.0.2.9", vias, "");
-	assert_int_equal(sip_proxy_loop_check(&m, ours, &calls), 0);
+	assert_int_equal(sip_proxy_loop_check(&m, SIP_STR_NULL, ours, &calls), 0);
 	/* The same hash in a Via that is not ours (another proxy's sipd). */
 	snprintf(vias, sizeof(vias), "Via: SIP/2.0/UDP q.example.org;branch=z9hG4bK-sd1-%s.77aa" CRLF VIA_A, h);
 	parse_req("sip:bob@example.org", vias, "");
 	calls = 0;
-	assert_int_equal(sip_proxy_loop_check(&m, ours, &calls), 0);
+	assert_int_equal(sip_proxy_loop_check(&m, SIP_STR_NULL, ours, &calls), 0);
 	assert_int_equal(calls, 1); /* asked only about the Via with one of our branch ids */
 	/* No Via of ours at all: not even asked. */
 	parse_req("sip:bob@example.org", VIA_B VIA_A, "");
 	calls = 0;
-	assert_int_equal(sip_proxy_loop_check(&m, ours, &calls), 0);
+	assert_int_equal(sip_proxy_loop_check(&m, SIP_STR_NULL, ours, &calls), 0);
 	assert_int_equal(calls, 0);
-	assert_int_equal(sip_proxy_loop_check(NULL, ours, &calls), SIP_EINVAL);
+	assert_int_equal(sip_proxy_loop_check(NULL, SIP_STR_NULL, ours, &calls), SIP_EINVAL);
+}
+
+/* The credentials a proxy consumes (§22.3) are not hashed: its copy leaves
+ * without them and is still recognised when it comes back; any other
+ * realm's are hashed. */
+static void test_loop_after_consumed_credentials(void **state)
+{
+	(void)state;
+#define PA(realm)                                                                                            \
+	"Proxy-Authorization: Digest username=\"alice\", realm=\"" realm "\", nonce=\"n\", "                    \
+	"uri=\"sip:bob@example.org\", response=\"0123456789abcdef0123456789abcdef\"" CRLF
+	char h_with[SIP_PROXY_LOOP_HASH_LEN + 1], h_without[SIP_PROXY_LOOP_HASH_LEN + 1], vias[512];
+	struct sip_str realm = SIP_STR("example.com");
+	int calls = 0;
+	parse_req("sip:bob@example.org", VIA_A, PA("example.com"));
+	sip_proxy_loop_hash(&m, realm, h_with);
+	parse_req("sip:bob@example.org", VIA_A, "");
+	sip_proxy_loop_hash(&m, realm, h_without);
+	assert_string_equal(h_with, h_without);
+	/* Our copy came back without the credentials: a loop. */
+	snprintf(vias, sizeof(vias), VIA_B "Via: SIP/2.0/UDP p.example.org;branch=z9hG4bK-sd1-%s.77aa" CRLF VIA_A,
+		 h_with);
+	parse_req("sip:bob@example.org", vias, "");
+	assert_int_equal(sip_proxy_loop_check(&m, realm, ours, &calls), 1);
+	/* Another realm's credentials are routing input like any other. */
+	parse_req("sip:bob@example.org", VIA_A, PA("example.net"));
+	sip_proxy_loop_hash(&m, realm, h_with);
+	assert_string_not_equal(h_with, h_without);
+#undef PA
 }
 
 static void test_max_breadth(void **state)
@@ -173,6 +202,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_hash_fields, teardown),
 	    cmocka_unit_test_teardown(test_branch_hash, teardown),
 	    cmocka_unit_test_teardown(test_loop_vs_spiral, teardown),
+	    cmocka_unit_test_teardown(test_loop_after_consumed_credentials, teardown),
 	    cmocka_unit_test_teardown(test_max_breadth, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
