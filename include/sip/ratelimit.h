@@ -1,8 +1,9 @@
-/* ratelimit.h — flood protection: a token bucket per source IP address
- * (RFC 3261 §26.1.5 leaves denial-of-service defence to the implementation;
- * this is the per-source part). Each address may send `rate` messages a
- * second on average and `burst` at once; what is over is dropped by the
- * caller before any parsing.
+/* ratelimit.h — a token bucket per source IP address (RFC 3261 §26.1.5
+ * leaves denial-of-service defence to the implementation). Used twice: as
+ * flood protection, each address may send `rate` messages a second on
+ * average and `burst` at once, what is over dropped before any parsing; and
+ * against password guessing, each failed authentication takes a token and a
+ * source with none left has its credentials refused unchecked.
  *
  * Sans-I/O: time is an argument (milliseconds). The table has a fixed size,
  * 4-way set-associative; a new address takes the least recently seen entry
@@ -20,18 +21,21 @@ extern "C" {
 #endif
 
 #define SIP_RATELIMIT_DEFAULT_ENTRIES 16384u /* addresses tracked at once */
+#define SIP_RATELIMIT_MAX_PERIOD_MS 3600000u /* an hour: burst × period stays within 64 bits */
 
 struct sip_ratelimit;
 struct sockaddr;
 
 struct sip_ratelimit_config {
-	uint32_t rate;	  /* messages per second per source address; > 0 */
-	uint32_t burst;	  /* bucket size; 0: 2 × rate */
+	uint32_t rate;	    /* tokens per period per source address; > 0 */
+	uint32_t burst;	    /* bucket size; 0: 2 × rate */
+	uint32_t period_ms; /* 0: 1000 (rate is per second) */
 	uint32_t entries; /* addresses tracked; 0: SIP_RATELIMIT_DEFAULT_ENTRIES (rounded up to a power of 2) */
 	uint64_t seed;	  /* hash seed (random at start-up) */
 };
 
-/* Creates a limiter. Returns 0, SIP_EINVAL (rate 0) or SIP_ENOMEM. */
+/* Creates a limiter. Returns 0, SIP_EINVAL (rate 0, period over the cap)
+ * or SIP_ENOMEM. */
 SIP_API int sip_ratelimit_new(struct sip_ratelimit **out, const struct sip_ratelimit_config *cfg);
 SIP_API void sip_ratelimit_free(struct sip_ratelimit *rl);
 
@@ -41,6 +45,12 @@ SIP_API void sip_ratelimit_free(struct sip_ratelimit *rl);
  * run of drops for that address (log it once, not per message). */
 SIP_API int sip_ratelimit_allow(struct sip_ratelimit *rl, const struct sockaddr *src, sip_ms_t now,
 				bool *first_drop);
+
+/* Whether src has a token left, without taking it (refills it first; an
+ * address not tracked has a full bucket). Returns 1 or 0; *first_refusal
+ * (may be NULL) as sip_ratelimit_allow's first_drop. */
+SIP_API int sip_ratelimit_peek(struct sip_ratelimit *rl, const struct sockaddr *src, sip_ms_t now,
+			       bool *first_refusal);
 
 #ifdef __cplusplus
 }

@@ -62,6 +62,11 @@ struct sip_registrar_config {
 	void *ha1_ud;
 	sip_registrar_authorize_fn authorize; /* NULL: own AOR only */
 	void *authorize_ud;
+	/* Guard against password guessing (not owned, this thread's; NULL:
+	 * none): every failed authentication (wrong response or unknown user
+	 * alike) takes a token of the source address; while it has none, its
+	 * credentials are not checked and get 403 — a correct guess included. */
+	struct sip_ratelimit *auth_failures;
 };
 
 /* Where the REGISTER came from (for nat_rewrite and outbound flows). */
@@ -83,6 +88,7 @@ struct sip_registrar_src {
 #define SIP_REGISTRAR_CONN_PARAM "sipd-conn"
 
 struct sip_registrar;
+struct sip_ratelimit;
 
 /* Creates a registrar on loc (not owned; open it with .uri_eq =
  * sip_registrar_uri_eq). 0, SIP_EINVAL/SIP_ECONFIG (no domain, min > default
@@ -113,6 +119,8 @@ struct sip_registrar_result {
 	bool store_failed; /* a write failed and could not be undone: inside a
 			    * batch, roll the batch back and answer 500 to every
 			    * REGISTER of it that wrote */
+	bool guard_tripped; /* 403: the first refusal of a run for this source
+			     * (auth_failures): worth one log line */
 };
 
 /* Processes one REGISTER (§10.3 steps 1-8 in order) at time now and writes the

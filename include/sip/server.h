@@ -17,6 +17,7 @@ extern "C" {
 #define SIP_SERVER_MAX_DOMAINS 32
 #define SIP_SERVER_MAX_WORKERS 64
 #define SIP_SERVER_MAX_COMMIT_WINDOW_MS 1000 /* a 200 waits at most this long for its COMMIT */
+#define SIP_SERVER_MAX_AUTH_FAIL_BURST 100000
 
 enum sip_server_mode { SIP_MODE_PROXY = 0, SIP_MODE_REDIRECT };
 
@@ -33,6 +34,11 @@ struct sip_server_config {
 	unsigned max_connections, max_header_bytes, max_body_bytes, idle_timeout_ms;
 	unsigned udp_socket_buffer;          /* bytes asked for each UDP socket's buffers; 0: 4 MiB */
 	unsigned rate_limit, rate_limit_burst; /* messages/s per source address (per worker); 0: off */
+	/* Guard against password guessing (per worker): a source address may
+	 * fail authentication auth_fail_burst times at once, then
+	 * auth_fail_per_minute times a minute; beyond, its credentials get 403
+	 * unchecked. auth_fail_per_minute 0: off. */
+	unsigned auth_fail_burst, auth_fail_per_minute;
 	unsigned mtu;                        /* 0: unknown (1300-byte rule) */
 	bool mtu_rule_off;
 	unsigned workers;                    /* 0: one per core */

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sip/ratelimit.h>
+
 #include "core/ctype.h"
 #include "registrar/reg_int.h"
 
@@ -227,11 +229,12 @@ static int challenge(struct sip_registrar *reg, const struct sip_msg *m, const s
 }
 
 /* Step 3. Returns 0 with *user set when authenticated; otherwise answers
- * (401/400/500) and sets *answered. Credentials for another realm or another
- * scheme (RFC 4475 regaut01) count as none: the client gets a challenge. */
-static int authenticate(struct sip_registrar *reg, const struct sip_msg *m, const struct reg_domain *d,
-			int64_t now, char *out, size_t cap, struct sip_registrar_result *res, bool *answered,
-			struct sip_str *user)
+ * (401/400/403/500) and sets *answered. Credentials for another realm or
+ * another scheme (RFC 4475 regaut01) count as none: the client gets a
+ * challenge. A source out of failures (auth_failures) gets 403 unchecked. */
+static int authenticate(struct sip_registrar *reg, const struct sip_msg *m, const struct sip_registrar_src *src,
+			const struct reg_domain *d, int64_t now, char *out, size_t cap,
+			struct sip_registrar_result *res, bool *answered, struct sip_str *user)
 {
 	struct sip_str realm = {d->realm, d->realm_len};
 	struct sip_digest_creds *c = &reg->creds;
@@ -241,8 +244,16 @@ static int authenticate(struct sip_registrar *reg, const struct sip_msg *m, cons
 		return sip__reg_simple(m, 400, "Malformed Authorization", NULL, SIP_STR_NULL, now, out, cap, res);
 	if (!found)
 		return challenge(reg, m, d, false, now, out, cap, res);
+	const struct sockaddr *sa = src ? src->sockaddr : NULL;
+	sip_ms_t now_ms = (sip_ms_t)(now < 0 ? 0 : now) * 1000u;
+	if (reg->cfg.auth_failures && !sip_ratelimit_peek(reg->cfg.auth_failures, sa, now_ms, &res->guard_tripped))
+		return sip__reg_simple(m, 403, "Too Many Failed Authentications", NULL, SIP_STR_NULL, now, out, cap,
+				       res);
 	struct sip_auth_request ar = {m->method, m->ruri_str, realm};
-	switch (sip_auth_verify(reg->cfg.auth, c, &ar, now, reg->cfg.ha1, reg->cfg.ha1_ud)) {
+	enum sip_auth_result verdict = sip_auth_verify(reg->cfg.auth, c, &ar, now, reg->cfg.ha1, reg->cfg.ha1_ud);
+	if (verdict == SIP_AUTH_BAD)
+		sip_ratelimit_allow(reg->cfg.auth_failures, sa, now_ms, NULL); /* one failure spent */
+	switch (verdict) {
 	case SIP_AUTH_OK:
 		*answered = false;
 		*user = c->username;
@@ -318,7 +329,7 @@ int sip_registrar_handle(struct sip_registrar *reg, const struct sip_msg *m,
 	/* 3. Authentication. */
 	struct sip_str user = SIP_STR_NULL;
 	if (reg->cfg.require_auth) {
-		rc = authenticate(reg, m, d, now, out, cap, res, &answered, &user);
+		rc = authenticate(reg, m, src, d, now, out, cap, res, &answered, &user);
 		if (answered || rc)
 			return rc;
 	}

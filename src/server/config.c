@@ -26,6 +26,7 @@ struct y_limits {
 	bool *mtu_rule;
 	uint32_t *udp_socket_buffer;
 	uint32_t *rate_limit, *rate_limit_burst;
+	uint32_t *auth_fail_burst, *auth_fail_per_minute;
 };
 struct y_registrar {
 	uint32_t *default_expires, *min_expires, *max_expires;
@@ -88,6 +89,8 @@ static const cyaml_schema_field_t limit_fields[] = {
 	CYAML_FIELD_UINT_PTR("udp_socket_buffer", OPT, struct y_limits, udp_socket_buffer),
 	CYAML_FIELD_UINT_PTR("rate_limit", OPT, struct y_limits, rate_limit),
 	CYAML_FIELD_UINT_PTR("rate_limit_burst", OPT, struct y_limits, rate_limit_burst),
+	CYAML_FIELD_UINT_PTR("auth_fail_burst", OPT, struct y_limits, auth_fail_burst),
+	CYAML_FIELD_UINT_PTR("auth_fail_per_minute", OPT, struct y_limits, auth_fail_per_minute),
 	CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t registrar_fields[] = {
@@ -180,6 +183,10 @@ void sip_server_config_defaults(struct sip_server_config *cfg)
 	cfg->digest_algs[0] = SIP_DIGEST_MD5;
 	cfg->digest_algs[1] = SIP_DIGEST_SHA256;
 	cfg->ndigest_algs = 2;
+	/* A phone with a wrong password retries every minute or so; a
+	 * password guesser tries hundreds a second. */
+	cfg->auth_fail_burst = 20;
+	cfg->auth_fail_per_minute = 6;
 }
 
 int sip_server_config_set_location(struct sip_server_config *cfg, const char *value)
@@ -305,6 +312,10 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 			cfg->rate_limit = *l->rate_limit;
 		if (l->rate_limit_burst)
 			cfg->rate_limit_burst = *l->rate_limit_burst;
+		if (l->auth_fail_burst)
+			cfg->auth_fail_burst = *l->auth_fail_burst;
+		if (l->auth_fail_per_minute)
+			cfg->auth_fail_per_minute = *l->auth_fail_per_minute;
 		if (l->udp_socket_buffer)
 			cfg->udp_socket_buffer = *l->udp_socket_buffer;
 	}
@@ -404,6 +415,8 @@ int sip_server_config_check(const struct sip_server_config *cfg, char *err, size
 	if (cfg->udp_socket_buffer && (cfg->udp_socket_buffer < 65536 || cfg->udp_socket_buffer > (1u << 30)))
 		return errf(err, errcap, "limits.udp_socket_buffer: %u is outside 65536..1073741824 bytes",
 			    cfg->udp_socket_buffer);
+	if (cfg->auth_fail_per_minute && cfg->auth_fail_burst > SIP_SERVER_MAX_AUTH_FAIL_BURST)
+		return errf(err, errcap, "limits.auth_fail_burst: at most %d", SIP_SERVER_MAX_AUTH_FAIL_BURST);
 	if (cfg->mtu && cfg->mtu < 576)
 		return errf(err, errcap, "limits.mtu: %u is below the IPv4 minimum of 576", cfg->mtu);
 	return 0;

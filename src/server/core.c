@@ -5,6 +5,7 @@
 #include "worker.h"
 
 #include <sip/auth.h>
+#include <sip/ratelimit.h>
 #include <sip/location.h>
 #include <sip/log.h>
 #include <sip/print.h>
@@ -30,7 +31,8 @@ static void respond(struct sip__worker *w, struct sip_txn *t, int len)
 }
 
 /* Starts a response; adds a To tag to final responses when the request had none (§8.2.6.2). */
-static void head(struct sip__worker *w, struct sip_builder *b, const struct sip_msg *req, int code)
+static void head_reason(struct sip__worker *w, struct sip_builder *b, const struct sip_msg *req, int code,
+			struct sip_str reason)
 {
 	char tag[16];
 	struct sip_str to_tag = SIP_STR_NULL;
@@ -39,8 +41,13 @@ static void head(struct sip__worker *w, struct sip_builder *b, const struct sip_
 		to_tag = (struct sip_str){tag, n};
 	}
 	sip_build_init(b, w->out, sizeof(w->out));
-	sip_build_response_head(b, req, code, SIP_STR_NULL, to_tag);
+	sip_build_response_head(b, req, code, reason, to_tag);
 	sip_build_header(b, SIP_STR("Server"), SIP_STR(SERVER));
+}
+
+static void head(struct sip__worker *w, struct sip_builder *b, const struct sip_msg *req, int code)
+{
+	head_reason(w, b, req, code, SIP_STR_NULL);
 }
 
 void sip__core_reply(struct sip__worker *w, struct sip_txn *t, const struct sip_msg *req, int code)
@@ -215,6 +222,17 @@ static void proxy_challenge(struct sip__worker *w, struct sip_txn *t, const stru
 	respond(w, t, sip_build_finish(&b));
 }
 
+void sip__log_guard(const struct sip__worker *w, const void *sa)
+{
+	char who[80];
+	sip_sockaddr_text(sa, who, sizeof(who));
+	sip_log(SIP_LOG_WARN,
+		"%s: authentication from the address of %s failed %u times: its credentials get 403 unchecked "
+		"until it stays under %u failures a minute",
+		w->name, who, w->cfg->auth_fail_burst ? w->cfg->auth_fail_burst : 2 * w->cfg->auth_fail_per_minute,
+		w->cfg->auth_fail_per_minute);
+}
+
 /* A proxy authenticates the requests of its own users before it routes
  * them (§22.3, RFC 7616): when registration requires authentication, a
  * request whose From is in one of our domains needs Proxy-Authorization for
@@ -239,8 +257,27 @@ static bool proxy_authorized(struct sip__worker *w, struct sip_txn *t, const str
 		proxy_challenge(w, t, req, realm, false);
 		return false;
 	}
+	/* A source out of failures is not checked at all: a right guess would
+	 * tell (the registrar applies the same guard). */
+	const struct sip_txn_dest *src = sip_txn_dest(t);
+	const struct sockaddr *sa = src ? (const struct sockaddr *)src->addr : NULL;
+	sip_ms_t now_ms = (sip_ms_t)time(NULL) * 1000u;
+	bool first = false;
+	if (!sip_ratelimit_peek(w->auth_failures, sa, now_ms, &first)) {
+		if (first)
+			sip__log_guard(w, sa);
+		struct sip_builder b;
+		head_reason(w, &b, req, 403, SIP_STR("Too Many Failed Authentications"));
+		sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
+		respond(w, t, sip_build_finish(&b));
+		return false;
+	}
 	struct sip_auth_request ar = {req->method, req->ruri_str, realm};
-	switch (sip_auth_verify(w->shared->auth, &c, &ar, (int64_t)time(NULL), sip_users_get_ha1, w->users)) {
+	enum sip_auth_result verdict =
+	    sip_auth_verify(w->shared->auth, &c, &ar, (int64_t)time(NULL), sip_users_get_ha1, w->users);
+	if (verdict == SIP_AUTH_BAD)
+		sip_ratelimit_allow(w->auth_failures, sa, now_ms, NULL); /* one failure spent */
+	switch (verdict) {
 	case SIP_AUTH_OK:
 		return true;
 	case SIP_AUTH_STALE:

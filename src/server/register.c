@@ -14,6 +14,7 @@
 
 #include <sip/log.h>
 #include <sip/print.h>
+#include <sip/ratelimit.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -134,6 +135,8 @@ bool sip__register_on_request(struct sip__worker *w, struct sip_txn *t, const st
 	}
 	if (res.not_ours)
 		return false;
+	if (res.guard_tripped)
+		sip__log_guard(w, src->addr);
 	if (res.store_failed)
 		w->batch_failed = true;
 	/* Inside a batch every 200 waits for the commit: even a query's 200 may
@@ -198,6 +201,16 @@ int sip__register_open(struct sip__worker *w, char *err, size_t errcap)
 		snprintf(err, errcap, "user store '%s': %s", cfg->db_path, sip_strerror(rc));
 		return rc;
 	}
+	if (cfg->auth_fail_per_minute) {
+		struct sip_ratelimit_config gc = {.rate = cfg->auth_fail_per_minute,
+						  .burst = cfg->auth_fail_burst,
+						  .period_ms = 60000,
+						  .seed = sip_rand_next(&w->rng)};
+		if ((rc = sip_ratelimit_new(&w->auth_failures, &gc)) < 0) {
+			snprintf(err, errcap, "auth failure guard: %s", sip_strerror(rc));
+			return rc;
+		}
+	}
 	struct sip_registrar_domain doms[SIP_REGISTRAR_MAX_DOMAINS];
 	struct sip_registrar_config rcfg = {
 		.domains = doms,
@@ -210,6 +223,7 @@ int sip__register_open(struct sip__worker *w, char *err, size_t errcap)
 		.auth = w->shared->auth,
 		.ha1 = sip_users_get_ha1,
 		.ha1_ud = w->users,
+		.auth_failures = w->auth_failures,
 	};
 	if ((rc = sip_registrar_new(&w->reg, &rcfg, w->loc)) < 0) {
 		snprintf(err, errcap, "registrar: %s", sip_strerror(rc));
@@ -239,6 +253,8 @@ void sip__register_close(struct sip__worker *w)
 		uv_close((uv_handle_t *)&w->purge, NULL);
 	}
 	sip_registrar_free(w->reg);
+	sip_ratelimit_free(w->auth_failures);
+	w->auth_failures = NULL;
 	sip_users_close(w->users);
 	sip_location_close(w->loc);
 	w->reg = NULL;

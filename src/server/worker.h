@@ -57,6 +57,7 @@ struct sip__worker {
 	struct sip_location *loc;
 	struct sip_users *users;
 	struct sip_registrar *reg;
+	struct sip_ratelimit *auth_failures; /* per source: the guard against password guessing */
 	bool closing;              /* shutting down: the proxy sends nothing more */
 	bool batching;             /* SQLite: REGISTERs share commits (register.c) */
 	bool in_batch, batch_failed;
@@ -101,6 +102,9 @@ void sip__core_reply(struct sip__worker *w, struct sip_txn *t, const struct sip_
 /* The first Route value of req after the first `skip` ones, parsed into
  * *out (pointing into req): 1; 0 when there is none; SIP_EPARSE. */
 int sip__route_after(const struct sip_msg *req, unsigned skip, struct sip_uri *out);
+/* Logs that source address sa ran out of failed authentications (once per
+ * run of refusals: the guard's first_refusal). */
+void sip__log_guard(const struct sip__worker *w, const void *sa);
 /* The realm whose Proxy-Authorization the proxy verified on req (our
  * user's, authentication required), so the forwarded copy drops those
  * credentials (§22.3); empty when none. */

@@ -41,7 +41,7 @@ int sip_transport_new(struct sip_transport **out, uv_loop_t *loop, const struct 
 		t->cfg.connect_timeout_ms = SIP_TP_DEFAULT_CONNECT_MS;
 	int rc = 0;
 	if (t->cfg.rate_limit) {
-		struct sip_ratelimit_config rc_cfg = {t->cfg.rate_limit, t->cfg.rate_limit_burst, 0, 0};
+		struct sip_ratelimit_config rc_cfg = {.rate = t->cfg.rate_limit, .burst = t->cfg.rate_limit_burst};
 		if (RAND_bytes((unsigned char *)&rc_cfg.seed, sizeof(rc_cfg.seed)) != 1 ||
 		    (rc = sip_ratelimit_new(&t->limiter, &rc_cfg)) < 0) {
 			sip_free(t);

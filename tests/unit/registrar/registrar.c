@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 #include "sip_test.h"
+#include <sip/ratelimit.h>
 #include <sip/registrar.h>
 
 static long live;
@@ -909,6 +910,65 @@ static void test_auth_callback(void **state)
 	assert_int_equal(count(f, "sip:carol@example.com", NOW), 0);
 }
 
+/* The guard against password guessing (cfg.auth_failures): three failures
+ * from one address — a wrong password or an unknown user alike — and its
+ * next credentials get 403 unchecked, the right password too; it is still
+ * challenged, other addresses are not affected, a stale nonce is no
+ * failure, and a minute later (one token back) the right password works. */
+static void test_auth_guard(void **state)
+{
+	struct fx *f = *state;
+	struct sip_ratelimit_config gc = {.rate = 1, .burst = 3, .period_ms = 60000, .seed = 11};
+	assert_int_equal(sip_ratelimit_new(&f->cfg.auth_failures, &gc), 0);
+	f->cfg.require_auth = true;
+	start(f);
+	struct sockaddr_in guesser = {.sin_family = AF_INET, .sin_port = htons(5060)}, other = guesser;
+	inet_pton(AF_INET, "203.0.113.9", &guesser.sin_addr);
+	inet_pton(AF_INET, "198.51.100.1", &other.sin_addr);
+	src_sockaddr = &guesser;
+	struct sip_auth_client cl;
+	sip_auth_client_init(&cl);
+	const char *ct = "Contact: <sip:alice@192.0.2.1>\r\n";
+	char auth[2048];
+	/* A stale nonce with the right password is not a failure (were it one,
+	 * the third guess below would already get 403). */
+	assert_int_equal(reg_auth(f, "alice", "g1", 1, NULL, ct, NOW), 401);
+	snprintf(auth, sizeof auth, "%s", answer(f, "alice", "secret", &cl));
+	assert_int_equal(reg_auth(f, "alice", "g1", 2, auth, ct, NOW + 400), 401);
+	assert_non_null(strstr(hdr(f, "WWW-Authenticate", 0), "stale=true"));
+	const char *guesses[][2] = {{"alice", "guess1"}, {"nobody", "guess2"}, {"alice", "guess3"}};
+	for (unsigned i = 0; i < 3; i++) {
+		struct sip_auth_client c;
+		sip_auth_client_init(&c);
+		snprintf(auth, sizeof auth, "%s", answer(f, guesses[i][0], guesses[i][1], &c));
+		assert_int_equal(reg_auth(f, guesses[i][0], "g1", 10 + i, auth, ct, NOW + 401), 401);
+		assert_false(f->res.guard_tripped);
+	}
+	/* Out of failures: the right password is refused, unchecked. */
+	snprintf(auth, sizeof auth, "%s", answer(f, "alice", "secret", &cl));
+	assert_int_equal(reg_auth(f, "alice", "g1", 20, auth, ct, NOW + 402), 403);
+	assert_true(f->res.guard_tripped); /* the first refusal: log it */
+	assert_non_null(strstr(f->out, "SIP/2.0 403 Too Many Failed Authentications\r\n"));
+	assert_int_equal(reg_auth(f, "alice", "g1", 21, auth, ct, NOW + 403), 403);
+	assert_false(f->res.guard_tripped); /* the same run */
+	assert_int_equal(count(f, ALICE, NOW + 403), 0);
+	/* No credentials: still the challenge (no hint of the block in it). */
+	assert_int_equal(reg_auth(f, "alice", "g1", 22, NULL, ct, NOW + 404), 401);
+	/* Another address is not held back. */
+	src_sockaddr = &other;
+	snprintf(auth, sizeof auth, "%s", answer(f, "alice", "secret", &cl));
+	assert_int_equal(reg_auth(f, "alice", "g1", 23, auth, ct, NOW + 404), 200);
+	/* A minute after the last failure one token is back. */
+	src_sockaddr = &guesser;
+	assert_int_equal(reg_auth(f, "alice", "g1", 24, NULL, ct, NOW + 461), 401);
+	snprintf(auth, sizeof auth, "%s", answer(f, "alice", "secret", &cl));
+	assert_int_equal(reg_auth(f, "alice", "g1", 25, auth, ct, NOW + 461), 200);
+	src_sockaddr = NULL;
+	sip_registrar_free(f->reg);
+	f->reg = NULL;
+	sip_ratelimit_free(f->cfg.auth_failures);
+}
+
 /* ---- canonical AOR ---- */
 static void test_aor(void **state)
 {
@@ -1048,6 +1108,7 @@ int main(void)
 	    BOTH(test_auth),
 	    BOTH(test_auth_authz),
 	    BOTH(test_auth_callback),
+	    BOTH(test_auth_guard),
 	    BOTH(test_aor),
 	    BOTH(test_batch),
 	    BOTH(test_atomic_enomem),

@@ -76,6 +76,19 @@ static void test_proxy_and_limit_keys(void **state)
 	assert_int_equal(load("limits:\n  rate_limit: 200\n  rate_limit_burst: 500\n", &cfg, err, sizeof err), 0);
 	assert_int_equal(cfg.rate_limit, 200);
 	assert_int_equal(cfg.rate_limit_burst, 500);
+	assert_int_equal(cfg.auth_fail_burst, 20); /* the password-guessing guard is on by default */
+	assert_int_equal(cfg.auth_fail_per_minute, 6);
+	sip_server_config_free(&cfg);
+	assert_int_equal(load("listen: [udp:127.0.0.1:5070]\nlimits:\n  auth_fail_burst: 5\n  auth_fail_per_minute: 0\n", &cfg,
+			      err, sizeof err),
+			 0);
+	assert_int_equal(cfg.auth_fail_burst, 5);
+	assert_int_equal(cfg.auth_fail_per_minute, 0); /* 0 turns it off: it must be settable */
+	assert_int_equal(sip_server_config_check(&cfg, err, sizeof err), 0);
+	cfg.auth_fail_per_minute = 1;
+	cfg.auth_fail_burst = SIP_SERVER_MAX_AUTH_FAIL_BURST + 1;
+	assert_int_equal(sip_server_config_check(&cfg, err, sizeof err), SIP_ECONFIG);
+	assert_non_null(strstr(err, "auth_fail_burst"));
 	sip_server_config_free(&cfg);
 	assert_int_not_equal(load("proxy:\n  record_rout: true\n", &cfg, err, sizeof err), 0);
 	assert_non_null(strstr(err, "record_rout"));

@@ -1,6 +1,7 @@
 /* The per-source flood limit (sip/ratelimit.h) on a virtual clock: burst,
  * refill, independence of addresses, one log per run of drops, bounded
- * table with eviction, and time gaps that must not overflow. */
+ * table with eviction, time gaps that must not overflow, rates per minute
+ * and peeking. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -156,6 +157,41 @@ static void test_huge_gap_and_rate(void **state)
 	sip_ratelimit_free(rl);
 }
 
+/* Rates per minute (period_ms), and peek: it reports without taking, adds
+ * no address, and starts a run of refusals like a drop — what the guard
+ * against password guessing uses (a failure takes, a credential peeks). */
+static void test_period_and_peek(void **state)
+{
+	(void)state;
+	struct sip_ratelimit *rl;
+	struct sip_ratelimit_config c = {.rate = 10, .burst = 3, .period_ms = 60000, .seed = 7};
+	assert_int_equal(sip_ratelimit_new(&rl, &c), 0);
+	struct sockaddr_in a = v4("198.51.100.7", 5060), b = v4("198.51.100.8", 5060);
+	bool first = true;
+	assert_int_equal(sip_ratelimit_peek(rl, (struct sockaddr *)&a, 0, &first), 1); /* not tracked: full */
+	assert_false(first);
+	assert_int_equal(passes(rl, "198.51.100.7", 0, 3), 3);
+	assert_int_equal(sip_ratelimit_peek(rl, (struct sockaddr *)&a, 0, &first), 0);
+	assert_true(first);
+	assert_int_equal(sip_ratelimit_peek(rl, (struct sockaddr *)&a, 5999, &first), 0);
+	assert_false(first); /* same run */
+	/* 10 a minute: one token back after 6 s; peeking does not use it. */
+	assert_int_equal(sip_ratelimit_peek(rl, (struct sockaddr *)&a, 6000, &first), 1);
+	assert_int_equal(sip_ratelimit_peek(rl, (struct sockaddr *)&a, 6000, NULL), 1);
+	assert_int_equal(allow4(rl, "198.51.100.7", 6000), 1);
+	assert_int_equal(sip_ratelimit_peek(rl, (struct sockaddr *)&a, 6000, NULL), 0);
+	/* Another address is not touched. */
+	assert_int_equal(sip_ratelimit_peek(rl, (struct sockaddr *)&b, 6000, NULL), 1);
+	sip_ratelimit_free(rl);
+	c.period_ms = SIP_RATELIMIT_MAX_PERIOD_MS + 1;
+	assert_int_equal(sip_ratelimit_new(&rl, &c), SIP_EINVAL);
+	c = (struct sip_ratelimit_config){.rate = UINT32_MAX, .burst = UINT32_MAX, .period_ms = SIP_RATELIMIT_MAX_PERIOD_MS};
+	assert_int_equal(sip_ratelimit_new(&rl, &c), 0);
+	assert_int_equal(passes(rl, "192.0.2.9", 0, 2), 2);
+	assert_int_equal(passes(rl, "192.0.2.9", UINT64_MAX / 2, 2), 2); /* no overflow */
+	sip_ratelimit_free(rl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_first_drop_once_per_run),
 		cmocka_unit_test(test_bounded_table),
 		cmocka_unit_test(test_huge_gap_and_rate),
+		cmocka_unit_test(test_period_and_peek),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

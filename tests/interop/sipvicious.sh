@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# sipd against SIPVicious (svmap, svwar, svcrack: the scanner toolkit
+# attackers run against SIP servers on the Internet), authentication
+# required. svmap finds the server. svwar cannot tell which extensions
+# exist, even told to scan on (--force): unknown users and existing ones get
+# the same challenge. svcrack, guessing alice's password from a list that
+# holds it at position 201, finds nothing: after 20 failures from its
+# address sipd refuses that address's credentials unchecked (403 Too Many
+# Failed Authentications) until it is back under the allowed failures a
+# minute, and logs it once. Meanwhile alice registers from another address
+# (127.0.0.2), and the guessing address, from another port, still gets 403
+# for the right password. With the guard turned off
+# (limits.auth_fail_per_minute: 0) svcrack does find it: the guard is what
+# stops it.
+source "$(dirname "$0")/common.bash"
+for c in svmap svwar svcrack; do
+	command -v $c >/dev/null || { echo "$c missing (scripts/deps installs sipvicious)"; exit 1; }
+done
+
+"$SIPD" user add sip:alice@localhost 'secret-201' --db "$WORK/sipd.db" >/dev/null
+"$SIPD" user add sip:105@localhost 'pw105' --db "$WORK/sipd.db" >/dev/null
+python3 -c "
+for i in range(200): print('guess%d' % i)
+print('secret-201')" >"$WORK/words.txt"
+
+# sipd_with NAME YAML_LIMITS: sipd on a fresh port $P, auth required.
+sipd_with() {
+	P=$(free_port)
+	printf 'listen: [udp:127.0.0.1:%s]\ndomains: [localhost]\nregistrar: {require_auth: true}\n%s\n' \
+		"$P" "$2" >"$WORK/$1.yaml"
+	start_sipd "$1" -c "$WORK/$1.yaml" --db "$WORK/sipd.db" --workers 1
+}
+
+# register_from BIND_IP USER PASSWORD: a REGISTER answered with digest (MD5)
+# from BIND_IP; prints the final status of the authenticated attempt.
+register_from() {
+	python3 - "$HERE" "$P" "$@" <<'PY'
+import sys, re
+sys.path.insert(0, sys.argv[1])
+import sipnet
+port, ip, user, pw = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+srv = ("127.0.0.1", port)
+c = ["<sip:%s@%s:5099>" % (user, ip)]
+r = sipnet.udp_exchange(sipnet.register("127.0.0.1", port, user, "localhost", contacts=c, call_id="vic@" + ip),
+                        srv, bind=(ip, 0))
+ch = [v for v in sipnet.header_values(r[0], "WWW-Authenticate") if b"MD5" in v] if r else []
+if not ch:
+    print("no challenge", sipnet.status_of(r[0]) if r else None)
+    sys.exit()
+nonce = re.search(rb'nonce="([^"]+)"', ch[0]).group(1).decode()
+auth = sipnet.digest_md5(user, "localhost", pw, "REGISTER", "sip:localhost", nonce)
+r = sipnet.udp_exchange(sipnet.register("127.0.0.1", port, user, "localhost", contacts=c, call_id="vic@" + ip,
+                                        cseq=2, extra="Authorization: %s\r\n" % auth), srv, bind=(ip, 0))
+print(sipnet.status_of(r[0]) if r else None)
+PY
+}
+
+# One failure a minute after the first 20: no token comes back while the
+# test runs (the default is 6 a minute).
+sipd_with guarded "limits: {auth_fail_burst: 20, auth_fail_per_minute: 1}"
+timeout 30 svmap -p "$P" 127.0.0.1 >"$WORK/svmap.out" 2>&1 || true
+check "svmap finds sipd" grep -q "127.0.0.1:$P.*sipd" "$WORK/svmap.out"
+for m in REGISTER INVITE OPTIONS; do
+	timeout 60 svwar --force -p "$P" -e 100-110 -m $m 127.0.0.1 >"$WORK/svwar-$m.out" 2>&1 || true
+	check "svwar ($m) cannot enumerate extensions (105 exists)" \
+		bash -c "grep -q 'found nothing' '$WORK/svwar-$m.out' && ! grep -q '| 105 ' '$WORK/svwar-$m.out'"
+done
+timeout 120 svcrack -p "$P" -u alice --domain=localhost -d "$WORK/words.txt" 127.0.0.1 >"$WORK/svcrack.out" 2>&1 || true
+check "svcrack does not find alice's password (the 201st guess)" \
+	bash -c "grep -q 'found nothing' '$WORK/svcrack.out' && ! grep -q 'secret-201' '$WORK/svcrack.out'"
+check "  sipd logged the guessing address once" \
+	test "$(grep -c 'authentication from the address of 127.0.0.1:[0-9]* failed 20 times' "$WORK/guarded.log")" = 1
+check "alice registers from another address meanwhile (127.0.0.2: 200)" \
+	test "$(register_from 127.0.0.2 alice secret-201)" = 200
+check "the guessing address gets 403 for the right password, from any port" \
+	test "$(register_from 127.0.0.1 alice secret-201)" = 403
+check "sipd still running" kill -0 "$SIPD_PID"
+stop_pid "$SIPD_PID"
+
+sipd_with open "limits: {auth_fail_per_minute: 0}"
+timeout 120 svcrack -p "$P" -u alice --domain=localhost -d "$WORK/words.txt" 127.0.0.1 >"$WORK/svcrack-open.out" 2>&1 || true
+check "without the guard svcrack finds it (the test can see a crack)" grep -q "secret-201" "$WORK/svcrack-open.out"
+stop_pid "$SIPD_PID"
