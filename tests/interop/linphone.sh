@@ -9,33 +9,26 @@
 # realm's), with sipd's Record-Route; both phones see the call and its
 # audio streams established; alice hangs up, the BYE crosses sipd and both
 # see the call end. On exit both phones unregister and sipd holds no
-# binding for them. No sound card: linphone runs with its null devices.
+# binding for them. Run twice: over IPv4 (alice UDP, bob TCP) and over IPv6
+# ([::1], both UDP). No sound card: linphone runs with its null devices.
 source "$(dirname "$0")/common.bash"
 command -v linphonec >/dev/null || { echo "linphonec missing (scripts/deps installs linphone-cli)"; exit 1; }
 
-P=$(free_port)
-cat >"$WORK/sipd.yaml" <<EOF
-listen: [udp:127.0.0.1:$P, tcp:127.0.0.1:$P]
-domains: [localhost]
-registrar:
-  require_auth: true
-  algorithms: [SHA-256, MD5]
-workers: 2
-EOF
 "$SIPD" user add sip:alice@localhost alice-pw --db "$WORK/sipd.db" >/dev/null
 "$SIPD" user add sip:bob@localhost bob-pw --db "$WORK/sipd.db" >/dev/null
-start_sipd sipd -c "$WORK/sipd.yaml" --db "$WORK/sipd.db" --trace
 
-# phone NAME SIP_PORT TRANSPORT PASSWORD: a linphonec config in $WORK/NAME.
+# phone NAME SIP_PORT TRANSPORT PASSWORD: a linphonec config in $WORK/NAME,
+# registering with sipd at $H:$P.
 phone() {
 	local name=$1 port=$2 tr=$3 pw=$4 rtp
-	rtp=$(free_port)
+	rtp=$(free_port "$FAM")
 	mkdir -p "$WORK/$name/.local/share/linphone"
 	cat >"$WORK/$name.rc" <<EOF
 [sip]
 sip_port=$([ "$tr" = udp ] && echo "$port" || echo 0)
 sip_tcp_port=$([ "$tr" = tcp ] && echo "$port" || echo 0)
 sip_tls_port=0
+use_ipv6=$([ "$FAM" = 6 ] && echo 1 || echo 0)
 default_proxy=0
 [rtp]
 audio_rtp_port=$rtp
@@ -46,8 +39,8 @@ enabled=0
 capture=0
 display=0
 [proxy_0]
-reg_proxy=<sip:127.0.0.1:$P;transport=$tr>
-reg_route=<sip:127.0.0.1:$P;transport=$tr;lr>
+reg_proxy=<sip:$H:$P;transport=$tr>
+reg_route=<sip:$H:$P;transport=$tr;lr>
 reg_identity=sip:$name@localhost
 reg_expires=600
 reg_sendregister=1
@@ -63,6 +56,7 @@ EOF
 # $WORK/NAME.in (the fd is held open so it never sees end of file).
 start_phone() {
 	local name=$1; shift
+	rm -f "$WORK/$name.in" "$WORK/$name.log"
 	mkfifo "$WORK/$name.in"
 	exec {fd}<>"$WORK/$name.in"
 	HOME=$WORK/$name timeout 60 linphonec -c "$WORK/$name.rc" -d 5 -l "$WORK/$name.log" "$@" \
@@ -77,51 +71,73 @@ wait_for() {
 	return 1
 }
 
-phone alice "$(free_port)" udp alice-pw
-phone bob "$(free_port)" tcp bob-pw
-start_phone alice; ALICE=$PHONE_PID
-start_phone bob -a; BOB=$PHONE_PID
+# scenario FAMILY BOB_TRANSPORT: sipd on 127.0.0.1 or [::1], the two phones,
+# the call, the checks (labelled with the family).
+scenario() {
+	FAM=$1
+	local bt=$2 v="IPv$1"
+	if [ "$FAM" = 6 ]; then H="[::1]"; else H=127.0.0.1; fi
+	local hr=${H//[/\\[}; hr=${hr//]/\\]} # H as a regular expression
+	P=$(free_port "$FAM")
+	cat >"$WORK/sipd$FAM.yaml" <<-EOF
+	listen: ["udp:$H:$P", "tcp:$H:$P"]
+	domains: [localhost]
+	registrar:
+	  require_auth: true
+	  algorithms: [SHA-256, MD5]
+	workers: 2
+	EOF
+	start_sipd sipd$FAM -c "$WORK/sipd$FAM.yaml" --db "$WORK/sipd.db" --trace
+	local log="$WORK/sipd$FAM.log"
+	phone alice "$(free_port "$FAM")" udp alice-pw
+	phone bob "$(free_port "$FAM")" "$bt" bob-pw
+	start_phone alice; ALICE=$PHONE_PID
+	start_phone bob -a; BOB=$PHONE_PID
 
-for n in alice bob; do
-	for _ in $(seq 1 100); do
-		say $n "status register"; sleep 0.1
-		grep -aq "^registered, identity=sip:$n@localhost" "$WORK/$n.out" 2>/dev/null && break
+	for n in alice bob; do
+		for _ in $(seq 1 100); do
+			say $n "status register"; sleep 0.1
+			grep -aq "^registered, identity=sip:$n@localhost" "$WORK/$n.out" 2>/dev/null && break
+		done
 	done
-done
-check "alice registered over UDP (digest)" grep -aq "^registered, identity=sip:alice@localhost" "$WORK/alice.out"
-check "bob registered over TCP (digest)" grep -aq "^registered, identity=sip:bob@localhost" "$WORK/bob.out"
-check "  both answered sipd's SHA-256 challenge (offered first)" \
-	test "$(grep -a '^Authorization:' "$WORK/sipd.log" | grep -c 'algorithm=SHA-256')" -ge 2
-check "  bob's binding is a TCP contact" grep -aq "^Contact: <sip:bob@127.0.0.1:[0-9]*;transport=tcp>" "$WORK/sipd.log"
+	check "$v: alice registered over UDP (digest)" grep -aq "^registered, identity=sip:alice@localhost" "$WORK/alice.out"
+	check "$v: bob registered over ${bt^^} (digest)" grep -aq "^registered, identity=sip:bob@localhost" "$WORK/bob.out"
+	check "  both answered sipd's SHA-256 challenge (offered first)" \
+		test "$(grep -a '^Authorization:' "$log" | grep -c 'algorithm=SHA-256')" -ge 2
+	check "  bob's binding names ${bt^^}" grep -aq "^Contact: <sip:bob@$hr:[0-9]*;transport=$bt>" "$log"
 
-say alice "call sip:bob@localhost"
-check "alice: call connected" wait_for "$WORK/alice.out" "Call 1 with sip:bob@localhost connected"
-check "bob: incoming call from alice answered" wait_for "$WORK/bob.out" "Call 1 with sip:alice@localhost connected"
-check "both: audio streams established" \
-	bash -c "grep -aq 'Media streams established with sip:bob@localhost' '$WORK/alice.out' &&
-		 grep -aq 'Media streams established with sip:alice@localhost' '$WORK/bob.out'"
-sleep 1
-say alice "terminate"
-check "alice: call ended" wait_for "$WORK/alice.out" "Call 1 with sip:bob@localhost ended"
-check "bob: call ended (alice's BYE)" wait_for "$WORK/bob.out" "Call 1 with sip:alice@localhost ended"
+	say alice "call sip:bob@localhost"
+	check "$v: alice: call connected" wait_for "$WORK/alice.out" "Call 1 with sip:bob@localhost connected"
+	check "$v: bob: incoming call from alice answered" wait_for "$WORK/bob.out" "Call 1 with sip:alice@localhost connected"
+	check "$v: both: audio streams established" \
+		bash -c "grep -aq 'Media streams established with sip:bob@localhost' '$WORK/alice.out' &&
+			 grep -aq 'Media streams established with sip:alice@localhost' '$WORK/bob.out'"
+	sleep 1
+	say alice "terminate"
+	check "$v: alice: call ended" wait_for "$WORK/alice.out" "Call 1 with sip:bob@localhost ended"
+	check "$v: bob: call ended (alice's BYE)" wait_for "$WORK/bob.out" "Call 1 with sip:alice@localhost ended"
 
-# The INVITE as bob received it (belle-sip logs each message it receives).
-bob_invite=$(awk '/received \[[0-9]+\] new bytes from/ {keep = 0} /^INVITE sip:bob/ {keep = 1} keep' "$WORK/bob.log")
-check "alice's first INVITE was challenged (407), the second carried credentials" \
-	bash -c "grep -aq '^SIP/2.0 407 Proxy Authentication Required' '$WORK/sipd.log' &&
-		 grep -aq '^Proxy-Authorization: *Digest' '$WORK/sipd.log'"
-check "bob's INVITE carried sipd's Record-Route" grep -q "^Record-Route: <sip:127.0.0.1:$P;transport=tcp;lr>" <<<"$bob_invite"
-check "  and no Proxy-Authorization: sipd consumed alice's credentials (§22.3)" \
-	bash -c "[ -n \"\$1\" ] && ! grep -qi '^Proxy-Authorization' <<<\"\$1\"" _ "$bob_invite"
-check "the BYE crossed sipd" test "$(grep -a -A1 'trace send' "$WORK/sipd.log" | grep -ac '^BYE sip:')" -ge 1
+	# The INVITE as bob received it (belle-sip logs each message it receives).
+	bob_invite=$(awk '/received \[[0-9]+\] new bytes from/ {keep = 0} /^INVITE sip:bob/ {keep = 1} keep' "$WORK/bob.log")
+	check "$v: alice's first INVITE was challenged (407), the second carried credentials" \
+		bash -c "grep -aq '^SIP/2.0 407 Proxy Authentication Required' '$log' &&
+			 grep -aq '^Proxy-Authorization: *Digest' '$log'"
+	check "$v: bob's INVITE carried sipd's Record-Route" grep -q "^Record-Route: <sip:$hr:$P[;>]" <<<"$bob_invite"
+	check "  and no Proxy-Authorization: sipd consumed alice's credentials (§22.3)" \
+		bash -c "[ -n \"\$1\" ] && ! grep -qi '^Proxy-Authorization' <<<\"\$1\"" _ "$bob_invite"
+	check "$v: the BYE crossed sipd" test "$(grep -a -A1 'trace send' "$log" | grep -ac '^BYE sip:')" -ge 1
 
-say alice quit
-say bob quit
-wait "$ALICE" 2>/dev/null || true
-wait "$BOB" 2>/dev/null || true
-check "on quit both phones unregistered (Expires: 0 answered 200)" \
-	test "$(grep -a -B12 '^Expires: 0' "$WORK/sipd.log" | grep -ac '^REGISTER sip:localhost')" -ge 2
-check "sipd still running" kill -0 "$SIPD_PID"
-stop_pid "$SIPD_PID"
-check "sipd's store holds no binding for alice or bob" \
-	test "$(sqlite3 "$WORK/sipd.db" "SELECT count(*) FROM bindings")" = 0
+	say alice quit
+	say bob quit
+	wait "$ALICE" 2>/dev/null || true
+	wait "$BOB" 2>/dev/null || true
+	check "$v: on quit both phones unregistered (Expires: 0 answered 200)" \
+		test "$(grep -a -B12 '^Expires: 0' "$log" | grep -ac '^REGISTER sip:localhost')" -ge 2
+	check "$v: sipd still running" kill -0 "$SIPD_PID"
+	stop_pid "$SIPD_PID"
+	check "$v: sipd's store holds no binding for alice or bob" \
+		test "$(sqlite3 "$WORK/sipd.db" "SELECT count(*) FROM bindings")" = 0
+}
+
+scenario 4 tcp
+scenario 6 udp
