@@ -9,8 +9,11 @@
 # realm's), with sipd's Record-Route; both phones see the call and its
 # audio streams established; alice hangs up, the BYE crosses sipd and both
 # see the call end. On exit both phones unregister and sipd holds no
-# binding for them. Run twice: over IPv4 (alice UDP, bob TCP) and over IPv6
-# ([::1], both UDP). No sound card: linphone runs with its null devices.
+# binding for them. Run three times: over IPv4 (alice UDP, bob TCP), over
+# IPv6 ([::1], both UDP), and with bob on TLS (linphone verifies sipd's
+# certificate for "localhost"; sipd keeps bob's source with nat_rewrite and
+# reaches him over his own connection, as it would behind a NAT). No sound
+# card: linphone runs with its null devices.
 source "$(dirname "$0")/common.bash"
 command -v linphonec >/dev/null || { echo "linphonec missing (scripts/deps installs linphone-cli)"; exit 1; }
 
@@ -27,7 +30,10 @@ phone() {
 [sip]
 sip_port=$([ "$tr" = udp ] && echo "$port" || echo 0)
 sip_tcp_port=$([ "$tr" = tcp ] && echo "$port" || echo 0)
-sip_tls_port=0
+sip_tls_port=$([ "$tr" = tls ] && echo "$port" || echo 0)
+root_ca=$WORK/tls/cert.pem
+verify_server_certs=1
+verify_server_cn=1
 use_ipv6=$([ "$FAM" = 6 ] && echo 1 || echo 0)
 default_proxy=0
 [rtp]
@@ -39,8 +45,8 @@ enabled=0
 capture=0
 display=0
 [proxy_0]
-reg_proxy=<sip:$H:$P;transport=$tr>
-reg_route=<sip:$H:$P;transport=$tr;lr>
+reg_proxy=<sip:$([ "$tr" = tls ] && echo localhost || echo "$H"):$P;transport=$tr>
+reg_route=<sip:$([ "$tr" = tls ] && echo localhost || echo "$H"):$P;transport=$tr;lr>
 reg_identity=sip:$name@localhost
 reg_expires=600
 reg_sendregister=1
@@ -76,19 +82,29 @@ wait_for() {
 scenario() {
 	FAM=$1
 	local bt=$2 v="IPv$1"
+	[ "$bt" = tls ] && v=TLS
 	if [ "$FAM" = 6 ]; then H="[::1]"; else H=127.0.0.1; fi
 	local hr=${H//[/\\[}; hr=${hr//]/\\]} # H as a regular expression
 	P=$(free_port "$FAM")
-	cat >"$WORK/sipd$FAM.yaml" <<-EOF
-	listen: ["udp:$H:$P", "tcp:$H:$P"]
+	local name=sipd$FAM$bt stream="\"tcp:$H:$P\"" tls="" nat=false
+	if [ "$bt" = tls ]; then
+		# "localhost" may resolve to either family: TLS on both.
+		stream="\"tls:127.0.0.1:$P\", \"tls:[::1]:$P\""
+		tls="tls: {cert: $WORK/tls/cert.pem, key: $WORK/tls/key.pem}"
+		nat=true
+	fi
+	cat >"$WORK/$name.yaml" <<-EOF
+	listen: ["udp:$H:$P", $stream]
 	domains: [localhost]
+	$tls
 	registrar:
 	  require_auth: true
+	  nat_rewrite: $nat
 	  algorithms: [SHA-256, MD5]
 	workers: 2
 	EOF
-	start_sipd sipd$FAM -c "$WORK/sipd$FAM.yaml" --db "$WORK/sipd.db" --trace
-	local log="$WORK/sipd$FAM.log"
+	start_sipd $name -c "$WORK/$name.yaml" --db "$WORK/sipd.db" --trace
+	local log="$WORK/$name.log"
 	phone alice "$(free_port "$FAM")" udp alice-pw
 	phone bob "$(free_port "$FAM")" "$bt" bob-pw
 	start_phone alice; ALICE=$PHONE_PID
@@ -125,6 +141,13 @@ scenario() {
 	check "$v: bob's INVITE carried sipd's Record-Route" grep -q "^Record-Route: <sip:$hr:$P[;>]" <<<"$bob_invite"
 	check "  and no Proxy-Authorization: sipd consumed alice's credentials (§22.3)" \
 		bash -c "[ -n \"\$1\" ] && ! grep -qi '^Proxy-Authorization' <<<\"\$1\"" _ "$bob_invite"
+	if [ "$bt" = tls ]; then
+		local reg_peer inv_peer
+		reg_peer=$(grep -a -A1 "trace recv TLS" "$log" | grep -a -B1 "^REGISTER" | grep -ao "recv TLS [^ ]*" | head -1)
+		inv_peer=$(grep -a -A1 "trace send TLS" "$log" | grep -a -B1 "^INVITE" | grep -ao "send TLS [^ ]*" | head -1)
+		check "  sipd sent bob's INVITE over the TLS connection he registered on (${reg_peer#recv TLS })" \
+			test -n "$reg_peer" -a "${reg_peer#recv }" = "${inv_peer#send }"
+	fi
 	check "$v: the BYE crossed sipd" test "$(grep -a -A1 'trace send' "$log" | grep -ac '^BYE sip:')" -ge 1
 
 	say alice quit
@@ -139,5 +162,7 @@ scenario() {
 		test "$(sqlite3 "$WORK/sipd.db" "SELECT count(*) FROM bindings")" = 0
 }
 
+"$ROOT/scripts/gencert" "$WORK/tls" localhost >/dev/null
 scenario 4 tcp
 scenario 6 udp
+scenario 4 tls
