@@ -39,6 +39,9 @@ enum sip_tp_type {
 #define SIP_TP_UNKNOWN_MTU_LIMIT 1300     /* §18.1.1: over 1300 bytes when the MTU is unknown */
 #define SIP_TP_DEFAULT_MAX_CONNS 4096
 #define SIP_TP_DEFAULT_IDLE_MS 120000u
+/* A message begun on a stream must be complete this long after its first
+ * byte (a "slowloris" trickling bytes to hold a connection forever). */
+#define SIP_TP_DEFAULT_MESSAGE_MS 20000u
 #define SIP_TP_DEFAULT_CONNECT_MS 10000u  /* TCP connect + TLS handshake */
 #define SIP_TP_MAX_QUEUED_BYTES (4u << 20) /* bytes waiting on one connection before sends fail */
 #define SIP_TP_MAX_LISTENERS 32
@@ -98,6 +101,8 @@ struct sip_transport_config {
 	size_t max_body_bytes;           /* 0: SIP_MAX_BODY_BYTES */
 	unsigned max_connections;        /* 0: SIP_TP_DEFAULT_MAX_CONNS */
 	unsigned idle_timeout_ms;        /* idle stream connections close; 0: SIP_TP_DEFAULT_IDLE_MS */
+	unsigned message_timeout_ms;     /* a stream message unfinished this long after its first byte:
+					    the connection closes; 0: SIP_TP_DEFAULT_MESSAGE_MS */
 	unsigned connect_timeout_ms;     /* 0: SIP_TP_DEFAULT_CONNECT_MS */
 	unsigned udp_socket_buffer;      /* bytes asked for SO_RCVBUF/SO_SNDBUF of UDP listeners; 0: 4 MiB */
 	/* Flood protection (sip/ratelimit.h): messages a second each source
@@ -263,6 +268,7 @@ SIP_API int sip_transport_error_response(const char *buf, size_t len, int status
 struct sip_tp_stats {
 	uint64_t rx_msgs, tx_msgs, parse_errors, stray_responses, error_responses;
 	uint64_t conns_accepted, conns_refused, conns_idle_closed;
+	uint64_t conns_slow_closed; /* a message not complete within message_timeout_ms */
 	uint64_t rate_limited; /* messages dropped by the per-source limit */
 	uint64_t stun_responses; /* STUN keep-alives answered (RFC 5626 §4.4.2) */
 };

@@ -22,6 +22,7 @@ struct y_timers {
 };
 struct y_limits {
 	uint32_t *max_connections, *max_header_bytes, *max_body_bytes, *idle_timeout_ms, *max_transactions;
+	uint32_t *message_timeout_ms;
 	uint32_t *mtu;
 	bool *mtu_rule;
 	uint32_t *udp_socket_buffer;
@@ -83,6 +84,7 @@ static const cyaml_schema_field_t limit_fields[] = {
 	CYAML_FIELD_UINT_PTR("max_header_bytes", OPT, struct y_limits, max_header_bytes),
 	CYAML_FIELD_UINT_PTR("max_body_bytes", OPT, struct y_limits, max_body_bytes),
 	CYAML_FIELD_UINT_PTR("idle_timeout_ms", OPT, struct y_limits, idle_timeout_ms),
+	CYAML_FIELD_UINT_PTR("message_timeout_ms", OPT, struct y_limits, message_timeout_ms),
 	CYAML_FIELD_UINT_PTR("max_transactions", OPT, struct y_limits, max_transactions),
 	CYAML_FIELD_UINT_PTR("mtu", OPT, struct y_limits, mtu),
 	CYAML_FIELD_BOOL_PTR("mtu_rule", OPT, struct y_limits, mtu_rule),
@@ -302,6 +304,8 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 			cfg->max_body_bytes = *l->max_body_bytes;
 		if (l->idle_timeout_ms)
 			cfg->idle_timeout_ms = *l->idle_timeout_ms;
+		if (l->message_timeout_ms)
+			cfg->message_timeout_ms = *l->message_timeout_ms;
 		if (l->max_transactions)
 			cfg->txn.max_txns = *l->max_transactions;
 		if (l->mtu)

@@ -145,7 +145,8 @@ static void conn_handle_closed(uv_handle_t *h)
 
 static void on_timer(uv_timer_t *h);
 
-/* Activity on c. Connect/handshake deadlines restart; the idle timer is not
+/* Activity on c. The connect/handshake deadline runs from the start (a peer
+ * trickling handshake bytes does not extend it); the idle timer is not
  * restarted per message (a libuv timer-heap update per read and per write):
  * it fires at most once per idle_timeout_ms and re-arms for the rest when
  * the connection was active since. A draining connection keeps its deadline. */
@@ -156,7 +157,8 @@ static void touch(struct sip__conn *c)
 	c->active_at = uv_now(c->t->loop);
 	if (!c->ready) {
 		c->idle_armed = false;
-		uv_timer_start(&c->timer, on_timer, c->t->cfg.connect_timeout_ms, 0);
+		if (!uv_is_active((uv_handle_t *)&c->timer))
+			uv_timer_start(&c->timer, on_timer, c->t->cfg.connect_timeout_ms, 0);
 		return;
 	}
 	if (c->idle_armed && uv_is_active((uv_handle_t *)&c->timer))
@@ -427,6 +429,28 @@ static void stream_error(struct sip__conn *c, const char *at, size_t n, int stat
 	sip__conn_close(c, true);
 }
 
+/* Deadline for the message left unfinished in rbuf: it starts with the
+ * message's first byte (restarted when a message was consumed before it);
+ * the timer is brought forward to it when it is due before the idle check. */
+static void track_partial(struct sip__conn *c, bool consumed)
+{
+	if (!c->rlen) {
+		c->partial_since = 0;
+		return;
+	}
+	if (c->partial_since && !consumed)
+		return;
+	uint64_t now = uv_now(c->t->loop);
+	c->partial_since = now ? now : 1;
+	uint64_t msg = c->t->cfg.message_timeout_ms;
+	if (!c->ready || c->draining || c->closing)
+		return;
+	if (!uv_is_active((uv_handle_t *)&c->timer) || uv_timer_get_due_in(&c->timer) > msg) {
+		c->idle_armed = true;
+		uv_timer_start(&c->timer, on_timer, msg, 0);
+	}
+}
+
 void sip__stream_on_plain(struct sip__conn *c)
 {
 	size_t off = 0;
@@ -464,8 +488,11 @@ void sip__stream_on_plain(struct sip__conn *c)
 		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 		c->rlen -= off;
 	}
-	if (!c->draining && c->rlen >= rbuf_limit(c->t))
+	if (!c->draining && c->rlen >= rbuf_limit(c->t)) {
 		stream_error(c, c->rbuf, c->rlen, 513);
+		return;
+	}
+	track_partial(c, off > 0);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -519,9 +546,19 @@ static void on_timer(uv_timer_t *h)
 			       c->outbound ? "connect timed out" : "TLS handshake timed out");
 		return;
 	}
-	uint64_t idle = uv_now(c->t->loop) - c->active_at;
+	uint64_t now = uv_now(c->t->loop), msg = c->t->cfg.message_timeout_ms;
+	if (c->partial_since && now - c->partial_since >= msg) {
+		/* No answer: the request is not complete, there is nothing to answer. */
+		c->t->stats.conns_slow_closed++;
+		sip__conn_close(c, true);
+		return;
+	}
+	uint64_t idle = now - c->active_at;
 	if (idle < c->t->cfg.idle_timeout_ms) {
-		uv_timer_start(&c->timer, on_timer, c->t->cfg.idle_timeout_ms - idle, 0);
+		uint64_t next = c->t->cfg.idle_timeout_ms - idle;
+		if (c->partial_since && msg - (now - c->partial_since) < next)
+			next = msg - (now - c->partial_since);
+		uv_timer_start(&c->timer, on_timer, next, 0);
 		return;
 	}
 	c->t->stats.conns_idle_closed++;

@@ -65,6 +65,7 @@ struct sip__conn {
 	uv_timer_t timer;
 	uint64_t active_at;               /* loop time of the last read or write */
 	bool idle_armed;                  /* timer runs for the idle timeout (checked against active_at when it fires) */
+	uint64_t partial_since;           /* loop time the unfinished message in rbuf began; 0: none */
 	uv_connect_t creq;
 	uv_shutdown_t sreq;
 	struct sockaddr_storage peer;

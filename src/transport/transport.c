@@ -16,6 +16,7 @@ void sip_transport_config_init(struct sip_transport_config *cfg)
 	cfg->mtu = SIP_TP_DEFAULT_MTU;
 	cfg->max_connections = SIP_TP_DEFAULT_MAX_CONNS;
 	cfg->idle_timeout_ms = SIP_TP_DEFAULT_IDLE_MS;
+	cfg->message_timeout_ms = SIP_TP_DEFAULT_MESSAGE_MS;
 	cfg->connect_timeout_ms = SIP_TP_DEFAULT_CONNECT_MS;
 }
 
@@ -37,6 +38,8 @@ int sip_transport_new(struct sip_transport **out, uv_loop_t *loop, const struct 
 		t->cfg.max_connections = SIP_TP_DEFAULT_MAX_CONNS;
 	if (!t->cfg.idle_timeout_ms)
 		t->cfg.idle_timeout_ms = SIP_TP_DEFAULT_IDLE_MS;
+	if (!t->cfg.message_timeout_ms)
+		t->cfg.message_timeout_ms = SIP_TP_DEFAULT_MESSAGE_MS;
 	if (!t->cfg.connect_timeout_ms)
 		t->cfg.connect_timeout_ms = SIP_TP_DEFAULT_CONNECT_MS;
 	int rc = 0;

@@ -270,6 +270,57 @@ static void test_idle_timeout_activity(void **state)
 	stop();
 }
 
+/* A message must be complete message_timeout_ms after its first byte: one
+ * arriving in two pieces within it is delivered (and the deadline starts
+ * again for the next message); one trickled a byte at a time, which keeps
+ * the connection active, is cut off at the deadline ("slowloris"), not
+ * kept until the idle timeout. */
+static void test_message_deadline(void **state)
+{
+	(void)state;
+	struct sip_transport_config cfg;
+	tt_config(&cfg, &srv);
+	cfg.idle_timeout_ms = 10000;
+	cfg.message_timeout_ms = 300;
+	start_cfg("127.0.0.1", &cfg);
+	struct tt_raw r;
+	tt_raw_connect(&r, lsrv);
+	char req[2048];
+	uv_timer_t tick;
+	uv_timer_init(&tt_loop, &tick);
+	for (int m = 0; m < 2; m++) {
+		int n = tt_request(req, sizeof(req), lcli, SIP_TP_TCP, 0, "OPTIONS", m + 1, "");
+		tt_raw_write(&r, req, (size_t)n / 2);
+		tick_fired = false;
+		uv_timer_start(&tick, tick_cb, 200, 0);
+		tt_run_until(tick_fired);
+		tt_raw_write(&r, req + n / 2, (size_t)n - (size_t)n / 2);
+		tt_run_until(srv.nev == m + 1); /* 400 ms for both: each had its own deadline */
+		assert_true(srv.ev[m].is_request);
+		assert_false(r.eof);
+	}
+	int n = tt_request(req, sizeof(req), lcli, SIP_TP_TCP, 0, "OPTIONS", 3, "");
+	uv_update_time(&tt_loop);
+	uint64_t began = uv_now(&tt_loop);
+	for (int i = 0; i < n && !r.eof; i++) {
+		tt_raw_write(&r, req + i, 1);
+		tick_fired = false;
+		uv_timer_start(&tick, tick_cb, 40, 0);
+		tt_run_until(tick_fired || r.eof);
+	}
+	tt_run_until(r.eof);
+	uint64_t took = uv_now(&tt_loop) - began;
+	assert_true(took >= 250 && took < 5000); /* the deadline, long before the idle timeout */
+	assert_int_equal(srv.nev, 2);
+	struct sip_tp_stats st;
+	sip_transport_stats(srv.t, &st);
+	assert_int_equal(st.conns_slow_closed, 1);
+	assert_int_equal(st.conns_idle_closed, 0);
+	uv_close((uv_handle_t *)&tick, NULL);
+	tt_raw_close(&r);
+	stop();
+}
+
 /* Over max_connections, new connections are closed at once. */
 static void test_connection_cap(void **state)
 {
@@ -352,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_response_new_connection),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_idle_timeout_activity),
+		cmocka_unit_test(test_message_deadline),
 		cmocka_unit_test(test_connection_cap),
 		cmocka_unit_test(test_connect_failure),
 		cmocka_unit_test(test_mtu_udp_fallback),
