@@ -3,7 +3,8 @@
 # rate gets most datagrams dropped unanswered, a flooding TCP connection is
 # closed, another source address is served all along, and the flooder is
 # served again once it slows down. sipd with one worker so the per-worker
-# bucket is the whole limit.
+# bucket is the whole limit. Then a slowloris: requests trickled a byte at
+# a time are cut off at limits.message_timeout_ms.
 source "$(dirname "$0")/common.bash"
 
 PORT=$(free_port)
@@ -80,4 +81,47 @@ check "a flooding TCP connection is closed" test "$(val tcp_closed)" = True
 check "the flooder is served again after a pause" test "$(val after_pause)" = 200
 check "sipd logged the limit once per source run" \
 	test "$(grep -c 'rate limit: dropping messages from 127.0.0.1' "$WORK/sipd.log")" -ge 1
+check "sipd still running" kill -0 "$SIPD_PID"
+stop_pid "$SIPD_PID"
+
+# A slowloris: connections that trickle a request a byte at a time (each
+# byte within the idle timeout) are closed message_timeout_ms after the
+# request's first byte, unanswered; a client meanwhile is served.
+S=$(free_port)
+printf 'limits:\n  message_timeout_ms: 1500\n' >"$WORK/slow.yaml"
+start_sipd slow -c "$WORK/slow.yaml" -l "tcp:127.0.0.1:$S" --db "$WORK/slow.db" --workers 1
+python3 - "$S" "$HERE" >"$WORK/slow.out" 2>&1 <<'PY' || true
+import socket, sys, time
+sys.path.insert(0, sys.argv[2])
+import sipnet
+port = int(sys.argv[1])
+req = sipnet.options("127.0.0.1", port, transport="TCP")
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+start, closed_at, i = time.time(), {}, 0
+while len(closed_at) < len(conns) and time.time() - start < 10 and i < len(req):
+    for k, c in enumerate(conns):
+        if k in closed_at:
+            continue
+        try:
+            c.sendall(req[i:i + 1])
+            c.settimeout(0.01)
+            if c.recv(100) == b"":
+                closed_at[k] = time.time() - start
+        except socket.timeout:
+            pass
+        except OSError:
+            closed_at[k] = time.time() - start
+    i += 1
+    if i == 5:
+        r = sipnet.tcp_exchange(req, ("127.0.0.1", port))
+        print("meanwhile", sipnet.status_of(r[0]) if r else None)
+    time.sleep(0.1)
+print("closed", len(closed_at), "of", len(conns), "bytes_sent", i, "of", len(req))
+print("latest_close_s %.1f" % max(closed_at.values(), default=99))
+PY
+cat "$WORK/slow.out"
+check "five connections trickling a request are all closed" grep -q "^closed 5 of 5" "$WORK/slow.out"
+check "  at the message deadline (1.5 s), long before their request was complete" \
+	awk '$1 == "latest_close_s" { exit !($2 >= 1.4 && $2 < 4) }' "$WORK/slow.out"
+check "  a client is served meanwhile" grep -q "^meanwhile 200" "$WORK/slow.out"
 check "sipd still running" kill -0 "$SIPD_PID"
