@@ -12,8 +12,10 @@
 # binding for them. Run three times: over IPv4 (alice UDP, bob TCP), over
 # IPv6 ([::1], both UDP), and with bob on TLS (linphone verifies sipd's
 # certificate for "localhost"; sipd keeps bob's source with nat_rewrite and
-# reaches him over his own connection, as it would behind a NAT). No sound
-# card: linphone runs with its null devices.
+# reaches him over his own connection, as it would behind a NAT). Then our
+# UA stack against linphone's: PRACK of sipua's reliable 180, and sessions
+# sipua refreshes with UPDATE and re-INVITE. No sound card: linphone runs
+# with its null devices.
 source "$(dirname "$0")/common.bash"
 command -v linphonec >/dev/null || { echo "linphonec missing (scripts/deps installs linphone-cli)"; exit 1; }
 
@@ -166,3 +168,42 @@ scenario() {
 scenario 4 tcp
 scenario 6 udp
 scenario 4 tls
+
+# Our UA stack against Linphone's, through sipd (no authentication): alice
+# (linphone, 100rel on, auto answer) calls carol, a `sipua answer --100rel`:
+# carol's 180 is reliable and linphone PRACKs it (RFC 3262); then sipua
+# calls alice twice, refreshing the session once with UPDATE (RFC 3311) and
+# once with a re-INVITE.
+FAM=4 H=127.0.0.1
+P=$(free_port)
+start_sipd sipd-ua -l "udp:127.0.0.1:$P" --db "$WORK/ua.db" --trace
+phone alice "$(free_port)" udp unused
+sed -i '/^\[auth_info_0\]/,$d; s/^default_proxy=0/default_proxy=0\n100rel_support_level=1/' "$WORK/alice.rc"
+start_phone alice -a; ALICE=$PHONE_PID
+C=$(free_port)
+check "sipua register carol (contact: her answer port)" \
+	"$SIPUA" register --user carol --registrar "sip:localhost:$P" --contact "sip:carol@127.0.0.1:$C" --once
+"$SIPUA" answer --listen "127.0.0.1:$C" --user carol --ring-ms 500 --100rel --timeout 20 >"$WORK/carol.log" 2>&1 &
+CAROL=$!
+PIDS+=("$CAROL")
+wait_for "$WORK/alice.log" "Register refresher \[200\]" 100 || true
+say alice "call sip:carol@localhost"
+check "linphone → sipd → sipua answer --100rel: connected" wait_for "$WORK/alice.out" "Call 1 with sip:carol@localhost connected"
+say alice "terminate"
+crc=0; wait "$CAROL" || crc=$?
+check "  sipua: established, ended by linphone's BYE (exit 0)" \
+	bash -c "[ $crc -eq 0 ] && grep -q '^ended: the peer hung up' '$WORK/carol.log'"
+check "  carol's 180 carried Require: 100rel and RSeq, and linphone's PRACK crossed sipd to her" \
+	bash -c "grep -a -A1 'trace send UDP 127.0.0.1:$C' '$WORK/sipd-ua.log' | grep -aq '^PRACK sip:carol@127.0.0.1:$C' &&
+		 grep -a -A12 '^SIP/2.0 180' '$WORK/sipd-ua.log' | grep -aq '^RSeq: ' &&
+		 grep -a -A12 '^SIP/2.0 180' '$WORK/sipd-ua.log' | grep -aq '^Require: 100rel'"
+for how in update invite; do
+	rc=0
+	timeout 20 "$SIPUA" call "sip:alice@localhost:$P" --hold 2 --refresh $how --timeout 15 >"$WORK/call-$how.log" 2>&1 || rc=$?
+	check "sipua → sipd → linphone, refreshed with ${how^^}: answered, refreshed, hung up (exit 0)" \
+		bash -c "[ $rc -eq 0 ] && grep -q '^refreshed (${how^^} 200)' '$WORK/call-$how.log' && grep -q '^ended: 200' '$WORK/call-$how.log'"
+done
+say alice quit
+wait "$ALICE" 2>/dev/null || true
+check "sipd still running" kill -0 "$SIPD_PID"
+stop_pid "$SIPD_PID"
