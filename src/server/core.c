@@ -5,10 +5,10 @@
 #include "worker.h"
 
 #include <sip/auth.h>
-#include <sip/ratelimit.h>
 #include <sip/location.h>
 #include <sip/log.h>
 #include <sip/print.h>
+#include <sip/ratelimit.h>
 #include <sip/proxy.h>
 #include <sip/registrar.h>
 #include <string.h>
