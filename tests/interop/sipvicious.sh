@@ -62,8 +62,12 @@ timeout 30 svmap -p "$P" 127.0.0.1 >"$WORK/svmap.out" 2>&1 || true
 check "svmap finds sipd" grep -q "127.0.0.1:$P.*sipd" "$WORK/svmap.out"
 for m in REGISTER INVITE OPTIONS; do
 	timeout 60 svwar --force -p "$P" -e 100-110 -m $m 127.0.0.1 >"$WORK/svwar-$m.out" 2>&1 || true
-	check "svwar ($m) cannot enumerate extensions (105 exists)" \
-		bash -c "grep -q 'found nothing' '$WORK/svwar-$m.out' && ! grep -q '| 105 ' '$WORK/svwar-$m.out'"
+	# Its table would list the extensions it tells apart; it may also list
+	# its own random probe when a late answer confuses it, so only the
+	# scanned range counts.
+	check "svwar ($m) cannot enumerate extensions 100-110 (105 exists)" \
+		bash -c "grep -q 'scan started\|found nothing\|Extension' '$WORK/svwar-$m.out' &&
+			 ! grep -Eq '^\| *(10[0-9]|110) +\|' '$WORK/svwar-$m.out'"
 done
 timeout 120 svcrack -p "$P" -u alice --domain=localhost -d "$WORK/words.txt" 127.0.0.1 >"$WORK/svcrack.out" 2>&1 || true
 check "svcrack does not find alice's password (the 201st guess)" \
