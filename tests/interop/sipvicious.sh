@@ -9,7 +9,8 @@
 # Failed Authentications) until it is back under the allowed failures a
 # minute, and logs it once. Meanwhile alice registers from another address
 # (127.0.0.2), and the guessing address, from another port, still gets 403
-# for the right password. With the guard turned off
+# for the right password — on REGISTER and on an INVITE's 407 path alike,
+# while the same INVITE from 127.0.0.2 gets through. With the guard turned off
 # (limits.auth_fail_per_minute: 0) svcrack does find it: the guard is what
 # stops it.
 source "$(dirname "$0")/common.bash"
@@ -57,6 +58,34 @@ PY
 
 # One failure a minute after the first 20: no token comes back while the
 # test runs (the default is 6 a minute).
+# invite_from BIND_IP USER PASSWORD: an INVITE from USER to bob, answered
+# with digest (MD5) after the 407, from BIND_IP; prints the final status.
+invite_from() {
+	python3 - "$HERE" "$P" "$@" <<'PY'
+import sys, re
+sys.path.insert(0, sys.argv[1])
+import sipnet
+port, ip, user, pw = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+srv = ("127.0.0.1", port)
+def invite(cseq, extra):
+    return ("INVITE sip:bob@localhost SIP/2.0\r\nVia: SIP/2.0/UDP %s:9;branch=z9hG4bK-inv%d-%s;rport\r\n"
+            "Max-Forwards: 70\r\nFrom: <sip:%s@localhost>;tag=g1\r\nTo: <sip:bob@localhost>\r\n"
+            "Call-ID: guard-%s@t\r\nCSeq: %d INVITE\r\n%sContent-Length: 0\r\n\r\n"
+            % (ip, cseq, ip, user, ip, cseq, extra)).encode()
+def final(rs):
+    st = [sipnet.status_of(m) for m in rs if (sipnet.status_of(m) or 0) >= 200]
+    return (st[0], [m for m in rs if sipnet.status_of(m) == st[0]][0]) if st else (None, None)
+code, resp = final(sipnet.udp_exchange(invite(1, ""), srv, bind=(ip, 0)))
+ch = [v for v in sipnet.header_values(resp, "Proxy-Authenticate") if b"MD5" in v] if resp else []
+if code != 407 or not ch:
+    print("no challenge", code)
+    sys.exit()
+nonce = re.search(rb'nonce="([^"]+)"', ch[0]).group(1).decode()
+auth = sipnet.digest_md5(user, "localhost", pw, "INVITE", "sip:bob@localhost", nonce)
+print(final(sipnet.udp_exchange(invite(2, "Proxy-Authorization: %s\r\n" % auth), srv, bind=(ip, 0), wait=3.0))[0])
+PY
+}
+
 sipd_with guarded "limits: {auth_fail_burst: 20, auth_fail_per_minute: 1}"
 timeout 30 svmap -p "$P" 127.0.0.1 >"$WORK/svmap.out" 2>&1 || true
 check "svmap finds sipd" grep -q "127.0.0.1:$P.*sipd" "$WORK/svmap.out"
@@ -78,6 +107,10 @@ check "alice registers from another address meanwhile (127.0.0.2: 200)" \
 	test "$(register_from 127.0.0.2 alice secret-201)" = 200
 check "the guessing address gets 403 for the right password, from any port" \
 	test "$(register_from 127.0.0.1 alice secret-201)" = 403
+check "  and so do its INVITEs with alice's right credentials (the proxy's 407 path shares the guard)" \
+	test "$(invite_from 127.0.0.1 alice secret-201)" = 403
+check "  while from 127.0.0.2 the same INVITE passes authentication (480: bob has no binding)" \
+	test "$(invite_from 127.0.0.2 alice secret-201)" = 480
 check "sipd still running" kill -0 "$SIPD_PID"
 stop_pid "$SIPD_PID"
 
