@@ -46,6 +46,10 @@ SIP_API void sip_ratelimit_free(struct sip_ratelimit *rl);
 SIP_API int sip_ratelimit_allow(struct sip_ratelimit *rl, const struct sockaddr *src, sip_ms_t now,
 				bool *first_drop);
 
+/* The IP address of sa as 16 bytes, IPv4 as ::ffff:a.b.c.d (the port does
+ * not count): the key per-source tables use. false for other families. */
+SIP_API bool sip_addr_key(const struct sockaddr *sa, uint8_t key[16]);
+
 /* Whether src has a token left, without taking it (refills it first; an
  * address not tracked has a full bucket). Returns 1 or 0; *first_refusal
  * (may be NULL) as sip_ratelimit_allow's first_drop. */

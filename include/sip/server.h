@@ -32,6 +32,8 @@ struct sip_server_config {
 	char *tls_client_ca;                 /* its trust anchors; NULL: tls_ca */
 	struct sip_txn_config txn;           /* T1, T2, T4, max transactions */
 	unsigned max_connections, max_header_bytes, max_body_bytes, idle_timeout_ms;
+	unsigned max_connections_per_ip;     /* inbound TCP/TLS connections one address may hold (per
+						worker); 0: no cap */
 	unsigned message_timeout_ms;         /* a stream message must be complete this long after its
 						first byte; 0: SIP_TP_DEFAULT_MESSAGE_MS */
 	unsigned udp_socket_buffer;          /* bytes asked for each UDP socket's buffers; 0: 4 MiB */

@@ -100,6 +100,7 @@ struct sip_transport_config {
 	size_t max_header_bytes;         /* stream limits → 513 + close; 0: SIP_MAX_HEADER_BYTES */
 	size_t max_body_bytes;           /* 0: SIP_MAX_BODY_BYTES */
 	unsigned max_connections;        /* 0: SIP_TP_DEFAULT_MAX_CONNS */
+	unsigned max_connections_per_ip; /* inbound stream connections one address may hold; 0: no cap */
 	unsigned idle_timeout_ms;        /* idle stream connections close; 0: SIP_TP_DEFAULT_IDLE_MS */
 	unsigned message_timeout_ms;     /* a stream message unfinished this long after its first byte:
 					    the connection closes; 0: SIP_TP_DEFAULT_MESSAGE_MS */
@@ -269,6 +270,7 @@ struct sip_tp_stats {
 	uint64_t rx_msgs, tx_msgs, parse_errors, stray_responses, error_responses;
 	uint64_t conns_accepted, conns_refused, conns_idle_closed;
 	uint64_t conns_slow_closed; /* a message not complete within message_timeout_ms */
+	uint64_t conns_refused_per_ip; /* accepted and closed: the address held max_connections_per_ip */
 	uint64_t rate_limited; /* messages dropped by the per-source limit */
 	uint64_t stun_responses; /* STUN keep-alives answered (RFC 5626 §4.4.2) */
 };

@@ -48,9 +48,10 @@ void sip_ratelimit_free(struct sip_ratelimit *rl)
 	sip_free(rl);
 }
 
-/* The address as 16 bytes (IPv4 mapped), or false for other families. */
-static bool key_of(const struct sockaddr *sa, uint8_t k[16])
+bool sip_addr_key(const struct sockaddr *sa, uint8_t k[16])
 {
+	if (!sa)
+		return false;
 	if (sa->sa_family == AF_INET6) {
 		memcpy(k, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
 		return true;
@@ -131,7 +132,7 @@ int sip_ratelimit_allow(struct sip_ratelimit *rl, const struct sockaddr *src, si
 	uint8_t k[16];
 	if (first_drop)
 		*first_drop = false;
-	if (!rl || !src || !key_of(src, k))
+	if (!rl || !src || !sip_addr_key(src, k))
 		return 1;
 	return decide(rl, entry(rl, k, now, true), true, first_drop);
 }
@@ -141,7 +142,7 @@ int sip_ratelimit_peek(struct sip_ratelimit *rl, const struct sockaddr *src, sip
 	uint8_t k[16];
 	if (first_refusal)
 		*first_refusal = false;
-	if (!rl || !src || !key_of(src, k))
+	if (!rl || !src || !sip_addr_key(src, k))
 		return 1;
 	struct rl_entry *e = entry(rl, k, now, false);
 	return e ? decide(rl, e, false, first_refusal) : 1;

@@ -22,7 +22,7 @@ struct y_timers {
 };
 struct y_limits {
 	uint32_t *max_connections, *max_header_bytes, *max_body_bytes, *idle_timeout_ms, *max_transactions;
-	uint32_t *message_timeout_ms;
+	uint32_t *message_timeout_ms, *max_connections_per_ip;
 	uint32_t *mtu;
 	bool *mtu_rule;
 	uint32_t *udp_socket_buffer;
@@ -81,6 +81,7 @@ static const cyaml_schema_field_t timer_fields[] = {
 };
 static const cyaml_schema_field_t limit_fields[] = {
 	CYAML_FIELD_UINT_PTR("max_connections", OPT, struct y_limits, max_connections),
+	CYAML_FIELD_UINT_PTR("max_connections_per_ip", OPT, struct y_limits, max_connections_per_ip),
 	CYAML_FIELD_UINT_PTR("max_header_bytes", OPT, struct y_limits, max_header_bytes),
 	CYAML_FIELD_UINT_PTR("max_body_bytes", OPT, struct y_limits, max_body_bytes),
 	CYAML_FIELD_UINT_PTR("idle_timeout_ms", OPT, struct y_limits, idle_timeout_ms),
@@ -298,6 +299,8 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 		struct y_limits *l = d->limits;
 		if (l->max_connections)
 			cfg->max_connections = *l->max_connections;
+		if (l->max_connections_per_ip)
+			cfg->max_connections_per_ip = *l->max_connections_per_ip;
 		if (l->max_header_bytes)
 			cfg->max_header_bytes = *l->max_header_bytes;
 		if (l->max_body_bytes)

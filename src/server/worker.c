@@ -74,6 +74,7 @@ int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server
 	sc.tp.max_header_bytes = cfg->max_header_bytes;
 	sc.tp.max_body_bytes = cfg->max_body_bytes;
 	sc.tp.max_connections = cfg->max_connections;
+	sc.tp.max_connections_per_ip = cfg->max_connections_per_ip;
 	sc.tp.idle_timeout_ms = cfg->idle_timeout_ms;
 	sc.tp.message_timeout_ms = cfg->message_timeout_ms;
 	sc.tp.mtu = cfg->mtu;

@@ -93,6 +93,10 @@ static void forget(struct sip__conn *c)
 		c->counted = false;
 		c->t->nconns--;
 	}
+	if (c->ip_counted) {
+		c->ip_counted = false;
+		sip__ipcount_give(c->t, (const struct sockaddr *)&c->peer);
+	}
 }
 
 struct sip__conn *sip__conn_find(struct sip_transport *t, uint64_t id)
@@ -583,9 +587,17 @@ static void on_connection(uv_stream_t *server, int status)
 		hard_close(c);
 		return;
 	}
-	t->stats.conns_accepted++;
 	int nl = sizeof(c->peer);
 	uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &nl);
+	if (t->cfg.max_connections_per_ip) {
+		if (!sip__ipcount_take(t, (const struct sockaddr *)&c->peer)) {
+			t->stats.conns_refused_per_ip++;
+			hard_close(c);
+			return;
+		}
+		c->ip_counted = true;
+	}
+	t->stats.conns_accepted++;
 	c->listener = l;
 	tables_add(c);
 	uv_tcp_nodelay(&c->tcp, 1);

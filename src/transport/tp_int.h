@@ -74,6 +74,7 @@ struct sip__conn {
 	struct sip__conn *id_next, *key_next;
 	int handles;                      /* live uv handles (tcp, timer) */
 	bool outbound, ready, closing, draining, in_tables, counted;
+	bool ip_counted;                  /* holds one of its address's max_connections_per_ip */
 	char *rbuf;
 	size_t rlen, rcap;
 	struct sip_framer framer;
@@ -101,6 +102,8 @@ struct sip_transport {
 	struct sip_msg msg;               /* parse target, valid during one callback */
 	struct sip__udp_io *udp;          /* UDP batch buffers, shared by the UDP listeners (udp.c) */
 	struct sip_ratelimit *limiter;    /* per-source flood limit, or NULL (off) */
+	struct sip__ipslot *ipcount;      /* inbound connections per address (ipcount.c), or NULL */
+	size_t ipcount_cap;
 	char tlsbuf[SIP__READ_CHUNK];     /* TLS ciphertext receive buffer */
 };
 
@@ -147,5 +150,12 @@ int sip__tls_start(struct sip__conn *c, bool server);
 void sip__tls_on_cipher(struct sip__conn *c, const char *buf, size_t len);
 int sip__tls_write(struct sip__conn *c, const char *buf, size_t len, void *ctx);
 void sip__tls_shutdown(struct sip__conn *c);
+
+/* ipcount.c: one more inbound connection for sa's address; false when the
+ * address already holds max_connections_per_ip (refuse it). give: one less.
+ * free: the table, at transport teardown. */
+bool sip__ipcount_take(struct sip_transport *t, const struct sockaddr *sa);
+void sip__ipcount_give(struct sip_transport *t, const struct sockaddr *sa);
+void sip__ipcount_free(struct sip_transport *t);
 
 #endif

@@ -75,6 +75,7 @@ static void maybe_free(struct sip_transport *t)
 	sip__tls_free(t);
 	sip__udp_free(t);
 	sip_ratelimit_free(t->limiter);
+	sip__ipcount_free(t);
 	sip_free(t);
 	if (cb)
 		cb(ud);

@@ -4,7 +4,8 @@
 # closed, another source address is served all along, and the flooder is
 # served again once it slows down. sipd with one worker so the per-worker
 # bucket is the whole limit. Then a slowloris: requests trickled a byte at
-# a time are cut off at limits.message_timeout_ms.
+# a time are cut off at limits.message_timeout_ms; and the cap on
+# connections one address may hold (limits.max_connections_per_ip).
 source "$(dirname "$0")/common.bash"
 
 PORT=$(free_port)
@@ -124,4 +125,51 @@ check "five connections trickling a request are all closed" grep -q "^closed 5 o
 check "  at the message deadline (1.5 s), long before their request was complete" \
 	awk '$1 == "latest_close_s" { exit !($2 >= 1.4 && $2 < 4) }' "$WORK/slow.out"
 check "  a client is served meanwhile" grep -q "^meanwhile 200" "$WORK/slow.out"
+check "sipd still running" kill -0 "$SIPD_PID"
+stop_pid "$SIPD_PID"
+
+# One address may hold limits.max_connections_per_ip connections: of five
+# from 127.0.0.1, three stay open and two are closed at once; a client at
+# 127.0.0.2 is still served over TCP.
+C=$(free_port)
+printf 'limits:\n  max_connections_per_ip: 3\n' >"$WORK/cap.yaml"
+start_sipd cap -c "$WORK/cap.yaml" -l "tcp:127.0.0.1:$C" --db "$WORK/cap.db" --workers 1
+python3 - "$C" "$HERE" >"$WORK/cap.out" 2>&1 <<'PY' || true
+import socket, sys, time
+sys.path.insert(0, sys.argv[2])
+import sipnet
+port = int(sys.argv[1])
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+time.sleep(0.5)
+closed = 0
+for c in conns:
+    c.settimeout(0.2)
+    try:
+        if c.recv(10) == b"":
+            closed += 1
+    except socket.timeout:
+        pass
+    except OSError:
+        closed += 1
+print("closed", closed, "open", len(conns) - closed)
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("127.0.0.2", 0))
+s.settimeout(3)
+s.connect(("127.0.0.1", port))
+s.sendall(sipnet.options("127.0.0.1", port, transport="TCP"))
+data = b""
+try:
+    while b"\r\n\r\n" not in data:
+        d = s.recv(4096)
+        if not d:
+            break
+        data += d
+except OSError:
+    pass
+print("other", sipnet.status_of(data) if data else None)
+PY
+cat "$WORK/cap.out"
+check "five connections from one address under a cap of three: two closed at once, three open" \
+	grep -q "^closed 2 open 3" "$WORK/cap.out"
+check "  a client at another address is served over TCP (200)" grep -q "^other 200" "$WORK/cap.out"
 check "sipd still running" kill -0 "$SIPD_PID"

@@ -344,6 +344,51 @@ static void test_connection_cap(void **state)
 	stop();
 }
 
+/* max_connections_per_ip: the third connection from 127.0.0.1 is closed at
+ * once, one from 127.0.0.2 is not; when one of the first two closes, that
+ * address may connect again. */
+static void test_connection_cap_per_ip(void **state)
+{
+	(void)state;
+	struct sip_transport_config cfg;
+	tt_config(&cfg, &srv);
+	cfg.max_connections_per_ip = 2;
+	start_cfg("127.0.0.1", &cfg);
+	struct tt_raw a, b, c, d, e;
+	tt_raw_connect(&a, lsrv);
+	tt_raw_connect(&b, lsrv);
+	tt_run_until(sip_transport_conn_count(srv.t) == 2);
+	tt_raw_connect(&c, lsrv);
+	tt_run_until(c.eof);
+	/* Another source address (all of 127/8 is loopback). */
+	struct sockaddr_in from = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "127.0.0.2", &from.sin_addr);
+	memset(&d, 0, sizeof(d));
+	uv_tcp_init(&tt_loop, &d.tcp);
+	d.tcp.data = &d;
+	d.creq.data = &d;
+	assert_int_equal(uv_tcp_bind(&d.tcp, (struct sockaddr *)&from, 0), 0);
+	struct sockaddr_storage to;
+	assert_int_equal(sip_listener_addr(lsrv, &to), 0);
+	assert_int_equal(uv_tcp_connect(&d.creq, &d.tcp, (struct sockaddr *)&to, tt_raw_connected), 0);
+	tt_run_until(d.connected && sip_transport_conn_count(srv.t) == 3);
+	assert_false(a.eof || b.eof || d.eof);
+	tt_raw_close(&a);
+	tt_run_until(sip_transport_conn_count(srv.t) == 2);
+	tt_raw_connect(&e, lsrv);
+	tt_run_until(sip_transport_conn_count(srv.t) == 3);
+	assert_false(e.eof);
+	struct sip_tp_stats st;
+	sip_transport_stats(srv.t, &st);
+	assert_int_equal(st.conns_refused_per_ip, 1);
+	assert_int_equal(st.conns_accepted, 4); /* a, b, d, e */
+	tt_raw_close(&b);
+	tt_raw_close(&c);
+	tt_raw_close(&d);
+	tt_raw_close(&e);
+	stop();
+}
+
 /* A refused connection is reported with the sender's context. */
 static void test_connect_failure(void **state)
 {
@@ -405,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_idle_timeout_activity),
 		cmocka_unit_test(test_message_deadline),
 		cmocka_unit_test(test_connection_cap),
+		cmocka_unit_test(test_connection_cap_per_ip),
 		cmocka_unit_test(test_connect_failure),
 		cmocka_unit_test(test_mtu_udp_fallback),
 	};
