@@ -12,7 +12,9 @@
 # binding for them. Run three times: over IPv4 (alice UDP, bob TCP), over
 # IPv6 ([::1], both UDP), and with bob on TLS (linphone verifies sipd's
 # certificate for "localhost"; sipd keeps bob's source with nat_rewrite and
-# reaches him over his own connection, as it would behind a NAT). Then our
+# reaches him over his own connection, as it would behind a NAT); with
+# mutual TLS, bob registers with a client certificate and cannot without
+# one. Then our
 # UA stack against linphone's: PRACK of sipua's reliable 180, and sessions
 # sipua refreshes with UPDATE and re-INVITE. No sound card: linphone runs
 # with its null devices.
@@ -168,6 +170,44 @@ scenario() {
 scenario 4 tcp
 scenario 6 udp
 scenario 4 tls
+
+# Mutual TLS (tls.verify_clients): bob presents a client certificate that
+# sipd's client_ca trusts and registers; without one the handshake fails and
+# no request reaches sipd.
+"$ROOT/scripts/gencert" "$WORK/client" bob >/dev/null
+FAM=4 H=127.0.0.1
+P=$(free_port)
+cat >"$WORK/mtls.yaml" <<EOF
+listen: ["tls:127.0.0.1:$P", "tls:[::1]:$P"]
+domains: [localhost]
+tls: {cert: $WORK/tls/cert.pem, key: $WORK/tls/key.pem, verify_clients: true, client_ca: $WORK/client/cert.pem}
+registrar: {require_auth: true, nat_rewrite: true}
+EOF
+start_sipd mtls -c "$WORK/mtls.yaml" --db "$WORK/sipd.db" --trace
+for cert in with without; do
+	phone bob "$(free_port)" tls bob-pw
+	[ $cert = with ] && sed -i "s|^\[sip\]$|[sip]\nclient_cert_chain=$WORK/client/cert.pem\nclient_cert_key=$WORK/client/key.pem|" "$WORK/bob.rc"
+	start_phone bob; BOB=$PHONE_PID
+	for _ in $(seq 1 40); do
+		say bob "status register"; sleep 0.1
+		grep -aq "^registered, identity=sip:bob@localhost" "$WORK/bob.out" 2>/dev/null && break
+	done
+	sleep 0.5
+	say bob "status register"; sleep 0.2
+	if [ $cert = with ]; then
+		check "mutual TLS: bob with a client certificate sipd trusts registers" \
+			grep -aq "^registered, identity=sip:bob@localhost" "$WORK/bob.out"
+		check "  (linphone presented it)" grep -aq "found client *certificate" "$WORK/bob.log"
+	else
+		check "mutual TLS: bob without a client certificate does not register" \
+			bash -c "! grep -aq '^registered, identity=sip:bob@localhost' '$WORK/bob.out'"
+		check "  and no request of his reached sipd" test "$(grep -ac "^REGISTER sip:localhost" "$WORK/mtls.log")" = "$regs"
+	fi
+	say bob quit
+	wait "$BOB" 2>/dev/null || true
+	regs=$(grep -ac "^REGISTER sip:localhost" "$WORK/mtls.log") # his unregister included
+done
+stop_pid "$SIPD_PID"
 
 # Our UA stack against Linphone's, through sipd (no authentication): alice
 # (linphone, 100rel on, auto answer) calls carol, a `sipua answer --100rel`:
