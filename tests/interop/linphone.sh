@@ -8,16 +8,15 @@
 # receives it without alice's credentials (§22.3: sipd consumes its own
 # realm's), with sipd's Record-Route; both phones see the call and its
 # audio streams established; alice hangs up, the BYE crosses sipd and both
-# see the call end. On exit both phones unregister and sipd holds no
-# binding for them. Run three times: over IPv4 (alice UDP, bob TCP), over
-# IPv6 ([::1], both UDP), and with bob on TLS (linphone verifies sipd's
-# certificate for "localhost"; sipd keeps bob's source with nat_rewrite and
-# reaches him over his own connection, as it would behind a NAT); with
-# mutual TLS, bob registers with a client certificate and cannot without
-# one. Then our
-# UA stack against linphone's: PRACK of sipua's reliable 180, and sessions
-# sipua refreshes with UPDATE and re-INVITE. No sound card: linphone runs
-# with its null devices.
+# see the call end; alice's MESSAGE reaches bob. On exit both phones
+# unregister and sipd holds no binding for them. Run three times: over IPv4
+# (alice UDP, bob TCP), over IPv6 ([::1], both UDP), and with bob on TLS
+# (linphone verifies sipd's certificate for "localhost"; sipd keeps bob's
+# source with nat_rewrite and reaches him over his own connection, as it
+# would behind a NAT). With mutual TLS, bob registers with a client
+# certificate and cannot without one. Then our UA stack against linphone's:
+# PRACK of sipua's reliable 180, and sessions sipua refreshes with UPDATE and
+# re-INVITE. No sound card: linphone runs with its null devices.
 source "$(dirname "$0")/common.bash"
 command -v linphonec >/dev/null || { echo "linphonec missing (scripts/deps installs linphone-cli)"; exit 1; }
 
@@ -152,6 +151,11 @@ scenario() {
 		check "  sipd sent bob's INVITE over the TLS connection he registered on (${reg_peer#recv TLS })" \
 			test -n "$reg_peer" -a "${reg_peer#recv }" = "${inv_peer#send }"
 	fi
+	say alice "chat sip:bob@localhost hello-$FAM-$bt"
+	check "$v: alice's MESSAGE reached bob through sipd" \
+		wait_for "$WORK/bob.out" "Message received from sip:alice@localhost: hello-$FAM-$bt"
+	check "  after a 407 for it, answered with credentials" \
+		bash -c "grep -a -A10 '^SIP/2.0 407' '$log' | grep -aq '^CSeq: [0-9]* MESSAGE'"
 	check "$v: the BYE crossed sipd" test "$(grep -a -A1 'trace send' "$log" | grep -ac '^BYE sip:')" -ge 1
 
 	say alice quit
