@@ -15,8 +15,8 @@
 # source with nat_rewrite and reaches him over his own connection, as it
 # would behind a NAT). With mutual TLS, bob registers with a client
 # certificate and cannot without one. Then our UA stack against linphone's:
-# PRACK of sipua's reliable 180, and sessions sipua refreshes with UPDATE and
-# re-INVITE. No sound card: linphone runs with its null devices.
+# PRACK of sipua's reliable 180, a CANCEL while sipua rings, and sessions
+# sipua refreshes with UPDATE and re-INVITE. No sound card: linphone runs with its null devices.
 source "$(dirname "$0")/common.bash"
 command -v linphonec >/dev/null || { echo "linphonec missing (scripts/deps installs linphone-cli)"; exit 1; }
 
@@ -241,6 +241,21 @@ check "  carol's 180 carried Require: 100rel and RSeq, and linphone's PRACK cros
 	bash -c "grep -a -A1 'trace send UDP 127.0.0.1:$C' '$WORK/sipd-ua.log' | grep -aq '^PRACK sip:carol@127.0.0.1:$C' &&
 		 grep -a -A12 '^SIP/2.0 180' '$WORK/sipd-ua.log' | grep -aq '^RSeq: ' &&
 		 grep -a -A12 '^SIP/2.0 180' '$WORK/sipd-ua.log' | grep -aq '^Require: 100rel'"
+# linphone hangs up while carol's phone rings: its CANCEL crosses sipd, carol
+# answers 487, sipd ACKs her and relays the 487, which linphone ACKs.
+"$SIPUA" answer --listen "127.0.0.1:$C" --user carol --ring-ms 8000 --timeout 20 >"$WORK/carol2.log" 2>&1 &
+CAROL=$!
+PIDS+=("$CAROL")
+sleep 0.3
+say alice "call sip:carol@localhost"
+check "linphone → sipua answer (ringing 8 s)" wait_for "$WORK/alice.out" "Call 2 to sip:carol@localhost ringing"
+say alice "terminate"
+wait "$CAROL" || true # not answered as asked: non-zero
+wait_for "$WORK/sipd-ua.log" "^ACK sip:carol@localhost" 50 || true
+check "  linphone cancels: sipua sees the CANCEL" grep -q '^ended: the peer hung up (CANCEL)' "$WORK/carol2.log"
+check "  its 487 goes back through sipd and linphone ACKs it (ACK for the original Request-URI)" \
+	bash -c "grep -a -A1 'trace send UDP 127.0.0.1' '$WORK/sipd-ua.log' | grep -aq '^SIP/2.0 487' &&
+		 grep -a -A1 'trace recv UDP' '$WORK/sipd-ua.log' | grep -aq '^ACK sip:carol@localhost'"
 for how in update invite; do
 	rc=0
 	timeout 20 "$SIPUA" call "sip:alice@localhost:$P" --hold 2 --refresh $how --timeout 15 >"$WORK/call-$how.log" 2>&1 || rc=$?
