@@ -88,10 +88,15 @@ stop_pid "$SIPD_PID"
 # A slowloris: connections that trickle a request a byte at a time (each
 # byte within the idle timeout) are closed message_timeout_ms after the
 # request's first byte, unanswered; a client meanwhile is served.
-S=$(free_port)
-printf 'limits:\n  message_timeout_ms: 1500\n' >"$WORK/slow.yaml"
-start_sipd slow -c "$WORK/slow.yaml" -l "tcp:127.0.0.1:$S" --db "$WORK/slow.db" --workers 1
-python3 - "$S" "$HERE" >"$WORK/slow.out" 2>&1 <<'PY' || true
+# tcp_sipd NAME "KEY: VALUE": a one-worker sipd on TCP only with that
+# limit; its port in TP.
+tcp_sipd() {
+	TP=$(free_port)
+	printf 'limits:\n  %s\n' "$2" >"$WORK/$1.yaml"
+	start_sipd "$1" -c "$WORK/$1.yaml" -l "tcp:127.0.0.1:$TP" --db "$WORK/$1.db" --workers 1
+}
+tcp_sipd slow "message_timeout_ms: 1500"
+python3 - "$TP" "$HERE" >"$WORK/slow.out" 2>&1 <<'PY' || true
 import socket, sys, time
 sys.path.insert(0, sys.argv[2])
 import sipnet
@@ -131,10 +136,8 @@ stop_pid "$SIPD_PID"
 # One address may hold limits.max_connections_per_ip connections: of five
 # from 127.0.0.1, three stay open and two are closed at once; a client at
 # 127.0.0.2 is still served over TCP.
-C=$(free_port)
-printf 'limits:\n  max_connections_per_ip: 3\n' >"$WORK/cap.yaml"
-start_sipd cap -c "$WORK/cap.yaml" -l "tcp:127.0.0.1:$C" --db "$WORK/cap.db" --workers 1
-python3 - "$C" "$HERE" >"$WORK/cap.out" 2>&1 <<'PY' || true
+tcp_sipd cap "max_connections_per_ip: 3"
+python3 - "$TP" "$HERE" >"$WORK/cap.out" 2>&1 <<'PY' || true
 import socket, sys, time
 sys.path.insert(0, sys.argv[2])
 import sipnet
