@@ -77,6 +77,11 @@ struct sip_digest_creds {
  * SIP_ETOOBIG past a cap, SIP_EPARSE for a bad escape. */
 SIP_API int sip_digest_creds_from_auth(struct sip_digest_creds *c, const struct sip_auth *a);
 
+/* Whether one Authorization / Proxy-Authorization value holds Digest
+ * credentials for realm (compared exactly, RFC 7616 §3.3): 1 with *c
+ * filled; 0 for another scheme or realm; SIP_EPARSE when it cannot be read. */
+SIP_API int sip_auth_creds_in(struct sip_str value, struct sip_str realm, struct sip_digest_creds *c);
+
 /* The credentials a request carries for realm: the first Authorization
  * header (proxy: Proxy-Authorization) holding Digest credentials for that
  * realm. 1 and *c filled; 0 when there are none (other schemes and other

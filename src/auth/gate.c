@@ -19,20 +19,26 @@ int sip_auth_build_challenges(struct sip_auth_server *s, struct sip_str realm, i
 	return 0;
 }
 
+int sip_auth_creds_in(struct sip_str value, struct sip_str realm, struct sip_digest_creds *c)
+{
+	struct sip_auth a;
+	if (sip_auth_parse(&a, value, NULL) != 0)
+		return SIP_EPARSE;
+	int rc = sip_digest_creds_from_auth(c, &a);
+	if (rc == SIP_EUNSUPPORTED)
+		return 0; /* another scheme */
+	if (rc != 0)
+		return SIP_EPARSE;
+	return sip_str_eq(c->realm, realm) ? 1 : 0;
+}
+
 int sip_auth_find_creds(const struct sip_msg *m, bool proxy, struct sip_str realm, struct sip_digest_creds *c)
 {
 	enum sip_hdr_id id = proxy ? SIP_HDR_PROXY_AUTHORIZATION : SIP_HDR_AUTHORIZATION;
 	for (uint16_t i = m->first[id]; i != SIP_HDR_NONE && i < m->nhdrs; i = m->hdrs[i].next) {
-		struct sip_auth a;
-		if (sip_auth_parse(&a, m->hdrs[i].value, NULL) != 0)
-			return SIP_EPARSE;
-		int rc = sip_digest_creds_from_auth(c, &a);
-		if (rc == SIP_EUNSUPPORTED)
-			continue; /* another scheme */
+		int rc = sip_auth_creds_in(m->hdrs[i].value, realm, c);
 		if (rc != 0)
-			return SIP_EPARSE;
-		if (sip_str_eq(c->realm, realm))
-			return 1;
+			return rc;
 	}
 	return 0;
 }

@@ -3,8 +3,6 @@
  * carrying every branch's challenges (§16.7 step 7). Built with the message
  * editor, so every header the proxy does not own leaves exactly as it
  * arrived. */
-#include "proxy_int.h"
-
 #include <sip/auth.h>
 #include <sip/print.h>
 #include <sip/proxy.h>
@@ -42,20 +40,13 @@ static int strict_next_hop(const struct sip_msg *req, unsigned pops, struct sip_
 	return 1;
 }
 
-bool sip__proxy_creds_for(struct sip_str value, struct sip_str realm)
-{
-	struct sip_auth a;
-	struct sip_digest_creds c;
-	return sip_auth_parse(&a, value, NULL) == 0 && sip_digest_creds_from_auth(&c, &a) == 0 &&
-	       sip_str_eq(c.realm, realm);
-}
-
 /* §22.3: credentials for a realm are consumed by the proxy of that realm
  * and by no other; what is not known to be for it stays. */
 static void consume_credentials(struct sip_edit *e, const struct sip_msg *req, struct sip_str realm)
 {
+	struct sip_digest_creds c;
 	for (uint16_t i = req->first[SIP_HDR_PROXY_AUTHORIZATION]; i != SIP_HDR_NONE; i = req->hdrs[i].next)
-		if (sip__proxy_creds_for(req->hdrs[i].value, realm))
+		if (sip_auth_creds_in(req->hdrs[i].value, realm, &c) == 1)
 			sip_edit_remove_header(e, i);
 }
 

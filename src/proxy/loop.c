@@ -3,8 +3,8 @@
  * corrected by RFC 5393 §4.2), the check of a received request against the
  * Via values we put on earlier copies of it (§16.3 step 4), and the
  * Max-Breadth value a request allows (RFC 5393 §5). */
-#include "proxy_int.h"
-
+#include <sip/auth.h>
+#include <sip/proxy.h>
 #include <string.h>
 
 /* FNV-1a, 64 bits: not a secret (a sender who makes two of its own requests
@@ -51,8 +51,9 @@ void sip_proxy_loop_hash(const struct sip_msg *req, struct sip_str consumed_real
 	h = mix_header(h, req, SIP_HDR_PROXY_REQUIRE);
 	/* Not the credentials we consume when forwarding (§22.3): our copy
 	 * leaves without them, and must hash the same when it comes back. */
+	struct sip_digest_creds c;
 	for (uint16_t i = req->first[SIP_HDR_PROXY_AUTHORIZATION]; i != SIP_HDR_NONE; i = req->hdrs[i].next)
-		if (!consumed_realm.len || !sip__proxy_creds_for(req->hdrs[i].value, consumed_realm))
+		if (!consumed_realm.len || sip_auth_creds_in(req->hdrs[i].value, consumed_realm, &c) != 1)
 			h = mix(h, req->hdrs[i].value);
 	static const char hex[] = "0123456789abcdef";
 	for (int i = SIP_PROXY_LOOP_HASH_LEN - 1; i >= 0; i--, h >>= 4)

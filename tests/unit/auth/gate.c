@@ -60,6 +60,23 @@ static void test_none_and_malformed(void **state)
 	assert_int_equal(sip_auth_find_creds(&m, true, SIP_STR("localhost"), &c), SIP_EPARSE);
 }
 
+/* One value at a time (what a proxy consuming its realm's credentials
+ * asks): Digest for the realm 1, another realm or scheme 0, unreadable an
+ * error; realms compare exactly. */
+static void test_creds_in_one_value(void **state)
+{
+	(void)state;
+	struct sip_digest_creds c;
+	assert_int_equal(sip_auth_creds_in(SIP_STR(CREDS("localhost", "alice")), SIP_STR("localhost"), &c), 1);
+	assert_int_equal(c.username.len, 5);
+	assert_int_equal(sip_auth_creds_in(SIP_STR(CREDS("LOCALHOST", "alice")), SIP_STR("localhost"), &c), 0);
+	assert_int_equal(sip_auth_creds_in(SIP_STR(CREDS("other.example", "a")), SIP_STR("localhost"), &c), 0);
+	assert_int_equal(sip_auth_creds_in(SIP_STR("NTLM realm=\"localhost\", targetname=\"x\""), SIP_STR("localhost"),
+					   &c),
+			 0);
+	assert_int_equal(sip_auth_creds_in(SIP_STR("Digest ,,,="), SIP_STR("localhost"), &c), SIP_EPARSE);
+}
+
 static void test_challenge_headers(void **state)
 {
 	(void)state;
@@ -96,6 +113,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_proxy_header_and_realm),
 		cmocka_unit_test(test_none_and_malformed),
+		cmocka_unit_test(test_creds_in_one_value),
 		cmocka_unit_test(test_challenge_headers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
