@@ -39,6 +39,9 @@ struct sip_ratelimit_config {
 SIP_API int sip_ratelimit_new(struct sip_ratelimit **out, const struct sip_ratelimit_config *cfg);
 SIP_API void sip_ratelimit_free(struct sip_ratelimit *rl);
 
+/* The bucket size in tokens (the configured burst, or its default). */
+SIP_API uint32_t sip_ratelimit_burst(const struct sip_ratelimit *rl);
+
 /* Takes one token from src's bucket (AF_INET/AF_INET6; the port does not
  * count). Returns 1 when the message may go on, 0 when it is over the
  * limit. *first_drop (may be NULL) is set when this is the first drop of a

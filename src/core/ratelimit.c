@@ -43,6 +43,11 @@ int sip_ratelimit_new(struct sip_ratelimit **out, const struct sip_ratelimit_con
 	return 0;
 }
 
+uint32_t sip_ratelimit_burst(const struct sip_ratelimit *rl)
+{
+	return rl ? (uint32_t)(rl->cap / rl->unit) : 0;
+}
+
 void sip_ratelimit_free(struct sip_ratelimit *rl)
 {
 	sip_free(rl);

@@ -229,8 +229,7 @@ void sip__log_guard(const struct sip__worker *w, const void *sa)
 	sip_log(SIP_LOG_WARN,
 		"%s: authentication from the address of %s failed %u times: its credentials get 403 unchecked "
 		"until it stays under %u failures a minute",
-		w->name, who, w->cfg->auth_fail_burst ? w->cfg->auth_fail_burst : 2 * w->cfg->auth_fail_per_minute,
-		w->cfg->auth_fail_per_minute);
+		w->name, who, sip_ratelimit_burst(w->auth_failures), w->cfg->auth_fail_per_minute);
 }
 
 /* A proxy authenticates the requests of its own users before it routes
@@ -261,7 +260,8 @@ static bool proxy_authorized(struct sip__worker *w, struct sip_txn *t, const str
 	 * tell (the registrar applies the same guard). */
 	const struct sip_txn_dest *src = sip_txn_dest(t);
 	const struct sockaddr *sa = src ? (const struct sockaddr *)src->addr : NULL;
-	sip_ms_t now_ms = (sip_ms_t)time(NULL) * 1000u;
+	int64_t now = (int64_t)time(NULL);
+	sip_ms_t now_ms = (sip_ms_t)now * 1000u;
 	bool first = false;
 	if (!sip_ratelimit_peek(w->auth_failures, sa, now_ms, &first)) {
 		if (first)
@@ -273,8 +273,7 @@ static bool proxy_authorized(struct sip__worker *w, struct sip_txn *t, const str
 		return false;
 	}
 	struct sip_auth_request ar = {req->method, req->ruri_str, realm};
-	enum sip_auth_result verdict =
-	    sip_auth_verify(w->shared->auth, &c, &ar, (int64_t)time(NULL), sip_users_get_ha1, w->users);
+	enum sip_auth_result verdict = sip_auth_verify(w->shared->auth, &c, &ar, now, sip_users_get_ha1, w->users);
 	if (verdict == SIP_AUTH_BAD)
 		sip_ratelimit_allow(w->auth_failures, sa, now_ms, NULL); /* one failure spent */
 	switch (verdict) {

@@ -62,6 +62,7 @@ static void test_default_burst_and_errors(void **state)
 	c.rate = 7;
 	assert_int_equal(sip_ratelimit_new(&rl, &c), 0);
 	assert_int_equal(passes(rl, "192.0.2.9", 5, 100), 14); /* burst 0: twice the rate */
+	assert_int_equal(sip_ratelimit_burst(rl), 14);
 	/* Other families and NULL are not limited (nothing to key on). */
 	struct sockaddr un = {.sa_family = AF_UNIX};
 	assert_int_equal(sip_ratelimit_allow(rl, &un, 5, NULL), 1);
@@ -166,6 +167,7 @@ static void test_period_and_peek(void **state)
 	struct sip_ratelimit *rl;
 	struct sip_ratelimit_config c = {.rate = 10, .burst = 3, .period_ms = 60000, .seed = 7};
 	assert_int_equal(sip_ratelimit_new(&rl, &c), 0);
+	assert_int_equal(sip_ratelimit_burst(rl), 3);
 	struct sockaddr_in a = v4("198.51.100.7", 5060), b = v4("198.51.100.8", 5060);
 	bool first = true;
 	assert_int_equal(sip_ratelimit_peek(rl, (struct sockaddr *)&a, 0, &first), 1); /* not tracked: full */
