@@ -52,6 +52,8 @@ SIP_API int sip_ratelimit_allow(struct sip_ratelimit *rl, const struct sockaddr 
 /* The IP address of sa as 16 bytes, IPv4 as ::ffff:a.b.c.d (the port does
  * not count): the key per-source tables use. false for other families. */
 SIP_API bool sip_addr_key(const struct sockaddr *sa, uint8_t key[16]);
+/* A well-mixed 64-bit hash of such a key, with a seed. */
+SIP_API uint64_t sip_addr_key_hash(const uint8_t key[16], uint64_t seed);
 
 /* Whether src has a token left, without taking it (refills it first; an
  * address not tracked has a full bucket). Returns 1 or 0; *first_refusal

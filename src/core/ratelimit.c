@@ -70,7 +70,7 @@ bool sip_addr_key(const struct sockaddr *sa, uint8_t k[16])
 	return false;
 }
 
-static uint64_t hash(const uint8_t k[16], uint64_t seed)
+uint64_t sip_addr_key_hash(const uint8_t k[16], uint64_t seed)
 {
 	uint64_t h = seed ^ 0x9e3779b97f4a7c15ull;
 	for (int i = 0; i < 16; i++) {
@@ -86,7 +86,7 @@ static uint64_t hash(const uint8_t k[16], uint64_t seed)
  * set, else NULL for an address not tracked. */
 static struct rl_entry *entry(struct sip_ratelimit *rl, const uint8_t k[16], sip_ms_t now, bool insert)
 {
-	struct rl_entry *set = &rl->e[(hash(k, rl->seed) & (rl->sets - 1)) * WAYS], *e = NULL, *victim = set;
+	struct rl_entry *set = &rl->e[(sip_addr_key_hash(k, rl->seed) & (rl->sets - 1)) * WAYS], *e = NULL, *victim = set;
 	for (int i = 0; i < WAYS; i++) {
 		if (set[i].used && !memcmp(set[i].addr, k, 16)) {
 			e = &set[i];

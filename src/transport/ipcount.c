@@ -19,10 +19,7 @@ struct sip__ipslot {
 
 static size_t slot_of(const struct sip_transport *t, const uint8_t k[16])
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (int i = 0; i < 16; i++)
-		h = (h ^ k[i]) * 0x100000001b3ull;
-	return (size_t)(h ^ (h >> 29)) & (t->ipcount_cap - 1);
+	return (size_t)sip_addr_key_hash(k, 0) & (t->ipcount_cap - 1);
 }
 
 static bool ensure_table(struct sip_transport *t)
