@@ -13,6 +13,12 @@
 
 /* ---- responses ---- */
 
+/* idx when it names another worker of this server, else -1. */
+static int other_worker(const struct sip__worker *w, int idx)
+{
+	return idx >= 0 && (unsigned)idx != w->id && (unsigned)idx < w->shared->nworkers ? idx : -1;
+}
+
 /* What one worker queues for another: a response for one of its branches,
  * or a message to send on one of its connections. */
 struct sip__handoff_msg {
@@ -56,8 +62,8 @@ static void relay_stateless(struct sip__worker *w, const struct sip_msg *resp)
 
 void sip__proxy_on_stray(struct sip__worker *w, const struct sip_msg *resp)
 {
-	int owner = resp->via.has_branch ? sip_proxy_branch_worker(resp->via.branch) : -1;
-	if (owner >= 0 && (unsigned)owner != w->id && (unsigned)owner < w->shared->nworkers) {
+	int owner = other_worker(w, resp->via.has_branch ? sip_proxy_branch_worker(resp->via.branch) : -1);
+	if (owner >= 0) {
 		struct sip__handoff_msg *m = sip_calloc(1, sizeof(*m) + resp->len);
 		if (!m)
 			return;
@@ -79,12 +85,12 @@ int sip__proxy_send_elsewhere(void *ctx, struct sip_stack *s, const char *bytes,
 	 * connection from that address some worker holds (a phone's Contact
 	 * naming its flow's own address, an in-dialog request to it). */
 	uint64_t conn = dest->conn;
-	uint64_t owner = (conn >> 48) - 1;
-	if (!(conn >> 48) || owner == w->id || owner >= w->shared->nworkers) {
+	int owner = other_worker(w, sip__conn_worker(conn));
+	if (owner < 0) {
 		conn = sip__flows_find(w->shared->flows, (enum sip_tp_type)dest->transport,
 				       (const struct sockaddr *)dest->addr);
-		owner = (conn >> 48) - 1;
-		if (!(conn >> 48) || owner == w->id || owner >= w->shared->nworkers)
+		owner = other_worker(w, sip__conn_worker(conn));
+		if (owner < 0)
 			return SIP_ENOTFOUND;
 	}
 	struct sip__handoff_msg *m = sip_calloc(1, sizeof(*m) + len);

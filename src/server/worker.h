@@ -138,6 +138,11 @@ static inline uint64_t sip__worker_conn_base(unsigned id)
 {
 	return (uint64_t)(id + 1) << 48;
 }
+/* The worker a connection id names (sip__worker_conn_base), or -1 for 0. */
+static inline int sip__conn_worker(uint64_t conn)
+{
+	return (int)(conn >> 48) - 1;
+}
 void sip__proxy_handoff_open(struct sip__worker *w);
 void sip__proxy_handoff_close(struct sip__worker *w);
 
