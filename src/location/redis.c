@@ -548,8 +548,8 @@ static int redis_count(struct sip_location *loc, struct sip_str aor, int64_t now
 	return aor.len ? count_aor(r, aor, &cc) : scan_all(r, count_aor, &cc);
 }
 
-/* Each write is applied at once: a batch brackets nothing to undo. */
-static int redis_begin(struct sip_location *loc)
+/* Each write is applied at once: a batch (begin, commit) brackets nothing. */
+static int redis_no_batch(struct sip_location *loc)
 {
 	(void)loc;
 	return 0;
@@ -578,8 +578,8 @@ static const struct sip_location_ops redis_ops = {
 	.remove_aor = redis_remove_aor,
 	.purge = redis_purge,
 	.count = redis_count,
-	.begin = redis_begin,
-	.commit = redis_begin,
+	.begin = redis_no_batch,
+	.commit = redis_no_batch,
 	.rollback = redis_rollback,
 	.close = redis_close,
 	.purge_some = redis_purge_some,
