@@ -50,10 +50,10 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-BUDGET=330
-[ $REDIS = 1 ] && BUDGET=$((BUDGET + 70))
+BUDGET=$((330 + 2 * 36))
+[ $REDIS = 1 ] && BUDGET=$((BUDGET + 70 + 36))
 if [ $QUICK = 1 ]; then
-	DURATION=2 ROUNDS=1 BUDGET=80
+	DURATION=2 ROUNDS=1 BUDGET=$((80 + 2 * 36))
 	SL_BISECT_RATIO=${SL_BISECT_RATIO:-1.5}
 fi
 # The fill pass registers every user exactly once: FILL_RATE * FILL_SECS
@@ -118,29 +118,42 @@ use_scenario() {
 	fi
 }
 
-# fill NAME: registers every user once on a fresh server and records the
-# memory per stored binding (PSS delta / registrations answered 200), then a
-# second pass over the same users (refreshes: no new binding) whose delta is
-# the transient part (transactions, buffers).
+# fill NAME...: registers every user once on each fresh server, waits until
+# the fill's transactions have ended (sipd keeps each REGISTER's server
+# transaction for Timer J = 64*T1 = 32 s, then gives its memory back within
+# two 1 s trim periods), and records the memory per stored binding (PSS delta
+# / registrations answered 200). Then a second pass over the same users
+# (refreshes: no new binding), measured at once: its delta is the in-flight
+# part (transactions in Timer J, buffers) per REGISTER.
+SETTLE_SECS=36
 fill() {
-	local name=$1 m0 m1 m2 ok
+	local name m0 m1 m2 ok
 	local d=$SL_DURATION
+	declare -A M0=() OK=()
 	SL_DURATION=$FILL_SECS
-	read -r -a m0 < <(sl_mem_kb "$name")
-	sl_step "$name" udp "$FILL_RATE" || true
-	ok=${SL_R[ok]}
-	read -r -a m1 < <(sl_mem_kb "$name")
-	sl_step "$name" udp "$FILL_RATE" || true
-	read -r -a m2 < <(sl_mem_kb "$name")
+	for name in "$@"; do
+		M0[$name]=$(sl_mem_kb "$name")
+		sl_step "$name" udp "$FILL_RATE" || true
+		OK[$name]=${SL_R[ok]}
+	done
+	sl_log "waiting ${SETTLE_SECS}s for the fill's transactions to end"
+	sleep "$SETTLE_SECS"
+	for name in "$@"; do
+		read -r -a m0 <<<"${M0[$name]}"
+		read -r -a m1 < <(sl_mem_kb "$name")
+		sl_step "$name" udp "$FILL_RATE" || true
+		read -r -a m2 < <(sl_mem_kb "$name")
+		ok=${OK[$name]}
+		if [ "$ok" -gt 0 ]; then
+			MEM[$name]=$(((m1[0] - m0[0]) * 1024 / ok))
+		else
+			MEM[$name]=-1
+		fi
+		REFRESH[$name]=$(((m2[0] - m1[0]) * 1024 / USERS))
+		MEMNOTE[$name]="PSS ${m0[0]} -> ${m1[0]} -> ${m2[0]} kB, RSS sum ${m0[1]} -> ${m1[1]} -> ${m2[1]} kB, $ok bindings"
+		sl_log "$name memory: ${MEMNOTE[$name]}: ${MEM[$name]} B/binding; refresh pass ${REFRESH[$name]} B/REGISTER in flight"
+	done
 	SL_DURATION=$d
-	if [ "$ok" -gt 0 ]; then
-		MEM[$name]=$(((m1[0] - m0[0]) * 1024 / ok))
-	else
-		MEM[$name]=-1
-	fi
-	REFRESH[$name]=$(((m2[0] - m1[0]) * 1024 / USERS))
-	MEMNOTE[$name]="PSS ${m0[0]} -> ${m1[0]} -> ${m2[0]} kB, RSS sum ${m0[1]} -> ${m1[1]} -> ${m2[1]} kB, $ok bindings"
-	sl_log "$name memory: ${MEMNOTE[$name]}: ${MEM[$name]} B/binding; refresh pass ${REFRESH[$name]} B/REGISTER"
 }
 
 SEARCHES=0
@@ -165,7 +178,7 @@ phase() {
 		left=$((START + BUDGET - $(date +%s)))
 		# Keep room for the auth phase's fills and fixed rounds.
 		reserve=0
-		[ "$rate" = "$FIXED_RATE" ] && reserve=$(((2 + REDIS) * (2 * FILL_SECS + 4) + ROUNDS * (2 + REDIS) * (DURATION + 2) + 8))
+		[ "$rate" = "$FIXED_RATE" ] && reserve=$(((2 + REDIS) * (2 * FILL_SECS + 4) + (1 + REDIS) * SETTLE_SECS + ROUNDS * (2 + REDIS) * (DURATION + 2) + 8))
 		SL_DEADLINE=$(($(date +%s) + (left - reserve) / (TOTAL_SEARCHES - SEARCHES)))
 		SEARCHES=$((SEARCHES + 1))
 		# shellcheck disable=SC2086
@@ -187,7 +200,7 @@ sl_start_sipd sipd-memory "$(sl_free_port)" --workers "$WORKERS" --location memo
 sl_start_kamailio kamailio-memory "$(sl_free_port)" "$SL_BENCH/kamailio/register.cfg" || exit 0
 sl_start_sipd sipd-sqlite "$(sl_free_port)" --workers "$WORKERS" || exit 0
 P1=(sipd-memory kamailio-memory sipd-sqlite)
-for s in "${P1[@]}"; do fill "$s"; done
+fill "${P1[@]}"
 # Kamailio's search first so sipd-sqlite's is compared with a known figure
 # (the order of searches does not change what each measures).
 phase "$FIXED_RATE" kamailio-memory sipd-memory sipd-sqlite
@@ -214,7 +227,7 @@ make_users_db "$SL_WORK/sipd-memory-auth.db" || { sl_log "cannot create the user
 sl_start_sipd sipd-memory-auth "$(sl_free_port)" --workers "$WORKERS" --location memory --require-auth || exit 0
 sl_start_kamailio kamailio-memory-auth "$(sl_free_port)" "$SL_BENCH/kamailio/register.cfg" -A WITH_AUTH || exit 0
 P2=(sipd-memory-auth kamailio-memory-auth)
-for s in "${P2[@]}"; do fill "$s"; done
+fill "${P2[@]}"
 phase "$AUTH_FIXED_RATE" kamailio-memory-auth sipd-memory-auth
 for s in "${P2[@]}"; do sl_stop "$s"; done
 
@@ -245,9 +258,10 @@ for s in "${ALL[@]}"; do echo "${OUT[$s]:-$s udp -1 -1 -1 -1 -1 -1}"; done
 	echo "REGISTER, $USERS users, UDP 127.0.0.1, SIPp $(sipp -v 2>/dev/null | awk '/SIPp v/ { sub(/-.*/, "", $2); print $2; exit }')," \
 		"$(kamailio -v | awk 'NR == 1 { print $2, $3 }') (-x ${SL_KAM_MALLOC:-tlsf}); ${DURATION}s steps;" \
 		"good = 0 failed, <= ${SL_MAX_RETRANS_PCT}% retransmissions, >= ${SL_MIN_ACHIEVED} of target sent"
-	echo "memory (PSS summed over the server's processes; before -> after $USERS new bindings -> after a refresh pass):"
+	echo "memory (PSS summed over the server's processes; before -> ${SETTLE_SECS}s after $USERS new bindings" \
+		"(their transactions ended) -> just after a refresh pass (its transactions in flight)):"
 	for s in "${ALL[@]}"; do
-		printf '  %-21s %s; refresh pass %s B/REGISTER\n' "$s" "${MEMNOTE[$s]:-n/a}" "${REFRESH[$s]:-n/a}"
+		printf '  %-21s %s; refresh pass %s B/REGISTER in flight\n' "$s" "${MEMNOTE[$s]:-n/a}" "${REFRESH[$s]:-n/a}"
 	done
 	echo "  sipd-sqlite bindings table rows at the end of its phase: $SQLITE_BINDINGS"
 	read -r _ _ smr smc _ sfc _ smb <<<"${OUT[sipd-memory]:-x x -1 -1 -1 -1 -1 -1}"

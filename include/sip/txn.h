@@ -131,9 +131,16 @@ struct sip_txn_stats {
 	size_t msg_bytes;   /* kept requests/responses/ACKs (retransmit buffers) */
 	size_t table_bytes; /* hash table buckets */
 	size_t timer_bytes; /* timer heap array */
+	size_t pool_bytes;  /* slabs mapped for transactions and kept messages (in use or spare) */
 };
 /* Fills *st with the current accounting. */
 SIP_API void sip_txn_layer_stats(const struct sip_txn_layer *l, struct sip_txn_stats *st);
+/* Gives back to the system the memory that ended transactions left spare and
+ * that no transaction needed since the previous call. Call it about every
+ * SIP_TXN_TRIM_MS: a burst's memory returns within two calls of its last
+ * transaction ending; a steady load keeps reusing its memory. */
+#define SIP_TXN_TRIM_MS 1000
+SIP_API void sip_txn_layer_trim(struct sip_txn_layer *l);
 
 /* Feeds one parsed message received from `source` (for a request: where its
  * responses go, chosen by the transport per §18.2.2). Matches it per §17.1.3 /

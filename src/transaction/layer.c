@@ -72,7 +72,10 @@ void sip_txn_layer_stats(const struct sip_txn_layer *l, struct sip_txn_stats *st
 	st->msg_bytes = l->msg_bytes;
 	st->table_bytes = (l->nslots + l->nold) * sizeof(*l->slots);
 	st->timer_bytes = (size_t)l->heap.cap * sizeof(*l->heap.a);
+	st->pool_bytes = l->pool.slab_bytes;
 }
+
+void sip_txn_layer_trim(struct sip_txn_layer *l) { sip__pool_trim(&l->pool); }
 
 /* ---- helpers shared by the machines ---- */
 

@@ -1,5 +1,8 @@
-/* pool.c — size-class pool for transactions and kept messages (see pool.h). */
+/* pool.c — slab allocator for transactions and kept messages (see pool.h). */
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include "transaction/pool.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -11,12 +14,83 @@
 #endif
 
 struct sip__slab {
-	struct sip__slab *next;
-	max_align_t align[]; /* objects start here, suitably aligned */
+	struct sip__slab *next, *prev; /* on partial[cls] (both) or spare (next only) */
+	void *free;                    /* freed objects of this slab, linked through their first word */
+	char *bump;                    /* first byte never handed out */
+	uint32_t live;                 /* objects out */
+	uint16_t cls;
+	bool listed;                   /* on partial[cls] */
+	max_align_t align[];           /* objects start here, suitably aligned */
 };
 
 #ifndef POOL_BYPASS
 static size_t class_of(size_t n) { return (n + SIP__POOL_GRAIN - 1) / SIP__POOL_GRAIN - 1; }
+
+static char *slab_end(struct sip__slab *s) { return (char *)s + SIP__POOL_SLAB; }
+
+/* A fresh slab aligned to its size: map twice the size, unmap the ends. */
+static struct sip__slab *slab_map(struct sip__pool *p)
+{
+	const size_t S = SIP__POOL_SLAB;
+	char *m = mmap(NULL, 2 * S, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	char *a = (char *)(((uintptr_t)m + S - 1) & ~(uintptr_t)(S - 1));
+	size_t head = (size_t)(a - m);
+	if (head)
+		munmap(m, head);
+	if (S - head)
+		munmap(a + S, S - head);
+	p->slab_bytes += S;
+	return (struct sip__slab *)a;
+}
+
+static void slab_unmap(struct sip__pool *p, struct sip__slab *s)
+{
+	munmap(s, SIP__POOL_SLAB);
+	p->slab_bytes -= SIP__POOL_SLAB;
+}
+
+static void list_partial(struct sip__pool *p, struct sip__slab *s)
+{
+	struct sip__slab **head = &p->partial[s->cls];
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+	s->listed = true;
+}
+
+static void unlist_partial(struct sip__pool *p, struct sip__slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		p->partial[s->cls] = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->listed = false;
+}
+
+/* A slab for class c, listed as partial: a spare one if any, else a new one. */
+static struct sip__slab *slab_for(struct sip__pool *p, size_t c)
+{
+	struct sip__slab *s = p->spare;
+	if (s) {
+		p->spare = s->next;
+		if (--p->nspare < p->spare_low)
+			p->spare_low = p->nspare;
+	} else if (!(s = slab_map(p))) {
+		return NULL;
+	}
+	s->free = NULL;
+	s->bump = (char *)s->align;
+	s->live = 0;
+	s->cls = (uint16_t)c;
+	list_partial(p, s);
+	return s;
+}
 #endif
 
 void *sip__pool_alloc(struct sip__pool *p, size_t n)
@@ -28,26 +102,19 @@ void *sip__pool_alloc(struct sip__pool *p, size_t n)
 	if (n == 0 || n > SIP__POOL_MAX)
 		return sip_malloc(n);
 	size_t c = class_of(n), size = (c + 1) * SIP__POOL_GRAIN;
-	void *o = p->free[c];
+	struct sip__slab *s = p->partial[c];
+	if (!s && !(s = slab_for(p, c)))
+		return NULL;
+	void *o = s->free;
 	if (o) {
-		p->free[c] = *(void **)o;
-		return o;
+		s->free = *(void **)o;
+	} else {
+		o = s->bump;
+		s->bump += size;
 	}
-	if (p->left < size) {
-		/* The slab's unused tail (< size bytes) is dropped, not filed: simple,
-		 * and at most one object's worth per slab. */
-		struct sip__slab *s = sip_malloc(SIP__POOL_SLAB);
-		if (!s)
-			return NULL;
-		s->next = p->slabs;
-		p->slabs = s;
-		p->cur = (char *)s->align;
-		p->left = SIP__POOL_SLAB - offsetof(struct sip__slab, align);
-		p->slab_bytes += SIP__POOL_SLAB;
-	}
-	o = p->cur;
-	p->cur += size;
-	p->left -= size;
+	s->live++;
+	if (!s->free && (size_t)(slab_end(s) - s->bump) < size)
+		unlist_partial(p, s); /* full */
 	return o;
 #endif
 }
@@ -65,18 +132,47 @@ void sip__pool_free(struct sip__pool *p, void *ptr, size_t n)
 		sip_free(ptr);
 		return;
 	}
-	size_t c = class_of(n);
-	*(void **)ptr = p->free[c];
-	p->free[c] = ptr;
+	struct sip__slab *s = (struct sip__slab *)((uintptr_t)ptr & ~(uintptr_t)(SIP__POOL_SLAB - 1));
+	*(void **)ptr = s->free;
+	s->free = ptr;
+	if (--s->live == 0) {
+		if (s->listed)
+			unlist_partial(p, s);
+		s->next = p->spare;
+		p->spare = s;
+		p->nspare++;
+	} else if (!s->listed) {
+		list_partial(p, s);
+	}
+#endif
+}
+
+void sip__pool_trim(struct sip__pool *p)
+{
+#ifndef POOL_BYPASS
+	for (size_t n = p->spare_low; n && p->spare; n--) {
+		struct sip__slab *s = p->spare;
+		p->spare = s->next;
+		p->nspare--;
+		slab_unmap(p, s);
+	}
+	p->spare_low = p->nspare;
+#else
+	(void)p;
 #endif
 }
 
 void sip__pool_destroy(struct sip__pool *p)
 {
-	while (p->slabs) {
-		struct sip__slab *s = p->slabs;
-		p->slabs = s->next;
-		sip_free(s);
-	}
+#ifndef POOL_BYPASS
+	p->spare_low = p->nspare;
+	sip__pool_trim(p);
+	for (size_t c = 0; c < SIP__POOL_CLASSES; c++)
+		while (p->partial[c]) {
+			struct sip__slab *s = p->partial[c];
+			unlist_partial(p, s);
+			slab_unmap(p, s);
+		}
+#endif
 	*p = (struct sip__pool){0};
 }

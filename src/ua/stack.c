@@ -12,6 +12,8 @@ struct sip_stack {
 	struct sip_transport *tp;
 	struct sip_txn_layer *txns;
 	uv_timer_t timer;
+	uv_timer_t trim;   /* every SIP_TXN_TRIM_MS: sip_txn_layer_trim (does not keep the loop alive) */
+	int open_handles;  /* timers not yet closed: the last close frees the stack */
 	sip_ms_t armed; /* the deadline the timer runs for; SIP_MS_NEVER when stopped */
 	struct sip_stack_config cfg;
 	bool closing;
@@ -81,6 +83,12 @@ static void on_timer(uv_timer_t *h)
 	struct sip_stack *s = h->data;
 	sip_txn_process_timers(s->txns, uv_now(s->loop));
 	sip_stack_rearm(s);
+}
+
+static void on_trim(uv_timer_t *h)
+{
+	struct sip_stack *s = h->data;
+	sip_txn_layer_trim(s->txns);
 }
 
 static void trace(const char *dir, enum sip_tp_type type, const struct sockaddr *peer, const char *b, size_t n)
@@ -244,11 +252,21 @@ int sip_stack_new(struct sip_stack **out, uv_loop_t *loop, const struct sip_stac
 	uv_timer_init(loop, &s->timer);
 	s->timer.data = s;
 	s->armed = SIP_MS_NEVER;
+	uv_timer_init(loop, &s->trim);
+	s->trim.data = s;
+	uv_timer_start(&s->trim, on_trim, SIP_TXN_TRIM_MS, SIP_TXN_TRIM_MS);
+	uv_unref((uv_handle_t *)&s->trim);
+	s->open_handles = 2;
 	*out = s;
 	return 0;
 }
 
-static void timer_closed(uv_handle_t *h) { sip_free(h->data); }
+static void timer_closed(uv_handle_t *h)
+{
+	struct sip_stack *s = h->data;
+	if (--s->open_handles == 0)
+		sip_free(s);
+}
 
 void sip_stack_close(struct sip_stack *s)
 {
@@ -258,8 +276,10 @@ void sip_stack_close(struct sip_stack *s)
 	s->txns = NULL;
 	s->closing = true;
 	uv_timer_stop(&s->timer);
+	uv_timer_stop(&s->trim);
 	sip_transport_close(s->tp);
 	uv_close((uv_handle_t *)&s->timer, timer_closed);
+	uv_close((uv_handle_t *)&s->trim, timer_closed);
 }
 
 struct sip_transport *sip_stack_transport(struct sip_stack *s) { return s->tp; }
