@@ -152,16 +152,18 @@ def response_to(req, code, reason, to_tag="uas1"):
 
 
 class Responder:
-    """A UDP callee on 127.0.0.1:port (a thread): answers every INVITE with
-    `code` after `delay` s, absorbs ACKs, and records (arrival time, bytes)
-    of each INVITE in self.invites (its sender in self.peers)."""
+    """A UDP callee on 127.0.0.1:port (a thread): answers every INVITE (and
+    every request whose method is in `methods`) with `code` after `delay` s,
+    absorbs ACKs, and records (arrival time, bytes) of each such request in
+    self.invites (its sender in self.peers)."""
 
-    def __init__(self, port, code=486, reason="Busy Here", delay=0.0):
+    def __init__(self, port, code=486, reason="Busy Here", delay=0.0, methods=("INVITE",)):
         import threading
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", port))
         self.sock.settimeout(0.05)
         self.code, self.reason, self.delay = code, reason, delay
+        self.starts = tuple(m.encode() + b" " for m in methods)
         self.invites, self.peers, self.responses, self.running = [], [], [], True
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -175,7 +177,7 @@ class Responder:
                 continue
             except OSError:
                 return
-            if not data.startswith(b"INVITE "):
+            if not data.startswith(self.starts):
                 if status_of(data):
                     self.responses.append(data)  # to what send() sent
                 continue  # an ACK
