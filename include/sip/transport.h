@@ -57,6 +57,8 @@ struct sip_tp_recv {
 	const struct sip_msg *msg;       /* parsed message, or NULL when parsing failed */
 	int parse_rc;                    /* 0, or the negative sip_msg_parse() error */
 	const struct sip_parse_err *perr; /* set when msg is NULL */
+	int answered;                    /* msg NULL: the status the transport answered it with (400, 505,
+					  * 513 ...), 0 when no response could be routed (or answers are off) */
 	const struct sockaddr *src;      /* peer address */
 	struct sip_listener *listener;   /* local listener it arrived on (NULL for an outbound connection) */
 	uint64_t conn;                   /* connection id (stream transports), 0 for UDP */

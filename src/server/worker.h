@@ -51,6 +51,7 @@ struct sip__worker {
 	uv_loop_t loop;
 	uv_thread_t thread;
 	uv_async_t stop;
+	uv_async_t report;         /* SIGUSR1: log the counters (stats.c) */
 	struct sip_stack *stack;
 	const struct sip__shared *shared;
 	/* Registrar: this worker's store handle, credentials and registrar. */
@@ -90,6 +91,8 @@ struct sip__worker {
  * spec); on return it holds the bound port so later workers share it. */
 int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server_config *cfg,
 		     const struct sip__shared *shared, uint16_t *ports, char *err, size_t errcap);
+/* Logs the worker's counters (stats.c); on its own thread. */
+void sip__worker_report(struct sip__worker *w);
 /* Runs the loop until stopped; the thread entry. */
 void sip__worker_main(void *arg);
 /* Releases what sip__worker_open made when the thread never ran. */

@@ -85,18 +85,22 @@ static void stamp_info(struct sip_tp_recv *ev, const struct sip_via *v, const st
 		ev->add_received = true;
 }
 
-static void answer_bad(struct sip_transport *t, const char *buf, size_t len, int status,
-		       const struct sockaddr *src, struct sip_listener *l, struct sip__conn *c)
+/* Answers a message the parser rejected with status when its raw headers
+ * let a response be built and routed. Returns status when sent, else 0. */
+static int answer_bad(struct sip_transport *t, const char *buf, size_t len, int status,
+		      const struct sockaddr *src, struct sip_listener *l, struct sip__conn *c)
 {
 	if (t->cfg.no_error_responses || status < 300)
-		return;
+		return 0;
 	char out[SIP__ERR_RESP_MAX];
 	int n = sip_transport_error_response(buf, len, status, out, sizeof(out));
 	if (n <= 0)
-		return;
+		return 0;
 	int rc = c ? sip__conn_write(c, out, (size_t)n, 0, NULL) : sip__udp_send(t, l, src, out, (size_t)n, NULL);
-	if (rc == 0)
-		t->stats.error_responses++;
+	if (rc != 0)
+		return 0;
+	t->stats.error_responses++;
+	return status;
 }
 
 void sip__tp_deliver(struct sip_transport *t, const char *buf, size_t len, const struct sockaddr *src,
@@ -149,7 +153,7 @@ void sip__tp_deliver(struct sip_transport *t, const char *buf, size_t len, const
 		}
 		ev.parse_rc = rc;
 		ev.perr = &perr;
-		answer_bad(t, buf, len, perr.status, src, l, c);
+		ev.answered = answer_bad(t, buf, len, perr.status, src, l, c);
 		t->cfg.on_recv(t, &ev, t->cfg.ud);
 		return;
 	}

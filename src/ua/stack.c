@@ -194,9 +194,13 @@ static void on_recv(struct sip_transport *t, const struct sip_tp_recv *ev, void 
 	(void)t;
 	trace("recv", ev->type, ev->src, ev->buf, ev->len);
 	if (!ev->msg) {
-		sip_log(SIP_LOG_INFO, "%s: bad message (%s at offset %zu)%s", s->cfg.name,
+		char from[80], how[48] = "dropped: no response can be routed";
+		sip_sockaddr_text(ev->src, from, sizeof(from));
+		if (ev->answered)
+			snprintf(how, sizeof(how), "answered %d", ev->answered);
+		sip_log(SIP_LOG_INFO, "%s: bad message from %s (%s at offset %zu), %s", s->cfg.name, from,
 			ev->perr && ev->perr->reason ? ev->perr->reason : "unparseable", ev->perr ? ev->perr->offset : 0,
-			ev->perr && ev->perr->status ? ", answered" : ", dropped");
+			how);
 		return; /* the transport answered 400/505/513 when a response could be routed */
 	}
 	const struct sip_msg *msg = ev->msg;

@@ -40,6 +40,41 @@ check "TLS over IPv6 (openssl s_client, certificate verified): '$got'" [ "$got" 
 got=$(tls_options 127.0.0.1 $PT wrong.example.com)
 check "TLS with the wrong host name is refused by the peer" [ -z "$got" ]
 check "sipd still running" kill -0 "$SIPD_PID"
+
+# Bad input is logged with its fate; SIGUSR1 makes every worker log its
+# counters (and worker 0 the live bindings).
+python3 - "$P4" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"\x00\xff garbage", ("127.0.0.1", port))
+s.sendto(b"OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-badcl;rport\r\n"
+         b"From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: badcl@t\r\nCSeq: 1 OPTIONS\r\n"
+         b"Max-Forwards: 70\r\nContent-Length: many\r\n\r\n", ("127.0.0.1", port))
+PY
+sleep 0.3
+kill -USR1 "$SIPD_PID"
+for _ in $(seq 1 40); do [ "$(grep -c ' stats: ' "$WORK/options.log")" -ge 2 ] && break; sleep 0.05; done
+check "bad input logged: garbage dropped (no response can be routed), a bad Content-Length answered 400" \
+	bash -c "grep -q 'bad message from 127.0.0.1:[0-9]* (.*), dropped: no response can be routed' '$WORK/options.log' &&
+		grep -q 'bad message from 127.0.0.1:[0-9]* (malformed Content-Length.*), answered 400' '$WORK/options.log'"
+stats=$(python3 - "$WORK/options.log" <<'PY'
+import re, sys
+log = open(sys.argv[1]).read()
+rows = re.findall(r"worker (\d+) stats: messages in (\d+) out (\d+), unparsable (\d+), answered statelessly (\d+)"
+                  r".*connections open \d+ accepted (\d+)", log)
+ws = sorted({r[0] for r in rows})
+tot = [sum(int(r[i]) for r in rows) for i in range(1, 6)]
+print("workers", len(ws), "in", tot[0], "out", tot[1], "unparsable", tot[2], "stateless", tot[3], "accepted", tot[4],
+      "bindings", "yes" if re.search(r"bindings: 0 live", log) else "no")
+PY
+)
+echo "  $stats"
+read -r _ nw _ rin _ rout _ unp _ sl _ acc _ bnd <<<"$stats"
+check "SIGUSR1: both workers report; 82 OPTIONS in and answered (SIPp 4x20, TLS 2), 2 unparsable, 1 answered statelessly" \
+	bash -c "[ $nw = 2 ] && [ $rin -ge 82 ] && [ $rout -ge 82 ] && [ $unp = 2 ] && [ $sl = 1 ]"
+check "  connections accepted (SIPp TCP over IPv4 and IPv6, three TLS) counted; worker 0 counts the bindings" \
+	bash -c "[ $acc -ge 5 ] && [ $bnd = yes ]"
 stop_pid "$SIPD_PID"
 
 # Mutual TLS: tls.verify_clients refuses a client without a certificate the

@@ -24,6 +24,7 @@ struct tt_event {
 	size_t len;
 	bool parsed, is_request, add_received, fill_rport;
 	int status, perr_status;
+	int answered; /* ev->answered: the status the transport sent for a bad message */
 	char received[48];
 	uint16_t rport, src_port;
 	uint64_t conn;
@@ -89,6 +90,7 @@ static inline void tt_on_recv(struct sip_transport *t, const struct sip_tp_recv 
 		e->status = ev->msg->status;
 	} else {
 		e->perr_status = ev->perr ? ev->perr->status : -1;
+		e->answered = ev->answered;
 	}
 	e->add_received = ev->add_received;
 	e->fill_rport = ev->fill_rport;

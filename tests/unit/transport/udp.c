@@ -182,6 +182,11 @@ static void test_bad_datagram(void **state)
 	assert_false(srv.ev[0].parsed);
 	assert_false(srv.ev[1].parsed);
 	assert_int_equal(srv.ev[1].perr_status, 400);
+	/* The TU learns which one was answered: the garbage had status 400
+	 * from the parser too, but no Via to answer it on. */
+	assert_int_equal(srv.ev[0].perr_status, 400);
+	assert_int_equal(srv.ev[0].answered, 0);
+	assert_int_equal(srv.ev[1].answered, 400);
 	assert_true(cli.ev[0].parsed);
 	assert_int_equal(cli.ev[0].status, 400);
 	assert_non_null(strstr(cli.ev[0].buf, "Call-ID: bad1\r\n"));
