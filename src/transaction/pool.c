@@ -5,14 +5,6 @@
 #include <sys/mman.h>
 #include "transaction/pool.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define POOL_BYPASS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define POOL_BYPASS 1
-#endif
-#endif
-
 struct sip__slab {
 	struct sip__slab *next, *prev; /* on partial[cls] (both) or spare (next only) */
 	void *free;                    /* freed objects of this slab, linked through their first word */
@@ -23,7 +15,7 @@ struct sip__slab {
 	max_align_t align[];           /* objects start here, suitably aligned */
 };
 
-#ifndef POOL_BYPASS
+#ifndef SIP__POOL_BYPASS
 static size_t class_of(size_t n) { return (n + SIP__POOL_GRAIN - 1) / SIP__POOL_GRAIN - 1; }
 
 static char *slab_end(struct sip__slab *s) { return (char *)s + SIP__POOL_SLAB; }
@@ -95,7 +87,7 @@ static struct sip__slab *slab_for(struct sip__pool *p, size_t c)
 
 void *sip__pool_alloc(struct sip__pool *p, size_t n)
 {
-#ifdef POOL_BYPASS
+#ifdef SIP__POOL_BYPASS
 	(void)p;
 	return sip_malloc(n);
 #else
@@ -123,7 +115,7 @@ void sip__pool_free(struct sip__pool *p, void *ptr, size_t n)
 {
 	if (!ptr)
 		return;
-#ifdef POOL_BYPASS
+#ifdef SIP__POOL_BYPASS
 	(void)p;
 	(void)n;
 	sip_free(ptr);
@@ -149,7 +141,7 @@ void sip__pool_free(struct sip__pool *p, void *ptr, size_t n)
 
 void sip__pool_trim(struct sip__pool *p)
 {
-#ifndef POOL_BYPASS
+#ifndef SIP__POOL_BYPASS
 	for (size_t n = p->spare_low; n && p->spare; n--) {
 		struct sip__slab *s = p->spare;
 		p->spare = s->next;
@@ -164,7 +156,7 @@ void sip__pool_trim(struct sip__pool *p)
 
 void sip__pool_destroy(struct sip__pool *p)
 {
-#ifndef POOL_BYPASS
+#ifndef SIP__POOL_BYPASS
 	p->spare_low = p->nspare;
 	sip__pool_trim(p);
 	for (size_t c = 0; c < SIP__POOL_CLASSES; c++)

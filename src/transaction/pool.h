@@ -20,6 +20,16 @@
 
 #include <sip/core.h>
 
+/* Defined under AddressSanitizer: the pool hands every object to sip_malloc
+ * (no slabs are mapped, trim does nothing). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SIP__POOL_BYPASS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIP__POOL_BYPASS 1
+#endif
+#endif
+
 #define SIP__POOL_GRAIN 64u
 #define SIP__POOL_MAX 2048u          /* larger objects come from sip_malloc */
 #define SIP__POOL_SLAB (64u << 10)   /* a power of two */

@@ -11,15 +11,6 @@
 #include <cmocka.h>
 #include "transaction/pool.h"
 
-/* Under AddressSanitizer the pool hands every object to sip_malloc. */
-#if defined(__SANITIZE_ADDRESS__)
-#define POOL_BYPASS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define POOL_BYPASS 1
-#endif
-#endif
-
 enum { N = 3000 };
 
 static long live;
@@ -85,7 +76,7 @@ static void test_pool_class_reuse(void **state)
 	void *keep = sip__pool_alloc(&p, 100); /* keeps the slab in use */
 	sip__pool_free(&p, a, 200);
 	void *b = sip__pool_alloc(&p, 250); /* same 64-byte class (193..256) */
-#ifndef POOL_BYPASS
+#ifndef SIP__POOL_BYPASS
 	assert_ptr_equal(a, b);
 #else
 	(void)a; /* objects come from the seam one by one under ASan */
@@ -108,7 +99,7 @@ static void test_pool_trim_after_burst(void **state)
 		assert_non_null(obj[i]);
 		memset(obj[i], 0x5a, 300);
 	}
-#ifndef POOL_BYPASS
+#ifndef SIP__POOL_BYPASS
 	size_t peak = p.slab_bytes;
 	assert_true(peak >= (size_t)BURST * 300);
 	/* All but one object freed: the slab of the survivor stays. */
@@ -148,7 +139,7 @@ static void test_pool_steady_load_keeps_slabs(void **state)
 	for (int period = 0; period < 10; period++) {
 		void *o = sip__pool_alloc(&p, period % 2 ? 500 : 1500);
 		assert_non_null(o);
-#ifndef POOL_BYPASS
+#ifndef SIP__POOL_BYPASS
 		assert_ptr_equal(o, first); /* the spare slab, carved for this class */
 		assert_int_equal(p.slab_bytes, SIP__POOL_SLAB);
 #endif
