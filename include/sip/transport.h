@@ -254,6 +254,13 @@ SIP_API int sip_transport_send_conn(struct sip_transport *t, uint64_t conn, cons
 SIP_API int sip_transport_send_response(struct sip_transport *t, const struct sip_msg *resp, const char *bytes,
 					size_t len, uint64_t conn_hint);
 
+/* Reads the TLS certificate, key and CA files named in the configuration
+ * again (a renewed certificate): connections made from now on use them,
+ * open ones go on with what they were made with. On any error (a missing or
+ * unreadable file, a key that does not match) nothing changes and
+ * SIP_ECONFIG is returned. */
+SIP_API int sip_transport_tls_reload(struct sip_transport *t);
+
 /* Closes a stream connection (queued bytes are still written first). */
 SIP_API int sip_transport_conn_close(struct sip_transport *t, uint64_t conn);
 /* Number of open stream connections. */

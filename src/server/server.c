@@ -20,7 +20,7 @@ void sip_server_stop(void)
 }
 
 struct main_ctx {
-	uv_signal_t sigint, sigterm, sigusr1;
+	uv_signal_t sigint, sigterm, sigusr1, sighup;
 	uv_async_t wakeup;
 	struct sip__worker *w;
 	unsigned n;
@@ -31,6 +31,7 @@ static void stop_main(struct main_ctx *c)
 	uv_close((uv_handle_t *)&c->sigint, NULL);
 	uv_close((uv_handle_t *)&c->sigterm, NULL);
 	uv_close((uv_handle_t *)&c->sigusr1, NULL);
+	uv_close((uv_handle_t *)&c->sighup, NULL);
 	uv_close((uv_handle_t *)&c->wakeup, NULL);
 }
 
@@ -42,13 +43,13 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static void on_wakeup(uv_async_t *h) { stop_main(h->data); }
 
-/* SIGUSR1: every worker logs its counters, on its own thread. */
-static void on_report_signal(uv_signal_t *h, int signum)
+/* SIGUSR1: every worker logs its counters; SIGHUP: every worker reads the
+ * TLS files again. Each on its own thread (what it touches is its own). */
+static void on_worker_signal(uv_signal_t *h, int signum)
 {
 	struct main_ctx *c = h->data;
-	(void)signum;
 	for (unsigned i = 0; i < c->n; i++)
-		uv_async_send(&c->w[i].report);
+		uv_async_send(signum == SIGHUP ? &c->w[i].reload : &c->w[i].report);
 }
 
 /* Loopback addresses only (127/8, ::1, localhost)? Registration is open there
@@ -166,13 +167,15 @@ int sip_server_run(const struct sip_server_config *cfg)
 	uv_signal_init(&main_loop, &mc.sigint);
 	uv_signal_init(&main_loop, &mc.sigterm);
 	uv_signal_init(&main_loop, &mc.sigusr1);
+	uv_signal_init(&main_loop, &mc.sighup);
 	uv_async_init(&main_loop, &mc.wakeup, on_wakeup);
-	mc.sigint.data = mc.sigterm.data = mc.sigusr1.data = mc.wakeup.data = &mc;
+	mc.sigint.data = mc.sigterm.data = mc.sigusr1.data = mc.sighup.data = mc.wakeup.data = &mc;
 	mc.w = w;
 	mc.n = n;
 	uv_signal_start(&mc.sigint, on_signal, SIGINT);
 	uv_signal_start(&mc.sigterm, on_signal, SIGTERM);
-	uv_signal_start(&mc.sigusr1, on_report_signal, SIGUSR1);
+	uv_signal_start(&mc.sigusr1, on_worker_signal, SIGUSR1);
+	uv_signal_start(&mc.sighup, on_worker_signal, SIGHUP);
 	main_wakeup = &mc.wakeup;
 
 	for (unsigned i = 0; i < n; i++)

@@ -44,12 +44,14 @@ static void tu_event(void *ctx, struct sip_stack *s, struct sip_txn *txn, enum s
 }
 
 static void on_report(uv_async_t *h) { sip__worker_report(h->data); }
+static void on_reload(uv_async_t *h) { sip__worker_reload_tls(h->data); }
 
 static void on_stop(uv_async_t *h)
 {
 	struct sip__worker *w = h->data;
 	uv_close((uv_handle_t *)&w->stop, NULL);
 	uv_close((uv_handle_t *)&w->report, NULL);
+	uv_close((uv_handle_t *)&w->reload, NULL);
 	w->closing = true;
 	sip__proxy_handoff_close(w);
 	sip_resolver_free(w->resolver); /* pending lookups end their branches first */
@@ -140,6 +142,8 @@ int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server
 	w->stop.data = w;
 	uv_async_init(&w->loop, &w->report, on_report);
 	w->report.data = w;
+	uv_async_init(&w->loop, &w->reload, on_reload);
+	w->reload.data = w;
 	return 0;
 fail:
 	if (w->resolver)

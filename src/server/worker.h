@@ -51,7 +51,8 @@ struct sip__worker {
 	uv_loop_t loop;
 	uv_thread_t thread;
 	uv_async_t stop;
-	uv_async_t report;         /* SIGUSR1: log the counters (stats.c) */
+	uv_async_t report;         /* SIGUSR1: log the counters (signals.c) */
+	uv_async_t reload;         /* SIGHUP: read the TLS files again (signals.c) */
 	struct sip_stack *stack;
 	const struct sip__shared *shared;
 	/* Registrar: this worker's store handle, credentials and registrar. */
@@ -91,8 +92,10 @@ struct sip__worker {
  * spec); on return it holds the bound port so later workers share it. */
 int sip__worker_open(struct sip__worker *w, unsigned id, const struct sip_server_config *cfg,
 		     const struct sip__shared *shared, uint16_t *ports, char *err, size_t errcap);
-/* Logs the worker's counters (stats.c); on its own thread. */
+/* Logs the worker's counters (signals.c); on its own thread. */
 void sip__worker_report(struct sip__worker *w);
+/* Reads the TLS certificate, key and CA files again (signals.c); on its own thread. */
+void sip__worker_reload_tls(struct sip__worker *w);
 /* Runs the loop until stopped; the thread entry. */
 void sip__worker_main(void *arg);
 /* Releases what sip__worker_open made when the thread never ran. */

@@ -11,65 +11,120 @@
 /* Listeners of a mutual-TLS transport: a client certificate that verifies
  * against the client CA file is required; its CA names are sent in the
  * CertificateRequest so clients with several certificates pick the right one. */
-static int require_client_cert(struct sip_transport *t)
+static int require_client_cert(const struct sip_transport_config *cfg, SSL_CTX *srv)
 {
-	const char *ca = t->cfg.tls_client_ca_file ? t->cfg.tls_client_ca_file : t->cfg.tls_ca_file;
-	if (!t->srv_ctx || !ca || SSL_CTX_load_verify_locations(t->srv_ctx, ca, NULL) != 1)
+	const char *ca = cfg->tls_client_ca_file ? cfg->tls_client_ca_file : cfg->tls_ca_file;
+	if (!srv || !ca || SSL_CTX_load_verify_locations(srv, ca, NULL) != 1)
 		return SIP_ECONFIG;
 	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca);
 	if (!names)
 		return SIP_ECONFIG;
-	SSL_CTX_set_client_CA_list(t->srv_ctx, names);
-	SSL_CTX_set_verify(t->srv_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_client_CA_list(srv, names);
+	SSL_CTX_set_verify(srv, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	return 0;
 }
 
-int sip__tls_init(struct sip_transport *t)
+/* Builds the server context (when cfg has a certificate) and the client
+ * context from the files cfg names, read now. Both or neither: on failure
+ * nothing is returned. */
+static int build_contexts(const struct sip_transport_config *cfg, SSL_CTX **srv_out, SSL_CTX **cli_out)
 {
-	const struct sip_transport_config *cfg = &t->cfg;
+	SSL_CTX *srv = NULL, *cli = NULL;
 	if (!!cfg->tls_cert_file != !!cfg->tls_key_file)
 		return SIP_ECONFIG;
 	if (cfg->tls_cert_file) {
-		t->srv_ctx = SSL_CTX_new(TLS_server_method());
-		if (!t->srv_ctx)
+		srv = SSL_CTX_new(TLS_server_method());
+		if (!srv)
 			goto fail;
-		SSL_CTX_set_min_proto_version(t->srv_ctx, TLS1_2_VERSION);
-		if (SSL_CTX_use_certificate_chain_file(t->srv_ctx, cfg->tls_cert_file) != 1 ||
-		    SSL_CTX_use_PrivateKey_file(t->srv_ctx, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(t->srv_ctx) != 1)
+		SSL_CTX_set_min_proto_version(srv, TLS1_2_VERSION);
+		if (SSL_CTX_use_certificate_chain_file(srv, cfg->tls_cert_file) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(srv, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(srv) != 1)
 			goto fail;
 	}
-	if (cfg->tls_require_client_cert && require_client_cert(t) != 0)
+	if (cfg->tls_require_client_cert && require_client_cert(cfg, srv) != 0)
 		goto fail;
-	t->cli_ctx = SSL_CTX_new(TLS_client_method());
-	if (!t->cli_ctx)
+	cli = SSL_CTX_new(TLS_client_method());
+	if (!cli)
 		goto fail;
-	SSL_CTX_set_min_proto_version(t->cli_ctx, TLS1_2_VERSION);
+	SSL_CTX_set_min_proto_version(cli, TLS1_2_VERSION);
 	/* Our certificate for servers that ask for one (mutual TLS between proxies). */
 	if (cfg->tls_cert_file &&
-	    (SSL_CTX_use_certificate_chain_file(t->cli_ctx, cfg->tls_cert_file) != 1 ||
-	     SSL_CTX_use_PrivateKey_file(t->cli_ctx, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1))
+	    (SSL_CTX_use_certificate_chain_file(cli, cfg->tls_cert_file) != 1 ||
+	     SSL_CTX_use_PrivateKey_file(cli, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
+	     SSL_CTX_check_private_key(cli) != 1))
 		goto fail;
 	if (cfg->tls_ca_file) {
-		if (SSL_CTX_load_verify_locations(t->cli_ctx, cfg->tls_ca_file, NULL) != 1)
+		if (SSL_CTX_load_verify_locations(cli, cfg->tls_ca_file, NULL) != 1)
 			goto fail;
-	} else if (SSL_CTX_load_verify_dir(t->cli_ctx, X509_get_default_cert_dir()) != 1) {
+	} else if (SSL_CTX_load_verify_dir(cli, X509_get_default_cert_dir()) != 1) {
 		/* The hashed directory is read lazily per lookup; the bundle file would be
 		 * parsed whole for every transport (one per worker). */
-		SSL_CTX_set_default_verify_paths(t->cli_ctx);
+		SSL_CTX_set_default_verify_paths(cli);
 	}
-	SSL_CTX_set_verify(t->cli_ctx, cfg->tls_insecure_no_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify(cli, cfg->tls_insecure_no_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+	*srv_out = srv;
+	*cli_out = cli;
 	return 0;
 fail:
 	ERR_clear_error();
+	SSL_CTX_free(srv);
+	SSL_CTX_free(cli);
 	return SIP_ECONFIG;
 }
 
-void sip__tls_free(struct sip_transport *t)
+/* Copies the TLS file names into the transport and points cfg at the
+ * copies: the caller's strings need not outlive sip_transport_new(). */
+static int keep_paths(struct sip_transport *t)
+{
+	const char **names[] = {&t->cfg.tls_cert_file, &t->cfg.tls_key_file, &t->cfg.tls_ca_file,
+				&t->cfg.tls_client_ca_file};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(t->tls_paths) / sizeof(t->tls_paths[0]),
+		       "one copy per TLS file name");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!*names[i])
+			continue;
+		if (!(t->tls_paths[i] = sip_memdup_str(*names[i], strlen(*names[i]))))
+			return SIP_ENOMEM;
+		*names[i] = t->tls_paths[i];
+	}
+	return 0;
+}
+
+static void free_contexts(struct sip_transport *t)
 {
 	SSL_CTX_free(t->srv_ctx);
 	SSL_CTX_free(t->cli_ctx);
 	t->srv_ctx = t->cli_ctx = NULL;
+}
+
+int sip__tls_init(struct sip_transport *t)
+{
+	int rc = keep_paths(t);
+	return rc < 0 ? rc : build_contexts(&t->cfg, &t->srv_ctx, &t->cli_ctx);
+}
+
+int sip_transport_tls_reload(struct sip_transport *t)
+{
+	SSL_CTX *srv, *cli;
+	int rc = build_contexts(&t->cfg, &srv, &cli);
+	if (rc < 0)
+		return rc;
+	/* Open connections hold references to the contexts they were made
+	 * from (SSL_new takes one) and go on with them. */
+	free_contexts(t);
+	t->srv_ctx = srv;
+	t->cli_ctx = cli;
+	return 0;
+}
+
+void sip__tls_free(struct sip_transport *t)
+{
+	free_contexts(t);
+	for (size_t i = 0; i < sizeof(t->tls_paths) / sizeof(t->tls_paths[0]); i++) {
+		sip_free(t->tls_paths[i]);
+		t->tls_paths[i] = NULL;
+	}
 }
 
 /* Moves OpenSSL's ciphertext output to the socket. */

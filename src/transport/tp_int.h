@@ -89,6 +89,7 @@ struct sip_transport {
 	uv_loop_t *loop;
 	struct sip_transport_config cfg;
 	SSL_CTX *srv_ctx, *cli_ctx;
+	char *tls_paths[4];             /* owned copies of cfg's TLS file names (cfg points at them) */
 	struct sip_listener *listeners[SIP_TP_MAX_LISTENERS];
 	unsigned nlisteners;
 	struct sip__conn *conns;

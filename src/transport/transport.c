@@ -51,9 +51,9 @@ int sip_transport_new(struct sip_transport **out, uv_loop_t *loop, const struct 
 			return rc < 0 ? rc : SIP_EIO;
 		}
 	}
-	/* The file names need not outlive this call: the TLS contexts load them now. */
+	/* The file names need not outlive this call: the transport keeps copies
+	 * (sip_transport_tls_reload() reads the files again). */
 	rc = sip__tls_init(t);
-	t->cfg.tls_cert_file = t->cfg.tls_key_file = t->cfg.tls_ca_file = t->cfg.tls_client_ca_file = NULL;
 	if (rc) {
 		sip__tls_free(t);
 		sip_ratelimit_free(t->limiter);

@@ -196,6 +196,101 @@ static void test_tls_mutual_no_client_cert(void **state)
 	mutual(false);
 }
 
+static void copy_file(const char *from, const char *to)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Closes the client's connection and waits until it is gone, so the next
+ * request makes a new one (a new handshake). */
+static void drop_client_conn(uint64_t conn)
+{
+	assert_int_equal(sip_transport_conn_close(cli.t, conn), 0);
+	tt_run_until(sip_transport_conn_count(cli.t) == 0);
+}
+
+/* A renewed certificate without a restart: the listener's files are
+ * replaced (the sip.test pair by a sip2.test one) and reloaded. The open
+ * connection goes on with the old certificate; a new connection gets the new
+ * one (a client asking for sip.test is refused, one asking for sip2.test
+ * served). A reload that cannot read a good pair (a damaged key) changes
+ * nothing: new connections still get sip2.test. */
+static void test_tls_reload(void **state)
+{
+	(void)state;
+	char dir2[64] = "/tmp/sip-tls2-XXXXXX", cmd[512], live_cert[128], live_key[128], cert2[128], key2[128],
+	     bundle[128];
+	assert_non_null(mkdtemp(dir2));
+	snprintf(cmd, sizeof(cmd), "sh '%s' '%s' sip2.test >/dev/null", GENCERT, dir2);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cert2, sizeof(cert2), "%s/cert.pem", dir2);
+	snprintf(key2, sizeof(key2), "%s/key.pem", dir2);
+	snprintf(live_cert, sizeof(live_cert), "%s/live-cert.pem", dir2);
+	snprintf(live_key, sizeof(live_key), "%s/live-key.pem", dir2);
+	snprintf(bundle, sizeof(bundle), "%s/bundle.pem", dir2);
+	copy_file(cert, live_cert);
+	copy_file(key, live_key);
+	snprintf(cmd, sizeof(cmd), "cat '%s' '%s' > '%s'", cert, cert2, bundle);
+	assert_int_equal(system(cmd), 0);
+
+	struct sip_transport_config cfg;
+	tt_setup();
+	tt_config(&cfg, &srv);
+	cfg.tls_cert_file = live_cert;
+	cfg.tls_key_file = live_key;
+	tt_side_new(&srv, &cfg);
+	tt_config(&cfg, &cli);
+	cfg.tls_ca_file = bundle; /* trusts both certificates */
+	tt_side_new(&cli, &cfg);
+	assert_int_equal(sip_transport_listen(srv.t, "tls", "127.0.0.1", 0, &lsrv), 0);
+	assert_int_equal(sip_transport_listen(cli.t, "udp", "127.0.0.1", 0, &lcli), 0);
+	srv.react = answer_200;
+
+	uint64_t conn = 0;
+	assert_int_equal(send_req("sip.test", &conn), 0);
+	tt_run_until(cli.nev == 1);
+	assert_int_equal(cli.ev[0].status, 200);
+
+	copy_file(cert2, live_cert);
+	copy_file(key2, live_key);
+	assert_int_equal(sip_transport_tls_reload(srv.t), 0);
+
+	/* The open connection is unaffected. */
+	char req[2048];
+	int n = tt_request(req, sizeof(req), lcli, SIP_TP_TLS, 0, "OPTIONS", 2, "");
+	assert_int_equal(sip_transport_send_conn(cli.t, conn, req, (size_t)n, NULL), 0);
+	tt_run_until(cli.nev == 2);
+	assert_int_equal(cli.ev[1].status, 200);
+	assert_int_equal(cli.ev[1].conn, conn);
+
+	/* A new connection meets the new certificate. */
+	drop_client_conn(conn);
+	assert_int_equal(send_req("sip.test", NULL), 0);
+	tt_run_until(cli.nerr == 1);
+	assert_int_equal(cli.err[0].kind, SIP_TP_ERR_CONNECT);
+	assert_int_equal(cli.err[0].err, SIP_EAUTH);
+	assert_int_equal(send_req("sip2.test", &conn), 0);
+	tt_run_until(cli.nev == 3);
+	assert_int_equal(cli.ev[2].status, 200);
+
+	/* A damaged key: the reload fails and the working pair stays. */
+	FILE *f = fopen(live_key, "w");
+	assert_non_null(f);
+	fputs("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n", f);
+	fclose(f);
+	assert_int_equal(sip_transport_tls_reload(srv.t), SIP_ECONFIG);
+	drop_client_conn(conn);
+	assert_int_equal(send_req("sip2.test", NULL), 0);
+	tt_run_until(cli.nev == 4);
+	assert_int_equal(cli.ev[3].status, 200);
+	assert_int_equal(srv.nev, 4);
+	stop();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir2);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Bad TLS configuration is refused up front. */
 static void test_tls_config(void **state)
 {
@@ -227,7 +322,7 @@ int main(void)
 		cmocka_unit_test(test_tls_v4),        cmocka_unit_test(test_tls_v6),
 		cmocka_unit_test(test_tls_wrong_host), cmocka_unit_test(test_tls_no_verify),
 		cmocka_unit_test(test_tls_mutual),    cmocka_unit_test(test_tls_mutual_no_client_cert),
-		cmocka_unit_test(test_tls_config),
+		cmocka_unit_test(test_tls_config),    cmocka_unit_test(test_tls_reload),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

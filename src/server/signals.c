@@ -1,8 +1,9 @@
-/* stats.c — what a worker reports when sipd gets SIGUSR1: one log line of
- * its counters (messages, errors, connections, transactions and the memory
- * they hold, the password-guessing guard), and from worker 0 the number of
- * live bindings in the store all workers share. For an operator asking
- * "what is it doing?" without a debugger or a packet capture. */
+/* signals.c — what a worker does on the operator's signals. SIGUSR1: one log
+ * line of its counters (messages, errors, connections, transactions and the
+ * memory they hold), and from worker 0 the number of live bindings in the
+ * store all workers share — "what is it doing?" without a debugger or a
+ * packet capture. SIGHUP: the TLS files are read again (a renewed
+ * certificate) for the connections made from then on. */
 #include "worker.h"
 
 #include <sip/log.h>
@@ -36,4 +37,18 @@ void sip__worker_report(struct sip__worker *w)
 		sip_log(SIP_LOG_INFO, "bindings: %d live", n);
 	else
 		sip_log(SIP_LOG_WARN, "bindings: counting failed: %s", sip_strerror(n));
+}
+
+void sip__worker_reload_tls(struct sip__worker *w)
+{
+	if (!w->cfg->tls_cert && !w->cfg->tls_ca)
+		return; /* nothing configured: nothing to read again */
+	int rc = sip_transport_tls_reload(sip_stack_transport(w->stack));
+	if (rc < 0)
+		sip_log(SIP_LOG_ERROR, "%s: reloading the TLS files failed (%s): new connections keep the current ones",
+			w->name, sip_strerror(rc));
+	else if (w->id == 0)
+		sip_log(SIP_LOG_INFO, "TLS files reloaded%s%s%s%s: new connections use them", w->cfg->tls_cert ? " " : "",
+			w->cfg->tls_cert ? w->cfg->tls_cert : "", w->cfg->tls_ca ? ", CA " : "",
+			w->cfg->tls_ca ? w->cfg->tls_ca : "");
 }
