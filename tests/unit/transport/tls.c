@@ -45,16 +45,17 @@ static void answer_200(struct tt_side *s, const struct sip_tp_recv *ev)
 	assert_int_equal(tt_send_response(s->t, resp, (size_t)m, ev->conn), 0);
 }
 
-static void start(const char *ip, bool verify)
+/* A TLS server with the pair srv_cert/srv_key, a client trusting cli_ca. */
+static void start_with(const char *ip, bool verify, const char *srv_cert, const char *srv_key, const char *cli_ca)
 {
 	struct sip_transport_config cfg;
 	tt_setup();
 	tt_config(&cfg, &srv);
-	cfg.tls_cert_file = cert;
-	cfg.tls_key_file = key;
+	cfg.tls_cert_file = srv_cert;
+	cfg.tls_key_file = srv_key;
 	tt_side_new(&srv, &cfg);
 	tt_config(&cfg, &cli);
-	cfg.tls_ca_file = cert;
+	cfg.tls_ca_file = cli_ca;
 	cfg.tls_insecure_no_verify = !verify;
 	tt_side_new(&cli, &cfg);
 	assert_int_equal(sip_transport_listen(srv.t, "tls", ip, 0, &lsrv), 0);
@@ -62,6 +63,8 @@ static void start(const char *ip, bool verify)
 	assert_int_equal(sip_transport_listen(cli.t, "udp", ip, 0, &lcli), 0);
 	srv.react = answer_200;
 }
+
+static void start(const char *ip, bool verify) { start_with(ip, verify, cert, key, cert); }
 
 static void stop(void)
 {
@@ -235,18 +238,7 @@ static void test_tls_reload(void **state)
 	snprintf(cmd, sizeof(cmd), "cat '%s' '%s' > '%s'", cert, cert2, bundle);
 	assert_int_equal(system(cmd), 0);
 
-	struct sip_transport_config cfg;
-	tt_setup();
-	tt_config(&cfg, &srv);
-	cfg.tls_cert_file = live_cert;
-	cfg.tls_key_file = live_key;
-	tt_side_new(&srv, &cfg);
-	tt_config(&cfg, &cli);
-	cfg.tls_ca_file = bundle; /* trusts both certificates */
-	tt_side_new(&cli, &cfg);
-	assert_int_equal(sip_transport_listen(srv.t, "tls", "127.0.0.1", 0, &lsrv), 0);
-	assert_int_equal(sip_transport_listen(cli.t, "udp", "127.0.0.1", 0, &lcli), 0);
-	srv.react = answer_200;
+	start_with("127.0.0.1", true, live_cert, live_key, bundle); /* the client trusts both certificates */
 
 	uint64_t conn = 0;
 	assert_int_equal(send_req("sip.test", &conn), 0);
