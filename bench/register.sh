@@ -176,9 +176,8 @@ phase() {
 	for s in "${servers[@]}"; do
 		local left reserve fcpu fp99
 		left=$((START + BUDGET - $(date +%s)))
-		# Keep room for the auth phase's fills and fixed rounds.
-		reserve=0
-		[ "$rate" = "$FIXED_RATE" ] && reserve=$(((2 + REDIS) * (2 * FILL_SECS + 4) + (1 + REDIS) * SETTLE_SECS + ROUNDS * (2 + REDIS) * (DURATION + 2) + 8))
+		# Keep room for the later phases' fills, rests and fixed rounds.
+		reserve=$LATER_RESERVE
 		SL_DEADLINE=$(($(date +%s) + (left - reserve) / (TOTAL_SEARCHES - SEARCHES)))
 		SEARCHES=$((SEARCHES + 1))
 		# shellcheck disable=SC2086
@@ -203,6 +202,8 @@ P1=(sipd-memory kamailio-memory sipd-sqlite)
 fill "${P1[@]}"
 # Kamailio's search first so sipd-sqlite's is compared with a known figure
 # (the order of searches does not change what each measures).
+# Seconds the phases after the current one need besides their searches.
+LATER_RESERVE=$(((2 + REDIS) * (2 * FILL_SECS + 4) + (1 + REDIS) * SETTLE_SECS + ROUNDS * (2 + REDIS) * (DURATION + 2) + 8))
 phase "$FIXED_RATE" kamailio-memory sipd-memory sipd-sqlite
 FLOOR_CPU=-1
 if [ $FLOOR = 1 ] && [ -x "$SL_BUILD/bench/floor" ]; then
@@ -228,6 +229,7 @@ sl_start_sipd sipd-memory-auth "$(sl_free_port)" --workers "$WORKERS" --location
 sl_start_kamailio kamailio-memory-auth "$(sl_free_port)" "$SL_BENCH/kamailio/register.cfg" -A WITH_AUTH || exit 0
 P2=(sipd-memory-auth kamailio-memory-auth)
 fill "${P2[@]}"
+LATER_RESERVE=$((REDIS * (2 * FILL_SECS + 4 + SETTLE_SECS + ROUNDS * (DURATION + 2)) + 8))
 phase "$AUTH_FIXED_RATE" kamailio-memory-auth sipd-memory-auth
 for s in "${P2[@]}"; do sl_stop "$s"; done
 
@@ -242,6 +244,7 @@ if [ $REDIS = 1 ] && command -v redis-server >/dev/null; then
 		shift; exec "$@"' redis "$rport" "$SL_BUILD/sipd" -l "udp:$SL_HOST:$sport" -l "tcp:$SL_HOST:$sport" \
 		--db "$SL_WORK/sipd-redis.db" --log-level warn --workers "$WORKERS" --location "redis://127.0.0.1:$rport" || exit 0
 	fill sipd-redis
+	LATER_RESERVE=0
 	phase "$FIXED_RATE" sipd-redis
 	sl_stop sipd-redis
 fi
