@@ -65,6 +65,7 @@ kill -HUP "$SIPD_PID"
 for _ in $(seq 1 40); do grep -q "reloading the TLS files failed" "$WORK/options.log" && break; sleep 0.05; done
 check "SIGHUP with a damaged key: the failure is logged, the working certificate stays" \
 	bash -c "grep -q 'reloading the TLS files failed' '$WORK/options.log' && [ \"\$(timeout 10 openssl s_client -connect 127.0.0.1:$PT </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)\" = '$new_fp' ]"
+cp "$WORK/tls2/key.pem" "$WORK/tls/key.pem" # the good pair again, for the mutual TLS server below
 check "sipd still running" kill -0 "$SIPD_PID"
 
 # Bad input is logged with its fate; SIGUSR1 makes every worker log its
