@@ -20,19 +20,35 @@ static size_t class_of(size_t n) { return (n + SIP__POOL_GRAIN - 1) / SIP__POOL_
 
 static char *slab_end(struct sip__slab *s) { return (char *)s + SIP__POOL_SLAB; }
 
-/* A fresh slab aligned to its size: map twice the size, unmap the ends. */
+/* A fresh slab aligned to its size. First right below the previous one
+ * (MAP_FIXED_NOREPLACE: only if that range is free), so the kernel merges
+ * the slabs into one mapping — one mapping per slab would reach the
+ * per-process map count (65,530) at ~4 GB of slabs; else anywhere: map
+ * twice the size and unmap the ends. */
 static struct sip__slab *slab_map(struct sip__pool *p)
 {
 	const size_t S = SIP__POOL_SLAB;
-	char *m = mmap(NULL, 2 * S, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	char *a = (char *)(((uintptr_t)m + S - 1) & ~(uintptr_t)(S - 1));
-	size_t head = (size_t)(a - m);
-	if (head)
-		munmap(m, head);
-	if (S - head)
-		munmap(a + S, S - head);
+	const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	char *a = NULL;
+	if (p->next_at) {
+		char *m = mmap(p->next_at, S, prot, flags | MAP_FIXED_NOREPLACE, -1, 0);
+		if (m == p->next_at)
+			a = m;
+		else if (m != MAP_FAILED)
+			munmap(m, S); /* a kernel without MAP_FIXED_NOREPLACE took it as a hint */
+	}
+	if (!a) {
+		char *m = mmap(NULL, 2 * S, prot, flags, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		a = (char *)(((uintptr_t)m + S - 1) & ~(uintptr_t)(S - 1));
+		size_t head = (size_t)(a - m);
+		if (head)
+			munmap(m, head);
+		if (S - head)
+			munmap(a + S, S - head);
+	}
+	p->next_at = (uintptr_t)a >= S ? a - S : NULL;
 	p->slab_bytes += S;
 	return (struct sip__slab *)a;
 }

@@ -43,6 +43,7 @@ struct sip__pool {
 	size_t nspare;
 	size_t spare_low;              /* fewest spares since the last trim */
 	size_t slab_bytes;             /* mapped (stats) */
+	char *next_at;                 /* where the next slab is tried first: below the last one mapped */
 };
 
 /* n bytes (n > 0), or NULL when out of memory. */

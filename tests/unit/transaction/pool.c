@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -201,6 +202,42 @@ static void test_pool_random_churn(void **state)
 	sip__pool_destroy(&p);
 }
 
+#ifndef SIP__POOL_BYPASS
+static int count_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	assert_non_null(f);
+	int n = 0, c;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+#endif
+
+/* Slabs are mapped next to each other where the address space allows, so
+ * the kernel merges them into a few mappings: a pool holding gigabytes of
+ * transactions must not run into the per-process map count (65,530 by
+ * default) at one mapping per 64 KiB slab. */
+static void test_pool_slabs_share_mappings(void **state)
+{
+	(void)state;
+#ifndef SIP__POOL_BYPASS
+	enum { SLABS = 1000, PER = SIP__POOL_SLAB / 2048 };
+	static void *obj[SLABS * PER];
+	struct sip__pool p = {0};
+	int before = count_mappings();
+	for (int i = 0; i < SLABS * PER; i++)
+		assert_non_null(obj[i] = sip__pool_alloc(&p, 2000));
+	int grown = count_mappings() - before;
+	assert_true(p.slab_bytes >= (size_t)(SLABS - 1) * SIP__POOL_SLAB);
+	assert_true(grown < SLABS / 10);
+	for (int i = 0; i < SLABS * PER; i++)
+		sip__pool_free(&p, obj[i], 2000);
+	sip__pool_destroy(&p);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_pool_trim_after_burst),
 		cmocka_unit_test(test_pool_steady_load_keeps_slabs),
 		cmocka_unit_test(test_pool_random_churn),
+		cmocka_unit_test(test_pool_slabs_share_mappings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
