@@ -29,8 +29,25 @@
  * restarts with the process). */
 static int64_t wall_now(void) { return (int64_t)time(NULL); }
 
+/* Counts a REGISTER answer by its status ("SIP/2.0 NNN ..."). */
+static void count_answer(struct sip__worker *w, const char *b, size_t n)
+{
+	int status = n > 11 ? (b[8] - '0') * 100 + (b[9] - '0') * 10 + (b[10] - '0') : 0;
+	if (status == 200)
+		w->reg_answers.ok++;
+	else if (status == 401)
+		w->reg_answers.challenged++;
+	else if (status == 403)
+		w->reg_answers.forbidden++;
+	else if (status >= 400 && status < 500)
+		w->reg_answers.other_4xx++;
+	else if (status >= 500)
+		w->reg_answers.failed++;
+}
+
 static void send_bytes(struct sip__worker *w, struct sip_txn *t, const char *b, size_t n)
 {
+	count_answer(w, b, n);
 	int rc = sip_stack_respond(w->stack, t, b, n);
 	if (rc < 0)
 		sip_log(SIP_LOG_DEBUG, "%s: sending a REGISTER response failed: %s", w->name, sip_strerror(rc));

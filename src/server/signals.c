@@ -1,9 +1,9 @@
-/* signals.c — what a worker does on the operator's signals. SIGUSR1: one log
- * line of its counters (messages, errors, connections, transactions and the
- * memory they hold), and from worker 0 the number of live bindings in the
- * store all workers share — "what is it doing?" without a debugger or a
- * packet capture. SIGHUP: the TLS files are read again (a renewed
- * certificate) for the connections made from then on. */
+/* signals.c — what a worker does on the operator's signals. SIGUSR1: log
+ * lines of its counters (messages, errors, connections, transactions and the
+ * memory they hold; the REGISTER answers by status), and from worker 0 the
+ * number of live bindings in the store all workers share — "what is it
+ * doing?" without a debugger or a packet capture. SIGHUP: the TLS files are
+ * read again (a renewed certificate) for the connections made from then on. */
 #include "worker.h"
 
 #include <sip/log.h>
@@ -28,6 +28,11 @@ void sip__worker_report(struct sip__worker *w)
 		(unsigned long long)tp.conns_refused_per_ip, (unsigned long long)tp.conns_idle_closed,
 		(unsigned long long)tp.conns_slow_closed, tx.txns, (tx.txn_bytes + tx.msg_bytes) >> 10,
 		tx.pool_bytes >> 10, (tx.table_bytes + tx.timer_bytes) >> 10);
+	if (w->reg)
+		sip_log(SIP_LOG_INFO, "%s stats: REGISTER answered 200 %llu, 401 %llu, 403 %llu, other 4xx %llu, 5xx %llu",
+			w->name, (unsigned long long)w->reg_answers.ok, (unsigned long long)w->reg_answers.challenged,
+			(unsigned long long)w->reg_answers.forbidden, (unsigned long long)w->reg_answers.other_4xx,
+			(unsigned long long)w->reg_answers.failed);
 	if (w->id != 0 || !w->loc)
 		return;
 	/* The store is shared (one SQLite file, one memory store, one Redis):

@@ -65,6 +65,10 @@ struct sip__worker {
 	bool in_batch, batch_failed;
 	unsigned batch_n;          /* REGISTERs in the open batch */
 	struct sip__held *held, **held_tail;
+	/* REGISTER answers sent, for SIGUSR1 (signals.c). */
+	struct {
+		uint64_t ok, challenged, forbidden, other_4xx, failed;
+	} reg_answers;
 	uv_check_t flush;          /* commits the batch after the loop's I/O phase */
 	uv_timer_t window;         /* commits the batch when commit_window_ms is up */
 	uv_timer_t purge;          /* expired bindings (worker 0) */

@@ -146,6 +146,14 @@ foreign = ask(request("OPTIONS", carol, "sip:mallory@evil.example", 5))
 check("a foreign user's request is not challenged (404: no route yet)", sipnet.status_of(foreign) == 404)
 sys.exit(1 if fails else 0)
 PY
+# SIGUSR1: the REGISTER answers above, counted by status over the workers.
+kill -USR1 "$SIPD_PID"
+for _ in $(seq 1 40); do [ "$(grep -c 'REGISTER answered' "$WORK/auth.log")" -ge 2 ] && break; sleep 0.05; done
+read -r n200 n401 n403 < <(tr -d , <"$WORK/auth.log" | awk '/REGISTER answered/ {
+	for (i = 1; i <= NF; i++) { if ($i == "200") a += $(i + 1); if ($i == "401") b += $(i + 1); if ($i == "403") c += $(i + 1) }
+} END { print a + 0, b + 0, c + 0 }')
+check "SIGUSR1 counts the REGISTER answers: $n200 × 200 (≥ 3), $n401 × 401 (≥ 7 challenges), $n403 × 403" \
+	bash -c "[ $n200 -ge 3 ] && [ $n401 -ge 7 ] && [ $n403 = 0 ]"
 stop_pid "$SIPD_PID"
 
 # 3. Durability: a 200 means the binding survives kill -9.
