@@ -50,10 +50,14 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-BUDGET=$((330 + 2 * 36))
-[ $REDIS = 1 ] && BUDGET=$((BUDGET + 70 + 36))
+# The rest after each phase's fills: sipd keeps each REGISTER's server
+# transaction for Timer J = 64*T1 = 32 s, then gives its memory back within
+# two 1 s trim periods (see fill()).
+SETTLE_SECS=36
+BUDGET=$((330 + 2 * SETTLE_SECS))
+[ $REDIS = 1 ] && BUDGET=$((BUDGET + 70 + SETTLE_SECS))
 if [ $QUICK = 1 ]; then
-	DURATION=2 ROUNDS=1 BUDGET=$((80 + 2 * 36))
+	DURATION=2 ROUNDS=1 BUDGET=$((80 + 2 * SETTLE_SECS))
 	SL_BISECT_RATIO=${SL_BISECT_RATIO:-1.5}
 fi
 # The fill pass registers every user exactly once: FILL_RATE * FILL_SECS
@@ -118,14 +122,11 @@ use_scenario() {
 	fi
 }
 
-# fill NAME...: registers every user once on each fresh server, waits until
-# the fill's transactions have ended (sipd keeps each REGISTER's server
-# transaction for Timer J = 64*T1 = 32 s, then gives its memory back within
-# two 1 s trim periods), and records the memory per stored binding (PSS delta
-# / registrations answered 200). Then a second pass over the same users
-# (refreshes: no new binding), measured at once: its delta is the in-flight
-# part (transactions in Timer J, buffers) per REGISTER.
-SETTLE_SECS=36
+# fill NAME...: registers every user once on each fresh server, rests
+# SETTLE_SECS so the fill's transactions have ended, and records the memory
+# per stored binding (PSS delta / registrations answered 200). Then a second
+# pass over the same users (refreshes: no new binding), measured at once: its
+# delta is the in-flight part (transactions in Timer J, buffers) per REGISTER.
 fill() {
 	local name m0 m1 m2 ok
 	local d=$SL_DURATION
@@ -155,6 +156,10 @@ fill() {
 	done
 	SL_DURATION=$d
 }
+
+# phase_secs N: what a phase of N servers takes besides its searches — the
+# fill and refresh passes, the rest, the fixed-rate rounds.
+phase_secs() { echo $(($1 * (2 * FILL_SECS + 4) + SETTLE_SECS + ROUNDS * $1 * (DURATION + 2))); }
 
 SEARCHES=0
 TOTAL_SEARCHES=$((5 + REDIS))
@@ -200,10 +205,10 @@ sl_start_kamailio kamailio-memory "$(sl_free_port)" "$SL_BENCH/kamailio/register
 sl_start_sipd sipd-sqlite "$(sl_free_port)" --workers "$WORKERS" || exit 0
 P1=(sipd-memory kamailio-memory sipd-sqlite)
 fill "${P1[@]}"
+# Seconds the phases after the current one need besides their searches.
+LATER_RESERVE=$(($(phase_secs 2) + REDIS * $(phase_secs 1) + 8))
 # Kamailio's search first so sipd-sqlite's is compared with a known figure
 # (the order of searches does not change what each measures).
-# Seconds the phases after the current one need besides their searches.
-LATER_RESERVE=$(((2 + REDIS) * (2 * FILL_SECS + 4) + (1 + REDIS) * SETTLE_SECS + ROUNDS * (2 + REDIS) * (DURATION + 2) + 8))
 phase "$FIXED_RATE" kamailio-memory sipd-memory sipd-sqlite
 FLOOR_CPU=-1
 if [ $FLOOR = 1 ] && [ -x "$SL_BUILD/bench/floor" ]; then
@@ -229,7 +234,7 @@ sl_start_sipd sipd-memory-auth "$(sl_free_port)" --workers "$WORKERS" --location
 sl_start_kamailio kamailio-memory-auth "$(sl_free_port)" "$SL_BENCH/kamailio/register.cfg" -A WITH_AUTH || exit 0
 P2=(sipd-memory-auth kamailio-memory-auth)
 fill "${P2[@]}"
-LATER_RESERVE=$((REDIS * (2 * FILL_SECS + 4 + SETTLE_SECS + ROUNDS * (DURATION + 2)) + 8))
+LATER_RESERVE=$((REDIS * $(phase_secs 1) + 8))
 phase "$AUTH_FIXED_RATE" kamailio-memory-auth sipd-memory-auth
 for s in "${P2[@]}"; do sl_stop "$s"; done
 

@@ -155,15 +155,23 @@ void sip__pool_free(struct sip__pool *p, void *ptr, size_t n)
 #endif
 }
 
-void sip__pool_trim(struct sip__pool *p)
-{
 #ifndef SIP__POOL_BYPASS
-	for (size_t n = p->spare_low; n && p->spare; n--) {
+/* Unmaps n spare slabs (all when n >= nspare). */
+static void unmap_spares(struct sip__pool *p, size_t n)
+{
+	for (; n && p->spare; n--) {
 		struct sip__slab *s = p->spare;
 		p->spare = s->next;
 		p->nspare--;
 		slab_unmap(p, s);
 	}
+}
+#endif
+
+void sip__pool_trim(struct sip__pool *p)
+{
+#ifndef SIP__POOL_BYPASS
+	unmap_spares(p, p->spare_low);
 	p->spare_low = p->nspare;
 #else
 	(void)p;
@@ -173,8 +181,7 @@ void sip__pool_trim(struct sip__pool *p)
 void sip__pool_destroy(struct sip__pool *p)
 {
 #ifndef SIP__POOL_BYPASS
-	p->spare_low = p->nspare;
-	sip__pool_trim(p);
+	unmap_spares(p, p->nspare);
 	for (size_t c = 0; c < SIP__POOL_CLASSES; c++)
 		while (p->partial[c]) {
 			struct sip__slab *s = p->partial[c];

@@ -194,6 +194,10 @@ static void on_recv(struct sip_transport *t, const struct sip_tp_recv *ev, void 
 	(void)t;
 	trace("recv", ev->type, ev->src, ev->buf, ev->len);
 	if (!ev->msg) {
+		/* Answered (or not) by the transport already: only the log line is
+		 * left, and a flood of garbage must not format addresses for nothing. */
+		if (!sip_log_enabled(SIP_LOG_INFO))
+			return;
 		char from[80], how[48] = "dropped: no response can be routed";
 		sip_sockaddr_text(ev->src, from, sizeof(from));
 		if (ev->answered)
@@ -201,7 +205,7 @@ static void on_recv(struct sip_transport *t, const struct sip_tp_recv *ev, void 
 		sip_log(SIP_LOG_INFO, "%s: bad message from %s (%s at offset %zu), %s", s->cfg.name, from,
 			ev->perr && ev->perr->reason ? ev->perr->reason : "unparseable", ev->perr ? ev->perr->offset : 0,
 			how);
-		return; /* the transport answered 400/505/513 when a response could be routed */
+		return;
 	}
 	const struct sip_msg *msg = ev->msg;
 	if (msg->is_request && (ev->add_received || ev->fill_rport)) {
