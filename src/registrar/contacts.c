@@ -102,6 +102,24 @@ static void source_uri(struct sip_registrar *reg, struct reg_req *rq, const stru
 		rq->received = (struct sip_str){reg->received_buf, (size_t)n};
 }
 
+/* Whether two Contacts of the request designate the same binding: the same
+ * flow (instance + reg-id) or equal URIs (§19.1.4). §10.3 step 7 read
+ * literally fails such a request (the second finds the binding the first
+ * just added, with the same Call-ID and CSeq); it is also the only way the
+ * registrar's view of the result could differ from the store's, which
+ * matches in its own write order. O(n²) over at most max_contacts. */
+static bool contacts_conflict(const struct reg_contact *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			if (c[i].reg_id && c[i].reg_id == c[j].reg_id && sip_str_eq(c[i].instance, c[j].instance))
+				return true;
+			if (sip_registrar_uri_eq(NULL, c[i].uri, c[j].uri))
+				return true;
+		}
+	return false;
+}
+
 int sip__reg_contacts(struct sip_registrar *reg, struct reg_req *rq, const struct sip_registrar_src *src,
 		      const char **reason)
 {
@@ -172,6 +190,10 @@ int sip__reg_contacts(struct sip_registrar *reg, struct reg_req *rq, const struc
 	}
 	if (rc < 0) {
 		*reason = "Bad Contact";
+		return 400;
+	}
+	if (contacts_conflict(reg->contacts, rq->ncontacts)) {
+		*reason = "Conflicting Contacts";
 		return 400;
 	}
 	/* §10.3 step 6: "*" only alone and with Expires: 0. */

@@ -677,6 +677,39 @@ static void test_too_many_contacts(void **state)
 	assert_int_equal(count(f, ALICE, NOW), 0);
 }
 
+/* Two Contacts of one REGISTER that designate the same binding: §10.3 step 7
+ * fails the request (the second finds the first's binding, same Call-ID and
+ * CSeq) — 400, nothing stored, never the 500 of a store write refused half-way. */
+static void test_conflicting_contacts(void **state)
+{
+	struct fx *f = *state;
+	start(f);
+	assert_int_equal(reg(f, "d1", 1, "Contact: <sip:a@h>, <sip:a@h>;expires=0\r\n", NOW), 400);
+	assert_true(sip_str_eq(f->resp.reason, SIP_STR("Conflicting Contacts")));
+	/* Equal by §19.1.4 (host case), in two header lines. */
+	assert_int_equal(reg(f, "d2", 1, "Contact: <sip:a@h.example>\r\nContact: <sip:a@H.Example>;q=0.5\r\n", NOW),
+			 400);
+	/* The same flow twice, under two URIs. */
+	assert_int_equal(reg(f, "d3", 1,
+			     "Supported: outbound\r\nContact: <sip:a@10.0.0.1>;" INST ";reg-id=1, <sip:a@10.0.0.2>;" INST
+			     ";reg-id=1\r\n",
+			     NOW),
+			 400);
+	/* Two flows and a plain contact on one URI (found by fuzz_registrar: the
+	 * store refused the third write and the REGISTER got a 500). */
+	assert_int_equal(reg(f, "d4", 1,
+			     "Supported: outbound\r\n"
+			     "Contact: <sip:a@10.0.0.1>;+sip.instance=\"<urn:uuid:1>\";reg-id=1\r\n"
+			     "Contact: <sip:a@10.0.0.1>;+sip.instance=\"<urn:uuid:2>\";reg-id=1\r\n"
+			     "Contact: <sip:a@10.0.0.1>\r\n",
+			     NOW),
+			 400);
+	assert_int_equal(count(f, ALICE, NOW), 0);
+	/* URIs that differ by §19.1.4 (transport in one only) are two bindings. */
+	assert_int_equal(reg(f, "d5", 1, "Contact: <sip:a@h>, <sip:a@h;transport=tcp>\r\n", NOW), 200);
+	assert_int_equal(count(f, ALICE, NOW), 2);
+}
+
 /* The per-AOR cap of the store: a request that would pass it stores nothing. */
 static void test_binding_cap(void **state)
 {
@@ -1103,6 +1136,7 @@ int main(void)
 	    BOTH(test_query),
 	    BOTH(test_bad_input),
 	    BOTH(test_too_many_contacts),
+	    BOTH(test_conflicting_contacts),
 	    BOTH(test_binding_cap),
 	    BOTH(test_rfc4475),
 	    BOTH(test_auth),
