@@ -168,6 +168,19 @@ SIP_API int sip_txn_client_new(struct sip_txn_layer *l, const struct sip_msg *re
  * error (the txn has then reported SIP_TXN_EV_TRANSPORT_ERROR and terminated). */
 SIP_API int sip_txn_respond(struct sip_txn *t, const char *bytes, size_t len, sip_ms_t now);
 
+/* Tells the INVITE client transaction t that the TU has sent a CANCEL for it.
+ * In Proceeding an ICT waits for a final response without a timer (§17.1.1.2:
+ * Timer B guards Calling only), so a callee that rang and then went silent —
+ * answering neither the CANCEL nor the INVITE — would keep it forever; §9.1:
+ * "If no final response is received for the INVITE after sending CANCEL
+ * within 64*T1, the client SHOULD then consider the original transaction
+ * cancelled and SHOULD destroy the client transaction". After this call t
+ * ends 64*T1 from now (or at Timer B, if still Calling) unless a final
+ * response comes first: the TU gets SIP_TXN_EV_TIMEOUT, then TERMINATED.
+ * Returns 0 (also when t has its final response already) or SIP_EINVAL (not
+ * an ICT). Calling it again changes nothing. */
+SIP_API int sip_txn_client_cancelled(struct sip_txn *t, sip_ms_t now);
+
 /* Reports an asynchronous transport failure for t (§17.1.4, §17.2.4): the TU
  * gets SIP_TXN_EV_TRANSPORT_ERROR and t terminates. */
 SIP_API void sip_txn_on_transport_error(struct sip_txn *t, sip_ms_t now);

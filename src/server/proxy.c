@@ -145,12 +145,17 @@ static void send_cancel(struct px_branch *b)
 	char buf[SIP_TP_DGRAM_MAX];
 	if (!b->txn || !b->sent || sip_msg_parse(&sent, b->sent, b->sent_len, SIP_PARSE_DATAGRAM, NULL) <= 0)
 		return;
+	/* A callee that rang and then went silent must not hold the INVITE's
+	 * transaction (and this call) forever: §9.1, 64*T1 from now. */
+	sip_txn_client_cancelled(b->txn, sip_stack_now(c->w->stack));
 	int n = sip_build_cancel(&sent, buf, sizeof(buf));
 	struct sip_msg cm;
 	struct sip_txn *ct;
 	if (n < 0 || sip_msg_parse(&cm, buf, (size_t)n, SIP_PARSE_DATAGRAM, NULL) <= 0 ||
-	    sip_stack_request(c->w->stack, &cm, sip_txn_dest(b->txn), NULL, &ct) < 0)
+	    sip_stack_request(c->w->stack, &cm, sip_txn_dest(b->txn), NULL, &ct) < 0) {
 		sip_log(SIP_LOG_DEBUG, "%s: could not CANCEL a branch", c->w->name);
+		sip_stack_rearm(c->w->stack);
+	}
 	/* The CANCEL's own transaction carries no udata: its answer is ignored. */
 }
 

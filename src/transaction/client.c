@@ -96,10 +96,13 @@ static void ict_on_response(struct sip_txn *t, const struct sip_msg *m, sip_ms_t
 		t->status = (uint16_t)code;
 		if (code < 200) {
 			/* Proceeding: no more retransmissions, and Timer B only
-			 * guards the Calling state. */
+			 * guards the Calling state — unless the TU CANCELled
+			 * already: then Timer B (armed at the start, so at most
+			 * 64*T1 after the CANCEL) stays, as §9.1 wants. */
 			t->state = SIP_TXN_PROCEEDING;
 			sip__txn_cancel(t, SIP__TM_RETX);
-			sip__txn_cancel(t, SIP__TM_LIFE);
+			if (!(t->flags & SIP__F_CANCELLED))
+				sip__txn_cancel(t, SIP__TM_LIFE);
 			sip__tu(l, t, SIP_TXN_EV_RESPONSE, m);
 		} else if (code < 300) {
 			/* RFC 6026: Accepted, Timer M; 2xx retransmissions go to the TU. */
@@ -159,6 +162,19 @@ static void nict_on_response(struct sip_txn *t, const struct sip_msg *m, sip_ms_
 	sip__tu(l, t, SIP_TXN_EV_RESPONSE, m);
 	/* Timer K: T4 on unreliable transports, 0 on reliable. */
 	sip__txn_linger(t, t->dest.reliable ? 0 : l->cfg.t4_ms, now);
+}
+
+int sip_txn_client_cancelled(struct sip_txn *t, sip_ms_t now)
+{
+	if (!t || t->kind != SIP_TXN_ICT)
+		return SIP_EINVAL;
+	if (t->state != SIP_TXN_CALLING && t->state != SIP_TXN_PROCEEDING)
+		return 0; /* a final response came: the transaction ends by itself */
+	if (!(t->flags & SIP__F_CANCELLED) && t->state == SIP_TXN_PROCEEDING)
+		sip__txn_arm_in(t, SIP__TM_LIFE, now, sip__timer_b(t->layer));
+	/* In Calling, Timer B runs already and ends sooner. */
+	t->flags |= SIP__F_CANCELLED;
+	return 0;
 }
 
 void sip__client_on_response(struct sip_txn *t, const struct sip_msg *m, sip_ms_t now)

@@ -20,6 +20,7 @@ enum {
 	SIP__F_SERVER = 1u << 0,
 	SIP__F_2543 = 1u << 1,     /* matched by the RFC 2543 fallback (hash of fields) */
 	SIP__F_RESP_SENT = 1u << 2, /* IST: the kept response has gone out at least once */
+	SIP__F_CANCELLED = 1u << 3, /* ICT: the TU CANCELled it (sip_txn_client_cancelled) */
 };
 
 /* Kept small: see the memory target in docs/transaction.md. Strings of the

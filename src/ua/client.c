@@ -350,10 +350,17 @@ static void send_cancel(struct ua_req *r)
 	struct sip_msg cm;
 	struct sip_txn *ct;
 	r->cancel_wanted = false;
-	int n = r->txn ? sip_build_cancel(&r->msg, buf, sizeof(buf)) : SIP_ESTATE;
+	if (!r->txn)
+		return;
+	/* §9.1: the INVITE's transaction ends 64*T1 from now if no final
+	 * response comes (the callee may have gone silent). */
+	sip_txn_client_cancelled(r->txn, sip_stack_now(r->ua->stack));
+	int n = sip_build_cancel(&r->msg, buf, sizeof(buf));
 	if (n < 0 || sip_msg_parse(&cm, buf, (size_t)n, SIP_PARSE_DATAGRAM, NULL) <= 0 ||
-	    sip_stack_request(r->ua->stack, &cm, sip_txn_dest(r->txn), NULL, &ct) < 0)
+	    sip_stack_request(r->ua->stack, &cm, sip_txn_dest(r->txn), NULL, &ct) < 0) {
 		sip_log(SIP_LOG_WARN, "ua: could not send the CANCEL");
+		sip_stack_rearm(r->ua->stack);
+	}
 }
 
 int sip__ua_cancel_invite(struct sip_ua *ua, const struct sip_ua_session *s)

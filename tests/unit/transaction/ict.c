@@ -308,6 +308,67 @@ static void test_ict_enomem(void **state)
 	assert_int_equal(sip_txn_layer_count(f->layer), 1);
 }
 
+/* §9.1: a CANCELled INVITE whose callee rang and then went silent ends 64*T1
+ * after the CANCEL (timeout to the TU, then Terminated) — without the call it
+ * would wait in Proceeding forever, as test_ict_proceeding shows. */
+static void test_ict_cancelled_silent_callee(void **state)
+{
+	struct fx *f = *state;
+	struct sip_txn *t = start_invite(f, &fx_udp);
+	fx_feed(f, fx_response(f, 180, BR, ";tag=8321234356", "INVITE"));
+	fx_run_until(f, 180000); /* Timer C */
+	assert_int_equal(sip_txn_state(t), SIP_TXN_PROCEEDING);
+	assert_int_equal(sip_txn_client_cancelled(t, fx_now(f)), 0);
+	assert_int_equal(sip_txn_client_cancelled(t, fx_now(f) + 1000), 0); /* again: same deadline */
+	assert_int_equal(sip_txn_next_deadline(f->layer), 180000 + 32000);
+	size_t before = f->nevents;
+	fx_run_until(f, 180000 + 31999);
+	assert_int_equal(f->nevents, before);
+	fx_run_until(f, 180000 + 32000);
+	assert_int_equal(f->nevents, before + 2);
+	assert_int_equal(f->events[before].ev, SIP_TXN_EV_TIMEOUT);
+	assert_int_equal(f->events[before + 1].ev, SIP_TXN_EV_TERMINATED);
+	assert_int_equal(sip_txn_layer_count(f->layer), 0);
+}
+
+/* A CANCELled INVITE still takes its final response the usual way: the 487
+ * is ACKed and Timer D (not the CANCEL's deadline) ends it. */
+static void test_ict_cancelled_then_487(void **state)
+{
+	struct fx *f = *state;
+	struct sip_txn *t = start_invite(f, &fx_udp);
+	fx_feed(f, fx_response(f, 180, BR, ";tag=8321234356", "INVITE"));
+	fx_run_until(f, 1000);
+	assert_int_equal(sip_txn_client_cancelled(t, fx_now(f)), 0);
+	fx_run_until(f, 2000);
+	fx_feed(f, fx_response(f, 487, BR, ";tag=8321234356", "INVITE"));
+	assert_int_equal(sip_txn_state(t), SIP_TXN_COMPLETED);
+	assert_non_null(strstr(f->sends[f->nsends - 1].bytes, "ACK "));
+	assert_int_equal(sip_txn_next_deadline(f->layer), 2000 + 32000);
+	fx_run_until(f, 2000 + 32000);
+	assert_int_equal(sip_txn_layer_count(f->layer), 0);
+	assert_int_equal(f->events[f->nevents - 1].ev, SIP_TXN_EV_TERMINATED);
+	assert_int_not_equal(f->events[f->nevents - 2].ev, SIP_TXN_EV_TIMEOUT);
+	/* Not an ICT, or one with its final response: nothing to do. */
+	assert_int_equal(sip_txn_client_cancelled(NULL, 0), SIP_EINVAL);
+}
+
+/* CANCELled while still Calling (before any 1xx): Timer B from the start
+ * keeps guarding it after a 1xx — it is sooner than 64*T1 after the CANCEL. */
+static void test_ict_cancelled_in_calling(void **state)
+{
+	struct fx *f = *state;
+	struct sip_txn *t = start_invite(f, &fx_udp);
+	fx_run_until(f, 600);
+	assert_int_equal(sip_txn_client_cancelled(t, fx_now(f)), 0);
+	fx_feed(f, fx_response(f, 180, BR, ";tag=8321234356", "INVITE"));
+	assert_int_equal(sip_txn_state(t), SIP_TXN_PROCEEDING);
+	assert_int_equal(sip_txn_next_deadline(f->layer), 32000);
+	fx_run_until(f, 32000);
+	assert_int_equal(sip_txn_layer_count(f->layer), 0);
+	assert_int_equal(f->events[f->nevents - 2].ev, SIP_TXN_EV_TIMEOUT);
+}
+
 /* Freeing the layer ends live transactions, each with TERMINATED. */
 static void test_ict_layer_free_terminates(void **state)
 {
@@ -341,6 +402,9 @@ int main(void)
 		T(test_ict_bad_calls),
 		T(test_ict_enomem),
 		T(test_ict_layer_free_terminates),
+		T(test_ict_cancelled_silent_callee),
+		T(test_ict_cancelled_then_487),
+		T(test_ict_cancelled_in_calling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
