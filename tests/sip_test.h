@@ -35,6 +35,26 @@ static inline void slice_is(struct sip_str s, const char *want, const char *what
 			fail_msg("expected '%s', got '%.*s'", (c), SIP_STR_ARG(s));                           \
 	} while (0)
 
+/* Reads SIP_TEST_DATA/<rel> into a malloc'd block of exactly its size (so
+ * ASan sees any read past the end); *len gets its length. */
+static inline char *sip_test_load(const char *rel, size_t *len)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", SIP_TEST_DATA, rel);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	long n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	char *b = malloc(n ? (size_t)n : 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
+
 /* Removes a SQLite file with its -wal and -shm companions, then its directory
  * (which must then be empty). */
 static inline void sip_test_rm_db(const char *dir, const char *path)

@@ -197,7 +197,10 @@ int sip_sdp_parse(struct sip_sdp *s, const char *buf, size_t len, size_t *err_of
 			break;
 		}
 		case 2:
-			if (type != 's' || !v.len)
+			/* RFC 8866 §5.3: "s=" MUST NOT be empty — a rule for the
+			 * sender: RFC 5118 §4.8's own example sends one, and a
+			 * session's name changes nothing we do. Taken as unnamed. */
+			if (type != 's')
 				goto fail;
 			s->name = v;
 			stage = 3;

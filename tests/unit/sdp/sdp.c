@@ -5,9 +5,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <sip/msg.h>
 #include <sip/sdp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "sip_test.h"
 
 static struct sip_sdp s, ans;
 static char out[8192];
@@ -84,6 +87,11 @@ static void test_errors(void **state)
 	assert_true(s.media[0].has_conn);
 	assert_int_equal(s.media[0].dir, SIP_SDP_SENDONLY);
 	assert_int_equal(s.dir, SIP_SDP_SENDRECV);
+	/* An empty s= is taken (unnamed), an absent one is not. */
+	const char *unnamed = "v=0\r\no=- 1 1 IN IP4 h\r\ns=\r\nc=IN IP4 h\r\nt=0 0\r\n";
+	assert_int_equal(sip_sdp_parse(&s, unnamed, strlen(unnamed), NULL), 0);
+	assert_int_equal(s.name.len, 0);
+	expect_bad("v=0\r\no=- 1 1 IN IP4 h\r\nc=IN IP4 h\r\nt=0 0\r\n", 23);
 }
 
 static void parse_ok(struct sip_sdp *d, const char *text)
@@ -152,6 +160,45 @@ static void test_caps(void **state)
 	assert_int_equal(sip_sdp_parse(&s, big, o, NULL), SIP_EPARSE);
 }
 
+/* The SDP bodies of RFC 5118 (tests/data/rfc5118): IPv6 connection
+ * addresses carry no brackets (§4.6), media lines with an IPv4 and an IPv6
+ * address (§4.8), an IPv4-mapped IPv6 address (§4.9). */
+static void sdp_of(const char *file, struct sip_sdp *sdp)
+{
+	size_t len;
+	char *b = sip_test_load(file, &len);
+	struct sip_msg m;
+	assert_true(sip_msg_parse(&m, b, len, SIP_PARSE_DATAGRAM | SIP_PARSE_VALIDATE, NULL) > 0);
+	assert_int_equal(m.body.len, m.content_length);
+	/* Copied out so the slices stay valid once b is freed. */
+	static char body[2048];
+	assert_true(m.body.len < sizeof body);
+	memcpy(body, m.body.p, m.body.len);
+	assert_int_equal(sip_sdp_parse(sdp, body, m.body.len, NULL), 0);
+	free(b);
+}
+
+static void test_rfc5118_bodies(void **state)
+{
+	(void)state;
+	struct sip_sdp d;
+	sdp_of("rfc5118/ipv6-in-sdp.dat", &d);
+	assert_true(d.has_conn);
+	STREQ(d.conn.addrtype, "IP6");
+	STREQ(d.conn.addr, "2001:db8::20");
+	STREQ(d.origin.addr, "2001:db8::20");
+	sdp_of("rfc5118/mult-ip-in-sdp.dat", &d);
+	assert_false(d.has_conn);
+	assert_int_equal(d.nmedia, 2);
+	STREQ(d.media[0].conn.addrtype, "IP4");
+	STREQ(d.media[0].conn.addr, "192.0.2.1");
+	STREQ(d.media[1].conn.addrtype, "IP6");
+	STREQ(d.media[1].conn.addr, "2001:db8::1");
+	sdp_of("rfc5118/ipv4-mapped-ipv6.dat", &d);
+	STREQ(d.conn.addr, "::ffff:192.0.2.2");
+	assert_int_equal(d.nmedia, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_rfc5118_bodies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
