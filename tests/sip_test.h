@@ -4,6 +4,7 @@
 
 #include <sip/core.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
