@@ -131,6 +131,7 @@ struct sip_proxy_branch_state {
 	bool done;	    /* has its final status */
 	bool provisional;   /* a 1xx came: it may be CANCELled (§9.1) */
 	bool cancel_wanted; /* CANCEL it as soon as a provisional comes */
+	bool cancel_sent;   /* its CANCEL went out (one per branch, §9.1) */
 	int status;	    /* its final status, 0 while pending */
 	unsigned breadth;   /* its share of the Max-Breadth while it is out (RFC 5393 §5.3.3) */
 };

@@ -144,11 +144,12 @@ static void cancel_pending(struct sip_proxy_fork *f, bool timer_c, struct sip_pr
 		return;
 	for (unsigned i = 0; i < f->n; i++) {
 		struct sip_proxy_branch_state *b = &f->br[i];
-		if (b->done)
+		if (b->done || b->cancel_sent)
 			continue;
 		if (b->provisional) {
 			out->cancel_mask |= 1u << i;
 			b->cancel_wanted = false;
+			b->cancel_sent = true;
 		} else if (timer_c) {
 			final_failure(f, i, 408, false, out);
 		} else {
@@ -172,6 +173,7 @@ void sip_proxy_fork_response(struct sip_proxy_fork *f, unsigned i, int status, s
 		if (b->cancel_wanted) {
 			out->cancel_mask |= 1u << i;
 			b->cancel_wanted = false;
+			b->cancel_sent = true;
 		}
 		if (status == 100)
 			return; /* §16.7 step 5: never relayed, and it does not restart Timer C */
@@ -181,13 +183,22 @@ void sip_proxy_fork_response(struct sip_proxy_fork *f, unsigned i, int status, s
 		return;
 	}
 	if (status < 300) {
-		/* Every 2xx goes up at once (step 5), retransmissions too. */
-		out->relay = true;
-		if (b->done)
-			return;
-		b->done = true;
+		/* Step 5: every 2xx of an INVITE goes up at once — its
+		 * retransmissions too, and after a final of ours; a non-INVITE
+		 * has one final, the first. */
+		out->relay = f->invite || !f->final_sent;
+		if (b->done && b->status / 100 == 2)
+			return; /* its own 2xx again */
+		/* A branch Timer C gave up on (408 made here) may still answer
+		 * 2xx: it goes up too ("after a final response has been sent
+		 * ... any 2xx response to an INVITE"), and like any 2xx it ends
+		 * the fork — no final of ours may follow it, the rest are
+		 * CANCELled. */
+		if (!b->done) {
+			b->done = true;
+			f->pending--;
+		}
 		b->status = status;
-		f->pending--;
 		f->final_sent = true;
 		f->deadline = SIP_MS_NEVER;
 		cancel_pending(f, false, out);

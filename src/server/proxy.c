@@ -94,20 +94,32 @@ static void call_unref(struct px_call *c)
 
 /* ---- upstream ---- */
 
+/* Sends a response upstream by its Via, outside any transaction (§16.7:
+ * "If the server transaction is no longer available to handle the
+ * transmission, the element MUST forward the response statelessly"). */
+static void relay_stateless(struct px_call *c, const char *bytes, size_t len)
+{
+	struct sip_msg m;
+	if (sip_msg_parse(&m, bytes, len, SIP_PARSE_DATAGRAM, NULL) <= 0 ||
+	    sip_transport_send_response(sip_stack_transport(c->w->stack), &m, bytes, len, 0) < 0)
+		sip_log(SIP_LOG_DEBUG, "%s: relaying a late response failed", c->w->name);
+}
+
 static void relay_up(struct px_call *c, const char *bytes, size_t len)
 {
 	if (c->w->closing)
 		return;
 	if (!c->server) {
-		/* A late 2xx after the server transaction ended (RFC 6026 Timer L). */
-		struct sip_msg m;
-		if (sip_msg_parse(&m, bytes, len, SIP_PARSE_DATAGRAM, NULL) <= 0 ||
-		    sip_transport_send_response(sip_stack_transport(c->w->stack), &m, bytes, len, 0) < 0)
-			sip_log(SIP_LOG_DEBUG, "%s: relaying a late response failed", c->w->name);
+		relay_stateless(c, bytes, len); /* a late 2xx after the server transaction ended (RFC 6026 Timer L) */
 		return;
 	}
 	int rc = sip_stack_respond(c->w->stack, c->server, bytes, len);
-	if (rc < 0)
+	if (rc == SIP_ESTATE)
+		/* A 2xx after a final of ours (Timer C's 408): the server
+		 * transaction is Completed and takes no more, but an INVITE's
+		 * 2xx must still reach the caller (§16.7 step 5). */
+		relay_stateless(c, bytes, len);
+	else if (rc < 0)
 		sip_log(SIP_LOG_DEBUG, "%s: relaying a response upstream failed: %s", c->w->name, sip_strerror(rc));
 }
 

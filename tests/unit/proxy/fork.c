@@ -198,6 +198,57 @@ static void test_timer_c(void **state)
 	assert_int_equal(sip_proxy_fork_deadline(&f), SIP_MS_NEVER);
 }
 
+/* Found by fuzz/fuzz_fork. A branch Timer C ended as 408 (it had not rung)
+ * that answers 2xx after all: the 2xx goes up and ends the fork — no final
+ * of ours after it, the ringing branch is not CANCELled a second time. */
+static void test_late_2xx_after_timer_c(void **state)
+{
+	(void)state;
+	sip_proxy_fork_init(&f, 2, NULL, true, 0, 5000, GRACE, 0, &o);
+	resp(0, 180, 10);
+	sip_proxy_fork_timer(&f, 5010, &o);
+	assert_int_equal(o.cancel_mask, 1u << 0);
+	assert_true(f.br[1].done);
+	resp(1, 200, 5020);
+	assert_true(o.relay);
+	assert_int_equal(o.cancel_mask, 0); /* branch 0's CANCEL is out already */
+	assert_int_equal(sip_proxy_fork_deadline(&f), SIP_MS_NEVER);
+	resp(0, 487, 5030);
+	assert_int_equal(o.final_status, 0); /* a 2xx went up: nothing else may */
+	assert_false(o.relay);
+}
+
+/* Found by fuzz/fuzz_fork: one CANCEL per branch, whatever asks again
+ * (Timer C, then a CANCEL from upstream, then a 6xx). */
+static void test_cancel_once_per_branch(void **state)
+{
+	(void)state;
+	sip_proxy_fork_init(&f, 3, NULL, true, 0, 5000, GRACE, 0, &o);
+	resp(0, 180, 10);
+	resp(1, 180, 10);
+	sip_proxy_fork_timer(&f, 5010, &o);
+	assert_int_equal(o.cancel_mask, 3u);
+	sip_proxy_fork_cancel(&f, &o);
+	assert_int_equal(o.cancel_mask, 0);
+	resp(0, 603, 5020);
+	assert_int_equal(o.cancel_mask, 0);
+}
+
+/* Found by fuzz/fuzz_fork: a non-INVITE has one final — a second branch's
+ * 2xx does not go up (only an INVITE's 2xx do, §16.7 step 5). */
+static void test_non_invite_one_final(void **state)
+{
+	(void)state;
+	sip_proxy_fork_init(&f, 2, NULL, false, 0, 0, GRACE, 0, &o);
+	resp(0, 200, 10);
+	assert_true(o.relay);
+	resp(1, 202, 20);
+	assert_false(o.relay);
+	assert_int_equal(o.final_status, 0);
+	resp(0, 200, 30); /* its own retransmission: the transaction would absorb it; not up either */
+	assert_false(o.relay);
+}
+
 /* §16.6 with q-values: the 1.0 group rings first; only when all of it
  * failed does the 0.5 group start, and a 2xx, a 6xx or a CANCEL ends the
  * search (the groups not started never start). */
@@ -338,6 +389,9 @@ int main(void)
 		cmocka_unit_test(test_upstream_cancel),
 		cmocka_unit_test(test_local_failures),
 		cmocka_unit_test(test_timer_c),
+		cmocka_unit_test(test_late_2xx_after_timer_c),
+		cmocka_unit_test(test_cancel_once_per_branch),
+		cmocka_unit_test(test_non_invite_one_final),
 		cmocka_unit_test(test_serial_by_q),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_breadth_shared),
