@@ -31,6 +31,7 @@ struct sip_server_config {
 	bool tls_verify_clients;             /* mutual TLS: listeners require a client certificate */
 	char *tls_client_ca;                 /* its trust anchors; NULL: tls_ca */
 	struct sip_txn_config txn;           /* T1, T2, T4, max transactions */
+	unsigned timer_c_ms;                 /* proxy Timer C (§16.6 step 11); 0: SIP_PROXY_TIMER_C_MS */
 	unsigned max_connections, max_header_bytes, max_body_bytes, idle_timeout_ms;
 	unsigned max_connections_per_ip;     /* inbound TCP/TLS connections one address may hold (per
 						worker); 0: no cap */

@@ -18,7 +18,7 @@ struct y_tls {
 	bool *verify, *verify_clients;
 };
 struct y_timers {
-	uint32_t *t1, *t2, *t4;
+	uint32_t *t1, *t2, *t4, *c;
 };
 struct y_limits {
 	uint32_t *max_connections, *max_header_bytes, *max_body_bytes, *idle_timeout_ms, *max_transactions;
@@ -77,6 +77,7 @@ static const cyaml_schema_field_t timer_fields[] = {
 	CYAML_FIELD_UINT_PTR("t1", OPT, struct y_timers, t1),
 	CYAML_FIELD_UINT_PTR("t2", OPT, struct y_timers, t2),
 	CYAML_FIELD_UINT_PTR("t4", OPT, struct y_timers, t4),
+	CYAML_FIELD_UINT_PTR("c", OPT, struct y_timers, c),
 	CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t limit_fields[] = {
@@ -294,6 +295,8 @@ int sip_server_config_load(struct sip_server_config *cfg, const char *path, char
 			cfg->txn.t2_ms = *d->timers->t2;
 		if (d->timers->t4)
 			cfg->txn.t4_ms = *d->timers->t4;
+		if (d->timers->c)
+			cfg->timer_c_ms = *d->timers->c;
 	}
 	if (d->limits) {
 		struct y_limits *l = d->limits;

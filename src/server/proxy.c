@@ -554,7 +554,7 @@ void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct s
 	c->server = t;
 	sip_txn_set_udata(t, c);
 	struct sip_proxy_out o;
-	sip_proxy_fork_init(&c->fork, (unsigned)n, q, invite, uv_now(&w->loop), 0, 64u * w->cfg->txn.t1_ms,
+	sip_proxy_fork_init(&c->fork, (unsigned)n, q, invite, uv_now(&w->loop), w->cfg->timer_c_ms, 64u * w->cfg->txn.t1_ms,
 			    breadth > 0 ? (unsigned)breadth : 1u, &o);
 	if (invite) {
 		uv_timer_init(&w->loop, &c->timer_c);

@@ -615,3 +615,23 @@ check "with TCP refused the INVITE is resent over UDP, Via back to UDP" \
 check "  (Via SIP/2.0/UDP)" grep -qx "fallback via SIP/2.0/UDP" <<<"$mtu_out"
 stop_pid "$SIPD_PID"
 check "  and sipd's log says the request was resent over UDP" grep -q "resent over UDP" "$WORK/mtu.log"
+
+# --- Timer C (§16.6 step 11) shortened to 1 s by the config: a callee that
+# neither rings nor answers gets the caller a 408; when it answers 200 after
+# all, the 200 still reaches the caller (§16.7 step 5), statelessly since
+# the server transaction is Completed, and the call is set up and ended.
+cat >"$WORK/timer_c.yaml" <<YAML
+timers:
+  c: 1000
+YAML
+T=$(free_port)
+start_sipd timer_c -c "$WORK/timer_c.yaml" -l udp:127.0.0.1:$T --workers 1 --db "$WORK/timer_c.db" --trace
+L=$(free_port)
+register reg-late lena $L $T
+uas_start uas-late "$L" proxy_uas_late.xml -s lena -set delay 2500
+rc=0; sipp_uac uac-late u1 $T proxy_uac_late.xml -p "$(free_port)" -s lena || rc=$?
+check "Timer C (1 s) with a silent callee: 408 to the caller, ACKed; the callee's 200 at 2.5 s still reaches the caller, ACK and BYE go through" \
+	both_pass $rc "$UAS_PID"
+stop_pid "$SIPD_PID"
+check "  sipd sent the 408 before the 200" \
+	bash -c "awk '/SIP\/2.0 408/ { a = NR } /SIP\/2.0 200 OK/ && a && !b { b = NR } END { exit !(a && b > a) }' '$WORK/timer_c.log'"

@@ -57,6 +57,8 @@ static void test_example_file(void **state)
 	assert_false(cfg.location_memory);
 	assert_true(cfg.record_route);
 	assert_string_equal(cfg.dns_servers, "127.0.0.1:53");
+	assert_int_equal(cfg.txn.t4_ms, 5000);
+	assert_int_equal(cfg.timer_c_ms, 180000);
 	sip_server_config_free(&cfg);
 }
 
