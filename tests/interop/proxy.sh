@@ -10,7 +10,8 @@
 # proxy of another sipd (Path added on the way to the registrar, used on the
 # way back, RFC 3327); loops through another proxy, Max-Breadth, flows across
 # workers, strict routers; the MTU rule toward plain bindings, flows and a
-# callee without TCP.
+# callee without TCP; Timer C (shortened by the config) and a callee whose
+# 200 comes after it.
 source "$(dirname "$0")/common.bash"
 
 SC=$HERE/scenarios
