@@ -25,12 +25,12 @@
 
 struct driver {
 	struct sip_proxy_fork f;
-	unsigned started;	    /* branches [0, started) were started */
-	bool final_up;		    /* a final response went upstream */
-	bool ok_up;		    /* a 2xx went upstream */
+	unsigned started; /* branches [0, started) were started */
+	bool final_up;	  /* a final response went upstream */
+	bool ok_up;	  /* a 2xx went upstream */
 	bool branch_done[SIP_PROXY_MAX_BRANCHES];
 	int branch_final[SIP_PROXY_MAX_BRANCHES]; /* the final its client transaction took */
-	bool cancelled[SIP_PROXY_MAX_BRANCHES];   /* a CANCEL went out on it */
+	bool cancelled[SIP_PROXY_MAX_BRANCHES];	  /* a CANCEL went out on it */
 	sip_ms_t now;
 };
 
@@ -39,9 +39,11 @@ static bool debug; /* FUZZ_DEBUG=1: every event's outcome on stderr */
 static void check(struct driver *d, const struct sip_proxy_out *o, int status)
 {
 	if (debug)
-		fprintf(stderr, "t=%llu status %d -> relay %d keep %d final %d cancel %#x start [%u,%u) final_up %d\n",
-			(unsigned long long)d->now, status, o->relay, o->keep, o->final_status, o->cancel_mask,
-			o->start_from, o->start_to, d->final_up);
+		fprintf(
+		    stderr,
+		    "t=%llu status %d -> relay %d keep %d final %d cancel %#x start [%u,%u) final_up %d\n",
+		    (unsigned long long)d->now, status, o->relay, o->keep, o->final_status, o->cancel_mask,
+		    o->start_from, o->start_to, d->final_up);
 	/* Starts: the next branches, once each, within the fork. */
 	if (o->start_to > o->start_from) {
 		if (o->start_from != d->started || o->start_to > d->f.n)
@@ -133,7 +135,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			/* What the client transaction lets through after a final:
 			 * only an INVITE's 2xx after its 2xx (RFC 6026 Accepted). */
-			if (d.branch_done[b] && !(invite && status / 100 == 2 && d.branch_final[b] / 100 == 2))
+			if (d.branch_done[b] &&
+			    !(invite && status / 100 == 2 && d.branch_final[b] / 100 == 2))
 				continue;
 			if (status >= 200 && !d.branch_done[b]) {
 				d.branch_done[b] = true;

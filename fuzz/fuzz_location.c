@@ -28,8 +28,8 @@
 
 static const char *const aors[] = {"sip:alice@example.com", "sip:bob@example.com", "sips:carol@example.org"};
 static const char *const contacts[] = {
-    "sip:alice@192.0.2.1:5060", "sip:alice@192.0.2.1:5060;transport=udp", "sip:ALICE@192.0.2.1:5060",
-    "sip:alice@192.0.2.2",	"sip:alice@[2001:db8::1]:5070",		  "sip:bob@host.example.com;ob",
+    "sip:alice@192.0.2.1:5060",	  "sip:alice@192.0.2.1:5060;transport=udp", "sip:ALICE@192.0.2.1:5060",
+    "sip:alice@192.0.2.2",	  "sip:alice@[2001:db8::1]:5070",	    "sip:bob@host.example.com;ob",
     "sip:%61lice@192.0.2.1:5060",
 };
 static const char *const instances[] = {"", "\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\"",
@@ -117,11 +117,11 @@ static void compare_lookup(struct sip_location *mem, struct sip_str aor, int64_t
 	int ra = sip_location_lookup(mem, aor, now, &a), rb = sip_location_lookup(sql, aor, now, &b);
 	if (getenv("FUZZ_DEBUG")) {
 		for (size_t i = 0; i < a.n; i++)
-			fprintf(stderr, "mem %.*s q=%d upd=%lld exp=%lld\n", SIP_STR_ARG(a.v[i].contact_uri), a.v[i].q,
-				(long long)a.v[i].updated, (long long)a.v[i].expires);
+			fprintf(stderr, "mem %.*s q=%d upd=%lld exp=%lld\n", SIP_STR_ARG(a.v[i].contact_uri),
+				a.v[i].q, (long long)a.v[i].updated, (long long)a.v[i].expires);
 		for (size_t i = 0; i < b.n; i++)
-			fprintf(stderr, "sql %.*s q=%d upd=%lld exp=%lld\n", SIP_STR_ARG(b.v[i].contact_uri), b.v[i].q,
-				(long long)b.v[i].updated, (long long)b.v[i].expires);
+			fprintf(stderr, "sql %.*s q=%d upd=%lld exp=%lld\n", SIP_STR_ARG(b.v[i].contact_uri),
+				b.v[i].q, (long long)b.v[i].updated, (long long)b.v[i].expires);
 	}
 	if (ra != rb || a.n != b.n)
 		abort();
@@ -158,7 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (op) {
 		case 0: {
 			const char *c = contacts[ARG() % N(contacts)];
-			uint8_t inst = ARG(), rid = ARG(), exp = ARG(), cid = ARG(), cseq = ARG(), q = ARG(), flen = ARG();
+			uint8_t inst = ARG(), rid = ARG(), exp = ARG(), cid = ARG(), cseq = ARG(), q = ARG(),
+				flen = ARG();
 			struct sip_binding b = {
 			    .aor = aor,
 			    .contact_uri = sip_str_c(c),

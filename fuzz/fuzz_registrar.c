@@ -46,7 +46,8 @@ static void setup_once(void)
 {
 	if (users)
 		return;
-	struct sip_auth_server_config ac = {.secret = secret, .secret_len = sizeof secret - 1, .random = counter_random};
+	struct sip_auth_server_config ac = {
+	    .secret = secret, .secret_len = sizeof secret - 1, .random = counter_random};
 	if (sip_users_open(&users, NULL) != 0 ||
 	    sip_users_add(users, SIP_STR("alice"), SIP_STR("example.com"), SIP_STR("secret")) != 0 ||
 	    sip_auth_server_new(&auth, &ac) != 0)
@@ -87,8 +88,8 @@ static bool status_allowed(int status)
  * -1 when the registrar said it is not ours. A replay may also get §10.3
  * step 7's refusal of a CSeq that is not higher than the binding's (500,
  * as §12.2.2 answers an out-of-order CSeq). */
-static int handle_once(struct sip_registrar *reg, struct sip_location *loc, const struct sip_registrar_src *src,
-		       bool replay)
+static int handle_once(struct sip_registrar *reg, struct sip_location *loc,
+		       const struct sip_registrar_src *src, bool replay)
 {
 	struct sip_registrar_result res;
 	int before = aor_count(loc);
@@ -104,7 +105,8 @@ static int handle_once(struct sip_registrar *reg, struct sip_location *loc, cons
 		return -1;
 	if (getenv("FUZZ_DEBUG"))
 		fprintf(stderr, "status %d len %zu\n%.*s\n", res.status, res.len, (int)res.len, out);
-	if (!(status_allowed(res.status) || (replay && res.status == 500)) || res.len == 0 || res.len > sizeof out)
+	if (!(status_allowed(res.status) || (replay && res.status == 500)) || res.len == 0 ||
+	    res.len > sizeof out)
 		abort();
 	if (sip_msg_parse(&resp, out, res.len, SIP_PARSE_STREAM, NULL) != (int)res.len)
 		abort();
@@ -151,7 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(40000)};
 	sin.sin_addr.s_addr = htonl(0xC0000209); /* 192.0.2.9 */
-	struct sip_registrar_src src = {.ip = SIP_STR("192.0.2.9"), .port = 40000, .transport = SIP_STR("udp")};
+	struct sip_registrar_src src = {
+	    .ip = SIP_STR("192.0.2.9"), .port = 40000, .transport = SIP_STR("udp")};
 	if (mode & 4)
 		src = (struct sip_registrar_src){.transport = SIP_STR("udp"), .sockaddr = &sin};
 	if (mode & 8) {

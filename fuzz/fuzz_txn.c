@@ -61,8 +61,8 @@ static int on_send(void *ctx, struct sip_txn *t, const char *bytes, size_t len, 
 	if (len == 0)
 		abort();
 	if (debug)
-		fprintf(stderr, "%6llu send %.*s%s\n", (unsigned long long)now, (int)strcspn(bytes, "\r"), bytes,
-			fail_next_send ? " (fails)" : "");
+		fprintf(stderr, "%6llu send %.*s%s\n", (unsigned long long)now, (int)strcspn(bytes, "\r"),
+			bytes, fail_next_send ? " (fails)" : "");
 	if (fail_next_send) {
 		fail_next_send = false;
 		return SIP_EIO;
@@ -77,7 +77,8 @@ static int answer(struct sip_txn *t, const struct sip_msg *req, int status)
 	char out[8192];
 	struct sip_builder b;
 	sip_build_init(&b, out, sizeof out);
-	sip_build_response_head(&b, req, status, SIP_STR_NULL, status > 100 ? SIP_STR("fz-tag") : SIP_STR_NULL);
+	sip_build_response_head(&b, req, status, SIP_STR_NULL,
+				status > 100 ? SIP_STR("fz-tag") : SIP_STR_NULL);
 	sip_build_body(&b, SIP_STR_NULL, SIP_STR_NULL);
 	int n = sip_build_finish(&b);
 	if (n <= 0)
@@ -93,7 +94,7 @@ static void answer_pending(size_t i, int status)
 	pending[i] = pending[--npending];
 	struct sip_msg req;
 	if (sip_msg_parse(&req, p.req, p.len, SIP_PARSE_DATAGRAM, NULL) <= 0)
-		abort(); /* it parsed when it arrived */
+		abort();		 /* it parsed when it arrived */
 	(void)answer(p.t, &req, status); /* a CANCELled INVITE may have its final answer already */
 	free(p.req);
 }
@@ -138,7 +139,8 @@ static void on_event(void *ctx, struct sip_txn *t, enum sip_txn_event ev, const 
 	(void)ctx;
 	if (debug)
 		fprintf(stderr, "%6llu event %d on %s %s\n", (unsigned long long)now, (int)ev,
-			t ? sip_txn_kind_name(sip_txn_kind(t)) : "-", t ? sip_txn_state_name(sip_txn_state(t)) : "-");
+			t ? sip_txn_kind_name(sip_txn_kind(t)) : "-",
+			t ? sip_txn_state_name(sip_txn_state(t)) : "-");
 	if (ev == SIP_TXN_EV_REQUEST) {
 		on_request(t, m);
 	} else if (ev == SIP_TXN_EV_TERMINATED) {
@@ -171,12 +173,13 @@ static void advance(sip_ms_t ms)
 static void client_request(bool invite, unsigned digit)
 {
 	char buf[512];
-	int n = snprintf(buf, sizeof buf,
-			 "%s sip:bob@example.com SIP/2.0\r\n"
-			 "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKfz%u\r\n"
-			 "Max-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=fz\r\nTo: <sip:bob@example.com>\r\n"
-			 "Call-ID: fz-call\r\nCSeq: 1 %s\r\nContent-Length: 0\r\n\r\n",
-			 invite ? "INVITE" : "OPTIONS", digit, invite ? "INVITE" : "OPTIONS");
+	int n = snprintf(
+	    buf, sizeof buf,
+	    "%s sip:bob@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKfz%u\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=fz\r\nTo: <sip:bob@example.com>\r\n"
+	    "Call-ID: fz-call\r\nCSeq: 1 %s\r\nContent-Length: 0\r\n\r\n",
+	    invite ? "INVITE" : "OPTIONS", digit, invite ? "INVITE" : "OPTIONS");
 	struct sip_msg req;
 	if (sip_msg_parse(&req, buf, (size_t)n, SIP_PARSE_DATAGRAM, NULL) <= 0)
 		abort();
@@ -223,10 +226,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			i += len;
 			bool stream = flag;
 			struct sip_msg m;
-			if (sip_msg_parse(&m, buf, len, (stream ? SIP_PARSE_STREAM : SIP_PARSE_DATAGRAM) | SIP_PARSE_VALIDATE,
+			if (sip_msg_parse(&m, buf, len,
+					  (stream ? SIP_PARSE_STREAM : SIP_PARSE_DATAGRAM) |
+					      SIP_PARSE_VALIDATE,
 					  NULL) > 0) {
-				struct sip_txn_dest src = {.addr = {192, 0, 2, 9}, .addr_len = 4, .transport = stream ? 2 : 1,
-							   .reliable = stream, .conn = stream ? 7 : 0};
+				struct sip_txn_dest src = {.addr = {192, 0, 2, 9},
+							   .addr_len = 4,
+							   .transport = stream ? 2 : 1,
+							   .reliable = stream,
+							   .conn = stream ? 7 : 0};
 				(void)sip_txn_on_message(layer, &m, &src, now);
 			}
 			free(buf); /* the layer keeps nothing of it: ASan would tell */
@@ -246,7 +254,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 4:
 			i++;
 			if (nlive && flag)
-				(void)sip_txn_client_cancelled(live[arg % nlive], now); /* SIP_EINVAL if no ICT */
+				(void)sip_txn_client_cancelled(live[arg % nlive],
+							       now); /* SIP_EINVAL if no ICT */
 			else if (nlive)
 				sip_txn_on_transport_error(live[arg % nlive], now);
 			break;

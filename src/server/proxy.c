@@ -110,7 +110,8 @@ static void relay_up(struct px_call *c, const char *bytes, size_t len)
 	if (c->w->closing)
 		return;
 	if (!c->server) {
-		relay_stateless(c, bytes, len); /* a late 2xx after the server transaction ended (RFC 6026 Timer L) */
+		/* A late 2xx after the server transaction ended (RFC 6026 Timer L). */
+		relay_stateless(c, bytes, len);
 		return;
 	}
 	int rc = sip_stack_respond(c->w->stack, c->server, bytes, len);
@@ -554,8 +555,8 @@ void sip__proxy_forward(struct sip__worker *w, struct sip_txn *t, const struct s
 	c->server = t;
 	sip_txn_set_udata(t, c);
 	struct sip_proxy_out o;
-	sip_proxy_fork_init(&c->fork, (unsigned)n, q, invite, uv_now(&w->loop), w->cfg->timer_c_ms, 64u * w->cfg->txn.t1_ms,
-			    breadth > 0 ? (unsigned)breadth : 1u, &o);
+	sip_proxy_fork_init(&c->fork, (unsigned)n, q, invite, uv_now(&w->loop), w->cfg->timer_c_ms,
+			    64u * w->cfg->txn.t1_ms, breadth > 0 ? (unsigned)breadth : 1u, &o);
 	if (invite) {
 		uv_timer_init(&w->loop, &c->timer_c);
 		c->timer_c.data = c;

@@ -33,7 +33,6 @@ static int parse(const char *name)
 	return sip_msg_parse(&msg, keep, len, SIP_PARSE_DATAGRAM | SIP_PARSE_VALIDATE, &perr);
 }
 
-
 /* The i-th Via value of msg, parsed. */
 static struct sip_via nth_via(int i)
 {
@@ -172,8 +171,8 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ipv6_good),	    cmocka_unit_test(test_ipv6_bad),
-	    cmocka_unit_test(test_port_ambiguity),  cmocka_unit_test(test_via_received),
+	    cmocka_unit_test(test_ipv6_good),	      cmocka_unit_test(test_ipv6_bad),
+	    cmocka_unit_test(test_port_ambiguity),    cmocka_unit_test(test_via_received),
 	    cmocka_unit_test(test_mult_ip_in_header), cmocka_unit_test(test_ipv4_mapped),
 	    cmocka_unit_test(test_abnf_colons),
 	};
