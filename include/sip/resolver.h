@@ -65,6 +65,8 @@ struct sip_resolver_opts {
 
 /* Next target to try: returns 1 and copies it to *out, or 0 when the list is exhausted. */
 SIP_API int sip_resolve_next(struct sip_resolve_result *res, struct sip_target *out);
+/* Targets sip_resolve_next() has still to give (fail-over candidates). */
+SIP_API size_t sip_resolve_left(const struct sip_resolve_result *res);
 /* Moves the cursor back to the first target. */
 SIP_API void sip_resolve_rewind(struct sip_resolve_result *res);
 /* Number of targets in the list. */

@@ -580,6 +580,23 @@ bool sip__proxy_cancel(struct sip__worker *w, struct sip_txn *inv)
 	return true;
 }
 
+/* Moves branch b off its transaction t (which ends) to the next address
+ * of its RFC 3263 list, when one is left and the branch still waits.
+ * Returns whether it did; otherwise t's outcome stands. */
+static bool fail_over(struct px_branch *b, struct sip_txn *t)
+{
+	struct px_call *c = b->call;
+	if (!b->res || !sip_resolve_left(b->res) || c->fork.cancelled || c->fork.br[branch_index(b)].done)
+		return false;
+	sip_txn_set_udata(t, NULL);
+	b->txn = NULL;
+	c->refs++;
+	try_next(b);
+	call_unref(c);
+	call_unref(c); /* the reference t held */
+	return true;
+}
+
 void sip__proxy_txn_event(struct sip__worker *w, struct sip_txn *t, enum sip_txn_event ev, const struct sip_msg *msg)
 {
 	(void)w;
@@ -600,10 +617,15 @@ void sip__proxy_txn_event(struct sip__worker *w, struct sip_txn *t, enum sip_txn
 	struct px_call *c = b->call;
 	switch (ev) {
 	case SIP_TXN_EV_RESPONSE:
+		/* RFC 3263 §4.3: a 503 from this address sends the branch on to
+		 * the next one — unless it rang already (no second ringing). */
+		if (msg->status == 503 && !c->fork.br[branch_index(b)].provisional && fail_over(b, t))
+			break;
 		on_response(b, msg);
 		break;
 	case SIP_TXN_EV_TIMEOUT:
-		branch_failed(b, 408);
+		if (!fail_over(b, t)) /* §4.3: a timeout too */
+			branch_failed(b, 408);
 		break;
 	case SIP_TXN_EV_TRANSPORT_ERROR:
 		/* RFC 3263 §4.3: the next address; the txn terminates after this. */

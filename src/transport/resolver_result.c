@@ -69,6 +69,11 @@ int sip_resolve_next(struct sip_resolve_result *res, struct sip_target *out)
 	return 1;
 }
 
+size_t sip_resolve_left(const struct sip_resolve_result *res)
+{
+	return res ? res->n - res->cursor : 0;
+}
+
 void sip_resolve_rewind(struct sip_resolve_result *res)
 {
 	if (res)
