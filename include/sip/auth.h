@@ -69,8 +69,8 @@ SIP_API int sip_digest_response(const struct sip_digest_input *in, char out[SIP_
 /* Credentials ((Proxy-)Authorization params), unquoted and unescaped. */
 struct sip_digest_creds {
 	struct sip_str username, realm, nonce, uri, response, algorithm, cnonce, nc, qop, opaque;
-	/* Storage for values that had to be unescaped (username, realm, uri). */
-	char store[2 * SIP_DIGEST_PARAM_MAX + SIP_DIGEST_URI_MAX];
+	/* Storage for values that had to be unescaped (username, realm, nonce, uri). */
+	char store[3 * SIP_DIGEST_PARAM_MAX + SIP_DIGEST_URI_MAX];
 };
 /* Fills c from a parsed header (a must outlive c unless a value was
  * unescaped into c->store). Only the Digest scheme: else SIP_EUNSUPPORTED;
@@ -102,7 +102,7 @@ SIP_API int sip_auth_build_challenges(struct sip_auth_server *s, struct sip_str 
 struct sip_digest_challenge {
 	struct sip_str realm, nonce, opaque, algorithm, qop;
 	bool stale;
-	char store[2 * SIP_DIGEST_PARAM_MAX];
+	char store[3 * SIP_DIGEST_PARAM_MAX]; /* realm, nonce, opaque when unescaped */
 };
 /* Fills ch from a parsed challenge; same rules as sip_digest_creds_from_auth(). */
 SIP_API int sip_digest_challenge_from_auth(struct sip_digest_challenge *ch, const struct sip_auth *a);
@@ -209,7 +209,9 @@ SIP_API int sip_auth_client_pick(const struct sip_auth_client *c, const struct s
 /* Writes the (Proxy-)Authorization value answering ch into out (NUL-terminated).
  * qop=auth when offered, RFC 2069 style when the challenge has no qop; nc
  * counts per nonce. Returns the length, or SIP_EUNSUPPORTED (algorithm not
- * accepted, qop offered without auth), SIP_ETOOBIG, SIP_EINVAL. */
+ * accepted, qop offered without auth), SIP_EPARSE (a control character in the
+ * realm, nonce or opaque: it could not be echoed as read), SIP_ETOOBIG,
+ * SIP_EINVAL. */
 SIP_API int sip_auth_client_answer(struct sip_auth_client *c, const struct sip_digest_challenge *ch,
 				   struct sip_str username, struct sip_str password, struct sip_str method,
 				   struct sip_str uri, char *out, size_t cap);

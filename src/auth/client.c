@@ -61,6 +61,14 @@ static bool qop_has_auth(struct sip_str list)
 	return false;
 }
 
+static bool has_ctl(struct sip_str v)
+{
+	for (size_t i = 0; i < v.len; i++)
+		if ((unsigned char)v.p[i] < 0x20 || v.p[i] == 0x7f)
+			return true;
+	return false;
+}
+
 static int default_cnonce(void *ud, char *out, size_t cap)
 {
 	uint8_t rnd[16];
@@ -82,6 +90,10 @@ int sip_auth_client_answer(struct sip_auth_client *c, const struct sip_digest_ch
 		return SIP_EINVAL;
 	if (ch->nonce.len > sizeof c->nonce || uri.len > SIP_DIGEST_URI_MAX)
 		return SIP_ETOOBIG;
+	/* Values we echo inside quotes: a control character (a line fold
+	 * included) has no quoted-pair form, so it could not go back as read. */
+	if (has_ctl(ch->realm) || has_ctl(ch->nonce) || has_ctl(ch->opaque))
+		return SIP_EPARSE;
 	if (sip_digest_alg_parse(ch->algorithm, &alg) != 0 || !accepted(c, alg))
 		return SIP_EUNSUPPORTED;
 	bool qop = ch->qop.len != 0;

@@ -260,14 +260,17 @@ int sip_digest_creds_from_auth(struct sip_digest_creds *c, const struct sip_auth
 	memset(c, 0, offsetof(struct sip_digest_creds, store));
 	if (!is_digest(a->scheme))
 		return SIP_EUNSUPPORTED;
+	/* The nonce too: a client echoes it the way the challenge's reader
+	 * read it (unescaped), and re-quotes it on the way out. */
 	if ((rc = take(&c->username, a->username, SIP_DIGEST_PARAM_MAX, c->store, sizeof c->store, &used)) ||
 	    (rc = take(&c->realm, a->realm, SIP_DIGEST_PARAM_MAX, c->store, sizeof c->store, &used)) ||
+	    (rc = take(&c->nonce, a->nonce, SIP_DIGEST_PARAM_MAX, c->store, sizeof c->store, &used)) ||
 	    (rc = take(&c->uri, a->uri, SIP_DIGEST_URI_MAX, c->store, sizeof c->store, &used)))
 		return rc;
 	/* The remaining values are tokens or hex/base64 in practice; an escape
 	 * in them makes them invalid for us anyway. */
-	const struct sip_str *src[] = {&a->nonce, &a->response, &a->algorithm, &a->cnonce, &a->nc, &a->qop, &a->opaque};
-	struct sip_str *dst[] = {&c->nonce, &c->response, &c->algorithm, &c->cnonce, &c->nc, &c->qop, &c->opaque};
+	const struct sip_str *src[] = {&a->response, &a->algorithm, &a->cnonce, &a->nc, &a->qop, &a->opaque};
+	struct sip_str *dst[] = {&c->response, &c->algorithm, &c->cnonce, &c->nc, &c->qop, &c->opaque};
 	for (size_t i = 0; i < sizeof src / sizeof src[0]; i++) {
 		if (src[i]->len > SIP_DIGEST_PARAM_MAX)
 			return SIP_ETOOBIG;
@@ -286,12 +289,11 @@ int sip_digest_challenge_from_auth(struct sip_digest_challenge *ch, const struct
 	if (!is_digest(a->scheme))
 		return SIP_EUNSUPPORTED;
 	if ((rc = take(&ch->realm, a->realm, SIP_DIGEST_PARAM_MAX, ch->store, sizeof ch->store, &used)) ||
+	    (rc = take(&ch->nonce, a->nonce, SIP_DIGEST_PARAM_MAX, ch->store, sizeof ch->store, &used)) ||
 	    (rc = take(&ch->opaque, a->opaque, SIP_DIGEST_PARAM_MAX, ch->store, sizeof ch->store, &used)))
 		return rc;
-	if (a->nonce.len > SIP_DIGEST_PARAM_MAX || a->algorithm.len > SIP_DIGEST_PARAM_MAX ||
-	    a->qop.len > SIP_DIGEST_PARAM_MAX)
+	if (a->algorithm.len > SIP_DIGEST_PARAM_MAX || a->qop.len > SIP_DIGEST_PARAM_MAX)
 		return SIP_ETOOBIG;
-	ch->nonce = a->nonce;
 	ch->algorithm = a->algorithm;
 	ch->qop = a->qop;
 	ch->stale = sip_str_caseeq(a->stale, SIP_STR("true"));
