@@ -40,6 +40,7 @@ struct ua_req {
 	enum sip_tp_type used;
 	struct sip_dialog *dialog; /* in-dialog request: the dialog writes it */
 	bool cancel_wanted;	   /* an INVITE to CANCEL as soon as a provisional comes (§9.1) */
+	bool rang;		   /* a provisional (other than 100) came from the current target */
 	void (*on_prov)(void *arg, const struct sip_msg *req, const struct sip_msg *resp);
 	uint32_t fixed_cseq;	   /* ACK/CANCEL in a dialog: the INVITE's CSeq */
 	struct sip_msg msg;
@@ -292,6 +293,7 @@ static void try_next(struct ua_req *r, int last_status, const struct sip_msg *la
 			return;
 		}
 		r->have_target = true;
+		r->rang = false;
 		int rc = send_here(r, &why);
 		if (rc != SIP_EIO)
 			return;
@@ -406,14 +408,18 @@ static void tu_event(void *ctx, struct sip_stack *s, struct sip_txn *txn, enum s
 		if (msg->status < 200) {
 			if (r->cancel_wanted)
 				send_cancel(r);
+			if (msg->status > 100)
+				r->rang = true;
 			if (r->on_prov && msg->status > 100)
 				r->on_prov(r->arg, &r->msg, msg);
 			return;
 		}
 		sip_txn_set_udata(txn, NULL);
 		r->txn = NULL;
-		if (msg->status == 503)
-			try_next(r, 503, msg, NULL); /* RFC 3263 §4.3 */
+		/* RFC 3263 §4.3: a 503 sends the request on to the next target —
+		 * unless this one rang already (the callee would ring twice). */
+		if (msg->status == 503 && !r->rang)
+			try_next(r, 503, msg, NULL);
 		else if (msg->status == 401 || msg->status == 407)
 			on_challenge(r, msg);
 		else

@@ -7,7 +7,8 @@
 # refuses the connection (a transport error) and the second is sipd itself.
 # Then sipd as a proxy: a binding whose Contact is sip:lena@fo.test is
 # reached the same way — the 503 and the timeout each move the branch to
-# the next server, the caller gets the last one's 200.
+# the next server, the caller gets the last one's 200. Last, a 503 after a
+# 180 is the callee's answer, not a reason to ring a second phone.
 source "$(dirname "$0")/common.bash"
 DNSMASQ=/usr/sbin/dnsmasq
 [ -x "$DNSMASQ" ] || { echo "dnsmasq missing (scripts/deps installs dnsmasq-base)"; exit 1; }
@@ -18,6 +19,8 @@ B=$(free_port) # never answers
 C=$(free_port) # answers 200
 D=$(free_port) # nothing listens on TCP: connection refused
 S=$(free_port) # sipd, UDP and TCP
+R1=$(free_port) # rings, then 503
+R2=$(free_port) # would answer 200: must not be called
 
 "$DNSMASQ" -k --no-resolv --no-hosts --conf-file=/dev/null --listen-address=127.0.0.1 --bind-interfaces \
 	--port="$DNS" --pid-file= --no-negcache --local=/test/ "$([ "$(id -u)" = 0 ] && echo --user=root || echo --no-ping)" \
@@ -26,6 +29,8 @@ S=$(free_port) # sipd, UDP and TCP
 	--srv-host=_sip._udp.fo.test,c.fo.test,"$C",30,0 \
 	--srv-host=_sip._tcp.fot.test,d.fo.test,"$D",10,0 \
 	--srv-host=_sip._tcp.fot.test,s.fo.test,"$S",20,0 \
+	--srv-host=_sip._udp.ring.test,a.fo.test,"$R1",10,0 \
+	--srv-host=_sip._udp.ring.test,b.fo.test,"$R2",20,0 \
 	--host-record=a.fo.test,127.0.0.1 --host-record=b.fo.test,127.0.0.1 \
 	--host-record=c.fo.test,127.0.0.1 --host-record=d.fo.test,127.0.0.1 \
 	--host-record=s.fo.test,127.0.0.1 >"$WORK/dnsmasq.log" 2>&1 &
@@ -108,6 +113,20 @@ check "OPTIONS to lena through sipd: the 503 and the timeout each move the branc
 check "  sipd tried all three servers ($before → $after)" \
 	bash -c "read -r _ a0 _ b0 _ c0 <<<'$before'; read -r _ a1 _ b1 _ c1 <<<'$after';
 		[ \$((a1 - a0)) -eq 1 ] && [ \$((b1 - b0)) -ge 1 ] && [ \$((c1 - c0)) -eq 1 ]"
+
+# 4. sipua call: the first server rings, then answers 503 — the final answer.
+"$SIPUA" answer --listen "127.0.0.1:$R1" --ring-ms 300 --code 503 --timeout 8 >"$WORK/r1.out" 2>&1 &
+R1_PID=$!; PIDS+=("$R1_PID")
+"$SIPUA" answer --listen "127.0.0.1:$R2" --code 200 --timeout 4 >"$WORK/r2.out" 2>&1 &
+R2_PID=$!; PIDS+=("$R2_PID")
+sleep 0.3
+rc=0; "$SIPUA" call sip:bob@ring.test --dns "127.0.0.1:$DNS" --timeout 6 >"$WORK/call.out" 2>&1 || rc=$?
+r2=0; wait "$R2_PID" || r2=$?
+check "sipua call: 180 then 503 from the first server is the answer (exit non-zero, 503 reported)" \
+	bash -c "[ $rc -ne 0 ] && grep -q '503' '$WORK/call.out'"
+check "  the second server was never called (it timed out waiting, exit $r2)" \
+	bash -c "[ $r2 -ne 0 ] && ! grep -qi 'INVITE\|ringing\|answered' '$WORK/r2.out'"
+stop_pid "$R1_PID"
 
 touch "$WORK/stop"
 check "sipd still running" kill -0 "$SIPD_PID"
