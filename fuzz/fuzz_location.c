@@ -109,6 +109,14 @@ static int32_t qv(int32_t q)
 	return q < 0 ? 1000 : q;
 }
 
+/* FUZZ_DEBUG=1: one backend's lookup on stderr, for reading a crash input. */
+static void dump(const char *who, const struct sip_binding_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		fprintf(stderr, "%s %.*s q=%d upd=%lld exp=%lld\n", who, SIP_STR_ARG(l->v[i].contact_uri), l->v[i].q,
+			(long long)l->v[i].updated, (long long)l->v[i].expires);
+}
+
 /* Both lookups of aor hold the same bindings (the order of equal q and
  * update time is unspecified: compared sorted by contact). */
 static void compare_lookup(struct sip_location *mem, struct sip_str aor, int64_t now)
@@ -116,12 +124,8 @@ static void compare_lookup(struct sip_location *mem, struct sip_str aor, int64_t
 	struct sip_binding_list a, b;
 	int ra = sip_location_lookup(mem, aor, now, &a), rb = sip_location_lookup(sql, aor, now, &b);
 	if (getenv("FUZZ_DEBUG")) {
-		for (size_t i = 0; i < a.n; i++)
-			fprintf(stderr, "mem %.*s q=%d upd=%lld exp=%lld\n", SIP_STR_ARG(a.v[i].contact_uri),
-				a.v[i].q, (long long)a.v[i].updated, (long long)a.v[i].expires);
-		for (size_t i = 0; i < b.n; i++)
-			fprintf(stderr, "sql %.*s q=%d upd=%lld exp=%lld\n", SIP_STR_ARG(b.v[i].contact_uri),
-				b.v[i].q, (long long)b.v[i].updated, (long long)b.v[i].expires);
+		dump("mem", &a);
+		dump("sql", &b);
 	}
 	if (ra != rb || a.n != b.n)
 		abort();

@@ -29,10 +29,9 @@
  * restarts with the process). */
 static int64_t wall_now(void) { return (int64_t)time(NULL); }
 
-/* Counts a REGISTER answer by its status ("SIP/2.0 NNN ..."). */
-static void count_answer(struct sip__worker *w, const char *b, size_t n)
+/* Counts a REGISTER answer by its status. */
+static void count_answer(struct sip__worker *w, int status)
 {
-	int status = n > 11 ? (b[8] - '0') * 100 + (b[9] - '0') * 10 + (b[10] - '0') : 0;
 	if (status == 200)
 		w->reg_answers.ok++;
 	else if (status == 401)
@@ -45,9 +44,10 @@ static void count_answer(struct sip__worker *w, const char *b, size_t n)
 		w->reg_answers.failed++;
 }
 
-static void send_bytes(struct sip__worker *w, struct sip_txn *t, const char *b, size_t n)
+/* Sends the response b (status `status`, which the caller knows) on t. */
+static void send_bytes(struct sip__worker *w, struct sip_txn *t, const char *b, size_t n, int status)
 {
-	count_answer(w, b, n);
+	count_answer(w, status);
 	int rc = sip_stack_respond(w->stack, t, b, n);
 	if (rc < 0)
 		sip_log(SIP_LOG_DEBUG, "%s: sending a REGISTER response failed: %s", w->name, sip_strerror(rc));
@@ -75,13 +75,13 @@ static void commit_batch(struct sip__worker *w)
 	while (hd) {
 		struct sip__held *next = hd->next;
 		if (rc == 0) {
-			send_bytes(w, hd->txn, hd->resp, hd->len);
+			send_bytes(w, hd->txn, hd->resp, hd->len, 200); /* only 200s are held */
 		} else {
 			struct sip_msg req;
 			if (sip_msg_parse(&req, hd->req, hd->reqlen, SIP_PARSE_DATAGRAM, NULL) > 0) {
 				int n = sip_registrar_error(w->reg, &req, 500, wall_now(), w->out, sizeof(w->out));
 				if (n > 0)
-					send_bytes(w, hd->txn, w->out, (size_t)n);
+					send_bytes(w, hd->txn, w->out, (size_t)n, 500);
 			}
 		}
 		sip_free(hd);
@@ -147,7 +147,7 @@ bool sip__register_on_request(struct sip__worker *w, struct sip_txn *t, const st
 	if (rc < 0) {
 		int n = sip_registrar_error(w->reg, req, 500, wall_now(), w->out, sizeof(w->out));
 		if (n > 0)
-			send_bytes(w, t, w->out, (size_t)n);
+			send_bytes(w, t, w->out, (size_t)n, 500);
 		return true;
 	}
 	if (res.not_ours)
@@ -162,11 +162,11 @@ bool sip__register_on_request(struct sip__worker *w, struct sip_txn *t, const st
 		if (!hold(w, t, req, res.len)) {
 			int n = sip_registrar_error(w->reg, req, 500, wall_now(), w->out, sizeof(w->out));
 			if (n > 0)
-				send_bytes(w, t, w->out, (size_t)n);
+				send_bytes(w, t, w->out, (size_t)n, 500);
 		}
 		return true;
 	}
-	send_bytes(w, t, w->out, res.len);
+	send_bytes(w, t, w->out, res.len, res.status);
 	return true;
 }
 
